@@ -1,0 +1,3 @@
+from techscaniq.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The event bus between pipeline stages: in-process queues (embedded) or Kafka (scale-out)."""

@@ -1,0 +1,34 @@
+"""What every event bus offers. Delivery is at least once; handlers must be idempotent by event id."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from techscaniq.domain.events import Event, Topic
+
+Handler = Callable[[Event], Awaitable[None]]
+
+
+class EventBus(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None:
+        """Stop consuming; events already handed to a handler finish first."""
+        ...
+
+    async def publish(self, event: Event) -> None:
+        """Durable (or queued with back-pressure) when it returns."""
+        ...
+
+    def subscribe(self, topic: Topic, group: str, handler: Handler) -> None:
+        """Each group gets every event of the topic once; members of one group share them.
+        The event is acknowledged only after `handler` returns; if it raises, it is retried."""
+        ...
+
+    def queue_depths(self) -> dict[str, int]:
+        """Events waiting per `topic/group`, for the queue-depth gauge."""
+        ...
+
+    @property
+    def healthy(self) -> bool: ...

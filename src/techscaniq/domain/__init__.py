@@ -1,0 +1,1 @@
+"""Pure data and pure logic shared by every pipeline stage. No I/O lives here."""

@@ -1,0 +1,56 @@
+"""Small shared vocabulary: ids, clocks, impact levels and secret handling."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import SecretStr, SerializationInfo, WrapSerializer
+
+SCHEMA_VERSION = 1
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Impact(StrEnum):
+    """How much a change matters. Ordered: compare with `rank`."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _IMPACT_ORDER[self]
+
+    def at_least(self, other: Impact) -> bool:
+        return self.rank >= other.rank
+
+
+_IMPACT_ORDER = {Impact.LOW: 0, Impact.MEDIUM: 1, Impact.HIGH: 2, Impact.CRITICAL: 3}
+
+# Severity of an alert uses the same scale as impact.
+Severity = Impact
+
+
+def _serialize_secret(value: SecretStr | None, handler: Any, info: SerializationInfo) -> Any:
+    """Secrets are masked everywhere except when storage asks for them explicitly."""
+    if value is None:
+        return None
+    if info.context and info.context.get("reveal_secrets"):
+        return value.get_secret_value()
+    return "**********"
+
+
+Secret = Annotated[SecretStr, WrapSerializer(_serialize_secret)]
+
+REVEAL_SECRETS = {"reveal_secrets": True}

@@ -1,0 +1,242 @@
+"""The monitoring config, exactly as the deployment guide writes it, validated field by field."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from techscaniq.domain.common import SCHEMA_VERSION, Impact, Secret, Severity, new_id, utcnow
+
+
+class StrictModel(BaseModel):
+    """Unknown fields are refused so a typo in a config never silently does nothing."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ScheduleType(StrEnum):
+    CRON = "cron"
+    INTERVAL = "interval"
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_interval_seconds(expression: str | int | float) -> float:
+    """'300', 300, '5m', '1h', '1.5s' -> seconds. Raises ValueError naming the problem."""
+    if isinstance(expression, int | float):
+        seconds = float(expression)
+    else:
+        match = _DURATION.match(expression)
+        if not match:
+            raise ValueError(f"interval {expression!r} is not a duration such as '300', '30s', '5m', '1h' or '1d'")
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("interval must be greater than zero")
+    return seconds
+
+
+class Schedule(StrictModel):
+    type: ScheduleType
+    expression: str
+    timezone: str = "UTC"
+    # Spreads configs that share a cron minute; None lets the scheduler pick a stable per-config offset.
+    jitter_seconds: float | None = Field(default=None, ge=0)
+
+    @field_validator("expression", mode="before")
+    @classmethod
+    def _stringify(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _valid_expression(self) -> Schedule:
+        if self.type is ScheduleType.CRON:
+            if not croniter.is_valid(self.expression):
+                raise ValueError(f"expression {self.expression!r} is not a valid cron expression")
+        else:
+            parse_interval_seconds(self.expression)
+        return self
+
+    @property
+    def interval_seconds(self) -> float:
+        return parse_interval_seconds(self.expression)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class ScanConfig(StrictModel):
+    technologies: bool = True
+    performance: bool = True
+    security: bool = True
+    # Percent change against the baseline that counts as a regression, per metric (e.g. load_time: 20).
+    performance_thresholds: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    browser: bool = False
+    full_page: bool = False
+    probe_sensitive_paths: bool = False
+    check_legacy_tls: bool = False
+    timeout_seconds: float | None = Field(default=None, gt=0, le=300)
+
+
+# ---- notification channels ---------------------------------------------------------------
+
+
+class EmailChannel(StrictModel):
+    type: Literal["email"] = "email"
+    recipients: list[str] = Field(min_length=1)
+    smtp_host: str | None = None  # None: use the SMTP_* settings of the deployment
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: Secret | None = None
+    use_tls: bool = True
+    from_address: str | None = None
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
+                raise ValueError(f"{address!r} is not an email address")
+        return value
+
+
+class SlackChannel(StrictModel):
+    type: Literal["slack"] = "slack"
+    webhook_url: Secret
+    channel: str | None = None
+    username: str | None = "TechScanIQ"
+    icon_emoji: str | None = None
+
+
+class WebhookAuth(StrictModel):
+    type: Literal["basic", "bearer"]
+    username: str | None = None
+    password: Secret | None = None
+    token: Secret | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> WebhookAuth:
+        if self.type == "basic" and (self.username is None or self.password is None):
+            raise ValueError("basic auth needs username and password")
+        if self.type == "bearer" and self.token is None:
+            raise ValueError("bearer auth needs token")
+        return self
+
+
+class WebhookChannel(StrictModel):
+    type: Literal["webhook"] = "webhook"
+    url: Secret
+    method: Literal["POST", "PUT", "PATCH"] = "POST"
+    headers: dict[str, Secret] = Field(default_factory=dict)
+    auth: WebhookAuth | None = None
+    secret: Secret | None = None  # HMAC-SHA256 signing key
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: Secret) -> Secret:
+        _require_http_url(value.get_secret_value())
+        return value
+
+
+class AppriseChannel(StrictModel):
+    type: Literal["apprise"] = "apprise"
+    urls: list[Secret] = Field(min_length=1)
+
+
+NotificationChannel = Annotated[
+    EmailChannel | SlackChannel | WebhookChannel | AppriseChannel, Field(discriminator="type")
+]
+
+
+# ---- alert rules ---------------------------------------------------------------------------
+
+
+class ChangeCategory(StrEnum):
+    TECHNOLOGY = "technology"
+    PERFORMANCE = "performance"
+    SECURITY = "security"
+    AVAILABILITY = "availability"
+    ANY = "any"
+
+
+class AlertConditions(StrictModel):
+    type: ChangeCategory = ChangeCategory.ANY
+    change_types: list[str] = Field(default_factory=list)  # empty: every change type
+    min_impact: Impact = Impact.LOW
+    technologies: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    metrics: list[str] = Field(default_factory=list)
+
+
+class AlertRule(StrictModel):
+    id: str = Field(default_factory=new_id, min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200)
+    conditions: AlertConditions = Field(default_factory=AlertConditions)
+    severity: Severity = Impact.MEDIUM
+    notification_channels: list[NotificationChannel] = Field(default_factory=list)
+    throttle_minutes: float = Field(default=0, ge=0)
+    enabled: bool = True
+    notify_on_resolve: bool = False
+
+
+# ---- the config ------------------------------------------------------------------------------
+
+
+def _require_http_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"URL must use http or https, not {parts.scheme or 'no scheme'!r}")
+    if not parts.hostname:
+        raise ValueError("URL has no host")
+    return url
+
+
+class MonitoringConfig(StrictModel):
+    id: str = Field(default_factory=new_id, min_length=1, max_length=200)
+    organization_id: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=300)
+    url: str = Field(max_length=2048)
+    schedule: Schedule
+    scan_config: ScanConfig = Field(default_factory=ScanConfig)
+    alert_rules: list[AlertRule] = Field(default_factory=list)
+    paused: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    schema_version: int = SCHEMA_VERSION
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return _require_http_url(value.strip())
+
+    @model_validator(mode="after")
+    def _unique_rule_ids(self) -> MonitoringConfig:
+        ids = [rule.id for rule in self.alert_rules]
+        duplicates = {rule_id for rule_id in ids if ids.count(rule_id) > 1}
+        if duplicates:
+            raise ValueError(f"alert_rules ids must be unique; repeated: {sorted(duplicates)}")
+        return self

@@ -1,0 +1,61 @@
+"""The interface every analysis step of a scan implements.
+
+A scan fetches the page once; each step then reads the shared `ScanContext` and writes its own
+part of the `ScanResult`. Steps run in order (technologies, performance, security) so a later
+step may use an earlier one's output (e.g. security maps detected library versions to advisories).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from techscaniq.domain.config import ScanConfig
+from techscaniq.domain.fetch import FetchResult
+from techscaniq.domain.scan import ScanResult
+
+if TYPE_CHECKING:
+    from selectolax.parser import HTMLParser
+
+    from techscaniq.scanning.fetch import Fetcher
+
+
+@dataclass
+class ScanContext:
+    url: str
+    scan_config: ScanConfig
+    fetch: FetchResult
+    result: ScanResult
+    # Fetches extra resources (robots.txt, stylesheets, sub-resources) under the same limits and guard.
+    fetcher: Fetcher | None = None
+    organization_id: str | None = None
+    # Free-form scratch space for steps to share derived data (e.g. parsed script URLs).
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def html(self) -> str:
+        return self.fetch.text if _is_html(self.fetch) else ""
+
+    @cached_property
+    def document(self) -> HTMLParser:
+        """The page parsed once, shared by every step."""
+        from selectolax.parser import HTMLParser
+
+        return HTMLParser(self.html)
+
+
+def _is_html(fetch: FetchResult) -> bool:
+    content_type = (fetch.content_type or "").lower()
+    return not content_type or "html" in content_type or "xml" in content_type or "text/plain" in content_type
+
+
+@runtime_checkable
+class Analyzer(Protocol):
+    """One analysis step. `enabled` reads the config; `analyze` fills its part of `ctx.result`."""
+
+    name: str
+
+    def enabled(self, scan_config: ScanConfig) -> bool: ...
+
+    async def analyze(self, ctx: ScanContext) -> None: ...

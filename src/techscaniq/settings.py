@@ -1,0 +1,95 @@
+"""Every knob of the system, read from the environment and `.env`. No variable set means embedded."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- backends (the spec's variables) ---
+    database_url: str | None = Field(default=None, description="PostgreSQL URL; unset means SQLite")
+    metrics_database_url: str | None = None
+    redis_url: str | None = None
+    redis_password: SecretStr | None = None
+    kafka_servers: str | None = None
+    jwt_secret_key: SecretStr = SecretStr("change-me-in-production")
+    jwt_expiry_minutes: int = 60
+    database_pool_min_size: int = Field(default=2, ge=1)
+    database_pool_max_size: int = Field(default=10, ge=1)
+    redis_pool_max_connections: int = Field(default=100, ge=1)
+    kafka_batch_size: int = Field(default=16384, ge=1)
+    kafka_linger_ms: int = Field(default=10, ge=0)
+    kafka_partitions: int = Field(default=6, ge=1)
+
+    # --- processes and ports ---
+    host: str = "0.0.0.0"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    websocket_port: int = Field(default=8765, ge=0, le=65535)
+    data_dir: Path = Path("data")
+    log_dir: Path = Path("logs")
+    log_file: Path = Path("monitoring_system.log")
+    log_level: str = "INFO"
+    instance_id: str | None = None
+
+    # --- scanning limits ---
+    allow_private_targets: bool = False
+    scan_concurrency: int = Field(default=20, ge=1)
+    per_host_concurrency: int = Field(default=2, ge=1)
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    read_timeout_seconds: float = Field(default=15.0, gt=0)
+    total_timeout_seconds: float = Field(default=30.0, gt=0)
+    max_redirects: int = Field(default=10, ge=0)
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_decoded_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    user_agent: str = "TechScanIQ/0.1 (+https://github.com/techscaniq/techscaniq)"
+    fingerprints_dir: Path | None = None
+
+    # --- scheduling and pipeline ---
+    scheduler_tick_seconds: float = Field(default=1.0, gt=0)
+    scheduler_batch_size: int = Field(default=500, ge=1)
+    scheduler_lease_seconds: float = Field(default=120.0, gt=0)
+    bus_queue_size: int = Field(default=10_000, ge=1)
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0)
+
+    # --- notifications ---
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_use_tls: bool = True
+    smtp_from_address: str = "noreply@techscaniq.local"
+    notification_max_attempts: int = Field(default=6, ge=1)
+    notification_backoff_seconds: float = Field(default=5.0, gt=0)
+
+    # --- API ---
+    api_keys: str | None = Field(default=None, description="org_id:key pairs, comma separated")
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    dashboard_enabled: bool = True
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @cached_property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "techscaniq.db"
+
+    @property
+    def storage_url(self) -> str:
+        """SQLAlchemy URL of the core database."""
+        if self.database_url:
+            return _asyncpg_url(self.database_url)
+        return f"sqlite+aiosqlite:///{self.sqlite_path}"
+
+
+def _asyncpg_url(url: str) -> str:
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    return url

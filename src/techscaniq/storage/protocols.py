@@ -1,0 +1,207 @@
+"""Repository protocols. Every stage depends on these, never on a database.
+
+Idempotency lives here: writes keyed by a natural id (scan id, change dedupe key, delivery id)
+are no-ops when repeated, so a re-delivered event never stores anything twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from techscaniq.domain.alert import Alert, AlertStatus, Delivery
+from techscaniq.domain.change import Change, ChangeKind
+from techscaniq.domain.common import Impact
+from techscaniq.domain.config import MonitoringConfig
+from techscaniq.domain.scan import ScanResult, ScanStatus
+
+
+@dataclass(frozen=True)
+class ScheduledRun:
+    config_id: str
+    due_at: datetime
+
+
+class ConfigRepository(Protocol):
+    async def add(self, config: MonitoringConfig, next_run_at: datetime | None) -> None: ...
+
+    async def get(self, config_id: str, organization_id: str | None = None) -> MonitoringConfig | None: ...
+
+    async def find(
+        self, organization_id: str | None = None, limit: int = 1000, offset: int = 0
+    ) -> list[MonitoringConfig]: ...
+
+    async def update(self, config: MonitoringConfig, next_run_at: datetime | None) -> bool: ...
+
+    async def delete(self, config_id: str, organization_id: str | None = None) -> bool: ...
+
+    async def count(self, organization_id: str | None = None, active_only: bool = False) -> int: ...
+
+    async def next_run_at(self, config_id: str) -> datetime | None: ...
+
+    async def claim_due(self, now: datetime, limit: int, lease_seconds: float, owner: str) -> list[ScheduledRun]:
+        """Due, unpaused configs whose run is not leased by a live owner; leases them to `owner`.
+        Replicas calling this concurrently never get the same run."""
+        ...
+
+    async def complete_run(self, config_id: str, due_at: datetime, next_run_at: datetime | None) -> None:
+        """Record that the run due at `due_at` was handed off and set the next one (clears the lease)."""
+        ...
+
+    async def earliest_next_run(self) -> datetime | None: ...
+
+
+class ScanRepository(Protocol):
+    async def add(self, scan: ScanResult, body: bytes | None = None) -> bool:
+        """False when a scan with this id is already stored."""
+        ...
+
+    async def get(self, scan_id: str, organization_id: str | None = None) -> ScanResult | None: ...
+
+    async def body(self, scan_id: str) -> bytes | None:
+        """The stored response body (for re-analysis with a newer fingerprint database)."""
+        ...
+
+    async def find(
+        self,
+        config_id: str | None = None,
+        organization_id: str | None = None,
+        status: ScanStatus | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[ScanResult]:
+        """Newest first."""
+        ...
+
+    async def previous(self, config_id: str, before: datetime, limit: int = 20) -> list[ScanResult]:
+        """The scans of a config that started before `before`, newest first (the history)."""
+        ...
+
+    async def count(self, config_id: str | None = None, status: ScanStatus | None = None) -> int: ...
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    organization_id: str
+    config_id: str
+    scan_id: str
+    metric: str
+    value: float
+    time: datetime
+
+
+class MetricRepository(Protocol):
+    async def add(self, points: list[MetricPoint]) -> None: ...
+
+    async def series(
+        self, config_id: str, metric: str, since: datetime | None = None, until: datetime | None = None,
+        limit: int = 10_000,
+    ) -> list[MetricPoint]:
+        """Oldest first."""
+        ...
+
+
+class ChangeRepository(Protocol):
+    async def add_many(self, changes: list[Change]) -> list[Change]:
+        """Stores the changes not already stored (by dedupe key); returns those newly stored."""
+        ...
+
+    async def get(self, change_id: str, organization_id: str | None = None) -> Change | None: ...
+
+    async def find(
+        self,
+        organization_id: str | None = None,
+        config_id: str | None = None,
+        kind: ChangeKind | None = None,
+        min_impact: Impact | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        scan_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Change]:
+        """Newest first."""
+        ...
+
+    async def mark_false_positive(self, change_id: str, organization_id: str | None, value: bool = True) -> bool: ...
+
+    async def count(self, organization_id: str | None = None, false_positive: bool | None = None) -> int: ...
+
+
+class AlertRepository(Protocol):
+    async def add(self, alert: Alert) -> bool:
+        """False if an alert with this id exists."""
+        ...
+
+    async def get(self, alert_id: str, organization_id: str | None = None) -> Alert | None: ...
+
+    async def update(self, alert: Alert) -> None: ...
+
+    async def find_open(self, dedupe_key: str) -> Alert | None:
+        """The newest alert with this key that is not resolved."""
+        ...
+
+    async def last_notified(self, dedupe_key: str) -> Alert | None:
+        """The newest alert with this key that was notified (not throttled or silenced)."""
+        ...
+
+    async def find(
+        self,
+        organization_id: str | None = None,
+        config_id: str | None = None,
+        status: AlertStatus | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Alert]:
+        """Newest first."""
+        ...
+
+
+class DeliveryRepository(Protocol):
+    async def add_many(self, deliveries: list[Delivery]) -> None:
+        """Outbox: stored before anything is sent. Ids already stored are ignored."""
+        ...
+
+    async def due(self, now: datetime, limit: int = 100) -> list[Delivery]:
+        """Pending or failed deliveries whose next attempt is due, oldest first."""
+        ...
+
+    async def claim(self, delivery_id: str, lease_until: datetime) -> bool:
+        """Take a delivery for sending (so two workers never send it twice)."""
+        ...
+
+    async def update(self, delivery: Delivery) -> None: ...
+
+    async def list_for_alert(self, alert_id: str) -> list[Delivery]: ...
+
+    async def find(
+        self, organization_id: str | None = None, status: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[Delivery]: ...
+
+
+class ProcessedEventRepository(Protocol):
+    async def seen(self, consumer: str, event_id: str) -> bool: ...
+
+    async def mark(self, consumer: str, event_id: str) -> None: ...
+
+
+class Storage(Protocol):
+    configs: ConfigRepository
+    scans: ScanRepository
+    metrics: MetricRepository
+    changes: ChangeRepository
+    alerts: AlertRepository
+    deliveries: DeliveryRepository
+    processed: ProcessedEventRepository
+
+    async def start(self) -> None:
+        """Connect and apply pending migrations."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool: ...

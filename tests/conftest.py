@@ -1,0 +1,30 @@
+"""Shared fixtures. Embedded-mode tests build their Settings explicitly, so service URLs exported by
+scripts/services.sh (for the PostgreSQL/Kafka/Redis tests) never leak into them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from techscaniq.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=None,
+        metrics_database_url=None,
+        redis_url=None,
+        kafka_servers=None,
+        data_dir=tmp_path / "data",
+        log_dir=tmp_path / "logs",
+        log_file=tmp_path / "monitoring_system.log",
+        allow_private_targets=True,
+        http_port=0,
+        websocket_port=0,
+        connect_timeout_seconds=2.0,
+        read_timeout_seconds=2.0,
+        total_timeout_seconds=5.0,
+    )

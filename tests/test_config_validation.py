@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from techscaniq.domain.common import REVEAL_SECRETS
+from techscaniq.domain.config import MonitoringConfig
+
+SPEC_CONFIG: dict[str, Any] = {
+    "organization_id": "org-123",
+    "name": "Example Website Monitoring",
+    "url": "https://example.com",
+    "schedule": {"type": "cron", "expression": "0 */6 * * *", "timezone": "UTC"},
+    "scan_config": {
+        "technologies": True,
+        "performance": True,
+        "security": True,
+        "performance_thresholds": {"load_time": 20, "ttfb": 25},
+    },
+    "alert_rules": [
+        {
+            "id": "tech-change-alert",
+            "name": "Technology Change Alert",
+            "conditions": {"type": "technology", "change_types": ["added", "removed"], "min_impact": "medium"},
+            "severity": "medium",
+            "notification_channels": [
+                {"type": "email", "recipients": ["admin@company.com"]},
+                {"type": "slack", "webhook_url": "https://hooks.slack.com/...", "channel": "#tech-alerts"},
+            ],
+            "throttle_minutes": 60,
+        }
+    ],
+}
+
+
+def test_the_guides_config_is_accepted_as_written() -> None:
+    config = MonitoringConfig.model_validate(SPEC_CONFIG)
+    assert config.scan_config.performance_thresholds == {"load_time": 20, "ttfb": 25}
+    assert config.alert_rules[0].throttle_minutes == 60
+    assert config.alert_rules[0].notification_channels[1].type == "slack"
+
+
+def test_secrets_are_masked_unless_storage_asks() -> None:
+    config = MonitoringConfig.model_validate(SPEC_CONFIG)
+    public = config.model_dump(mode="json")
+    assert public["alert_rules"][0]["notification_channels"][1]["webhook_url"] == "**********"
+    stored = config.model_dump(mode="json", context=REVEAL_SECRETS)
+    assert stored["alert_rules"][0]["notification_channels"][1]["webhook_url"] == "https://hooks.slack.com/..."
+    assert MonitoringConfig.model_validate(stored) == config
+
+
+def _error_locations(patch: dict[str, Any]) -> list[str]:
+    data = {**SPEC_CONFIG, **patch}
+    with pytest.raises(ValidationError) as info:
+        MonitoringConfig.model_validate(data)
+    return [".".join(str(part) for part in error["loc"]) for error in info.value.errors()]
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"url": "ftp://example.com"}, "url"),
+        ({"schedule": {"type": "cron", "expression": "61 * * * *"}}, "schedule"),
+        ({"schedule": {"type": "cron", "expression": "0 * * * *", "timezone": "Mars/Olympus"}}, "schedule.timezone"),
+        ({"schedule": {"type": "interval", "expression": "soon"}}, "schedule"),
+        ({"schedule": {"type": "weekly", "expression": "1"}}, "schedule.type"),
+        ({"scan_config": {"performance_thresholds": {"ttfb": -5}}}, "scan_config.performance_thresholds.ttfb"),
+        (
+            {"alert_rules": [{"name": "x", "notification_channels": [{"type": "pager"}]}]},
+            "alert_rules.0.notification_channels.0",
+        ),
+        ({"organization_id": ""}, "organization_id"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_bad_configs_are_refused_naming_the_field(patch: dict[str, Any], field: str) -> None:
+    assert any(location.startswith(field) for location in _error_locations(patch))
