@@ -21,9 +21,11 @@ class EventBus(Protocol):
         """Durable (or queued with back-pressure) when it returns."""
         ...
 
-    def subscribe(self, topic: Topic, group: str, handler: Handler) -> None:
+    def subscribe(self, topic: Topic, group: str, handler: Handler, concurrency: int = 1) -> None:
         """Each group gets every event of the topic once; members of one group share them.
-        The event is acknowledged only after `handler` returns; if it raises, it is retried."""
+        The event is acknowledged only after `handler` returns; if it raises, it is retried.
+        Up to `concurrency` events run at once, but events with the same key never overlap
+        and keep their order (shard by key)."""
         ...
 
     def queue_depths(self) -> dict[str, int]:
