@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from techscaniq.domain.alert import Alert, AlertStatus, Delivery
 from techscaniq.domain.change import Change, ChangeKind
@@ -51,6 +51,10 @@ class ConfigRepository(Protocol):
 
     async def earliest_next_run(self) -> datetime | None: ...
 
+    async def release_leases(self, owner: str | None = None) -> int:
+        """Forget leases (all, or one owner's): a single process restarting owns none any more."""
+        ...
+
 
 class ScanRepository(Protocol):
     async def add(self, scan: ScanResult, body: bytes | None = None) -> bool:
@@ -81,6 +85,14 @@ class ScanRepository(Protocol):
         ...
 
     async def count(self, config_id: str | None = None, status: ScanStatus | None = None) -> int: ...
+
+    async def mark_done(self, scan_id: str, stage: Literal["changes", "alerts"]) -> None:
+        """Record that change detection (or alert evaluation) finished for this scan."""
+        ...
+
+    async def pending(self, stage: Literal["changes", "alerts"], limit: int = 1000) -> list[ScanResult]:
+        """Scans whose stage has not run yet (a restart finishes what a crash interrupted), oldest first."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -170,7 +182,7 @@ class DeliveryRepository(Protocol):
         """Pending or failed deliveries whose next attempt is due, oldest first."""
         ...
 
-    async def claim(self, delivery_id: str, lease_until: datetime) -> bool:
+    async def claim(self, delivery_id: str, lease_until: datetime, now: datetime | None = None) -> bool:
         """Take a delivery for sending (so two workers never send it twice)."""
         ...
 

@@ -1,0 +1,93 @@
+"""Alerts and their lifecycle."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from techscaniq.domain.alert import Alert, AlertStatus
+from techscaniq.storage.sql.base import SqlRepository, document
+from techscaniq.storage.sql.tables import alerts as t
+
+
+class SqlAlertRepository(SqlRepository):
+    async def add(self, alert: Alert) -> bool:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(self.insert_ignoring_duplicates(t, ["id"]).values(**self._row(alert)))
+        return bool(result.rowcount)
+
+    async def get(self, alert_id: str, organization_id: str | None = None) -> Alert | None:
+        query = select(t.c.document).where(t.c.id == alert_id)
+        if organization_id is not None:
+            query = query.where(t.c.organization_id == organization_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return Alert.model_validate(row.document) if row else None
+
+    async def update(self, alert: Alert) -> None:
+        row = self._row(alert)
+        del row["id"]
+        async with self._engine.begin() as conn:
+            await conn.execute(update(t).where(t.c.id == alert.id).values(**row))
+
+    async def find_open(self, dedupe_key: str) -> Alert | None:
+        query = (
+            select(t.c.document)
+            .where(t.c.dedupe_key == dedupe_key, t.c.status != AlertStatus.RESOLVED.value)
+            .order_by(t.c.triggered_at.desc())
+            .limit(1)
+        )
+        return await self._one(query)
+
+    async def last_notified(self, dedupe_key: str) -> Alert | None:
+        query = (
+            select(t.c.document)
+            .where(t.c.dedupe_key == dedupe_key, t.c.notified.is_(True))
+            .order_by(t.c.triggered_at.desc())
+            .limit(1)
+        )
+        return await self._one(query)
+
+    async def find(
+        self,
+        organization_id: str | None = None,
+        config_id: str | None = None,
+        status: AlertStatus | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Alert]:
+        query = select(t.c.document).order_by(t.c.triggered_at.desc(), t.c.id).limit(limit).offset(offset)
+        if organization_id is not None:
+            query = query.where(t.c.organization_id == organization_id)
+        if config_id is not None:
+            query = query.where(t.c.config_id == config_id)
+        if status is not None:
+            query = query.where(t.c.status == status.value)
+        if since is not None:
+            query = query.where(t.c.triggered_at >= since)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [Alert.model_validate(row.document) for row in rows]
+
+    async def _one(self, query: Any) -> Alert | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return Alert.model_validate(row.document) if row else None
+
+    @staticmethod
+    def _row(alert: Alert) -> dict[str, Any]:
+        return {
+            "id": alert.id,
+            "organization_id": alert.organization_id,
+            "config_id": alert.config_id,
+            "rule_id": alert.rule_id,
+            "dedupe_key": alert.dedupe_key,
+            "status": alert.status.value,
+            "notified": not (alert.silenced or alert.throttled),
+            "triggered_at": alert.triggered_at,
+            "resolved_at": alert.resolved_at,
+            "document": document(alert),
+        }

@@ -1,0 +1,133 @@
+"""Monitoring configs and their schedule state (next run, lease)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+
+from techscaniq.domain.config import MonitoringConfig
+from techscaniq.storage.protocols import ScheduledRun
+from techscaniq.storage.sql.base import SqlRepository, document
+from techscaniq.storage.sql.tables import monitoring_configs as t
+
+
+class SqlConfigRepository(SqlRepository):
+    async def add(self, config: MonitoringConfig, next_run_at: datetime | None) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(t).values(**self._row(config), next_run_at=next_run_at))
+
+    async def get(self, config_id: str, organization_id: str | None = None) -> MonitoringConfig | None:
+        query = select(t.c.document).where(t.c.id == config_id)
+        if organization_id is not None:
+            query = query.where(t.c.organization_id == organization_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return MonitoringConfig.model_validate(row.document) if row else None
+
+    async def find(
+        self, organization_id: str | None = None, limit: int = 1000, offset: int = 0
+    ) -> list[MonitoringConfig]:
+        query = select(t.c.document).order_by(t.c.created_at, t.c.id).limit(limit).offset(offset)
+        if organization_id is not None:
+            query = query.where(t.c.organization_id == organization_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [MonitoringConfig.model_validate(row.document) for row in rows]
+
+    async def update(self, config: MonitoringConfig, next_run_at: datetime | None) -> bool:
+        row = self._row(config)
+        del row["id"], row["created_at"]
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(t)
+                .where(t.c.id == config.id, t.c.organization_id == config.organization_id)
+                .values(**row, next_run_at=next_run_at, lease_owner=None, lease_until=None)
+            )
+        return result.rowcount > 0
+
+    async def delete(self, config_id: str, organization_id: str | None = None) -> bool:
+        query = delete(t).where(t.c.id == config_id)
+        if organization_id is not None:
+            query = query.where(t.c.organization_id == organization_id)
+        async with self._engine.begin() as conn:
+            return (await conn.execute(query)).rowcount > 0
+
+    async def count(self, organization_id: str | None = None, active_only: bool = False) -> int:
+        query = select(func.count()).select_from(t)
+        if organization_id is not None:
+            query = query.where(t.c.organization_id == organization_id)
+        if active_only:
+            query = query.where(t.c.paused.is_(False))
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def next_run_at(self, config_id: str) -> datetime | None:
+        async with self._engine.connect() as conn:
+            return (await conn.execute(select(t.c.next_run_at).where(t.c.id == config_id))).scalar()
+
+    async def claim_due(self, now: datetime, limit: int, lease_seconds: float, owner: str) -> list[ScheduledRun]:
+        due = and_(
+            t.c.paused.is_(False),
+            t.c.next_run_at.is_not(None),
+            t.c.next_run_at <= now,
+            or_(t.c.lease_until.is_(None), t.c.lease_until < now),
+        )
+        lease_until = now + timedelta(seconds=lease_seconds)
+        async with self._engine.begin() as conn:
+            # SKIP LOCKED lets PostgreSQL replicas claim disjoint sets; SQLite ignores it (one writer).
+            candidates = (
+                await conn.execute(
+                    select(t.c.id, t.c.next_run_at)
+                    .where(due)
+                    .order_by(t.c.next_run_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            claimed = []
+            for row in candidates:
+                # Conditional update: a run leased meanwhile by someone else is not taken twice.
+                result = await conn.execute(
+                    update(t)
+                    .where(t.c.id == row.id, t.c.next_run_at == row.next_run_at, due)
+                    .values(lease_owner=owner, lease_until=lease_until)
+                )
+                if result.rowcount:
+                    claimed.append(ScheduledRun(config_id=row.id, due_at=row.next_run_at))
+        return claimed
+
+    async def complete_run(self, config_id: str, due_at: datetime, next_run_at: datetime | None) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(t)
+                .where(t.c.id == config_id, t.c.next_run_at == due_at)
+                .values(next_run_at=next_run_at, last_run_at=due_at, lease_owner=None, lease_until=None)
+            )
+
+    async def release_leases(self, owner: str | None = None) -> int:
+        """Forget leases (all, or one owner's): used when a single process restarts."""
+        query = update(t).where(t.c.lease_owner.is_not(None)).values(lease_owner=None, lease_until=None)
+        if owner is not None:
+            query = query.where(t.c.lease_owner == owner)
+        async with self._engine.begin() as conn:
+            return (await conn.execute(query)).rowcount
+
+    async def earliest_next_run(self) -> datetime | None:
+        query = select(func.min(t.c.next_run_at)).where(t.c.paused.is_(False))
+        async with self._engine.connect() as conn:
+            earliest: datetime | None = (await conn.execute(query)).scalar()
+        return earliest
+
+    @staticmethod
+    def _row(config: MonitoringConfig) -> dict[str, object]:
+        return {
+            "id": config.id,
+            "organization_id": config.organization_id,
+            "name": config.name,
+            "url": config.url,
+            "paused": config.paused,
+            "document": document(config),
+            "created_at": config.created_at,
+            "updated_at": config.updated_at,
+        }

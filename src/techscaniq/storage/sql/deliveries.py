@@ -1,0 +1,82 @@
+"""The notification outbox: a delivery is stored before it is sent, and claimed before sending."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from techscaniq.domain.alert import Delivery, DeliveryStatus
+from techscaniq.storage.sql.base import SqlRepository, document
+from techscaniq.storage.sql.tables import deliveries as t
+
+_WAITING = (DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)
+
+
+class SqlDeliveryRepository(SqlRepository):
+    async def add_many(self, deliveries: list[Delivery]) -> None:
+        if not deliveries:
+            return
+        statement = self.insert_ignoring_duplicates(t, ["id"])
+        async with self._engine.begin() as conn:
+            await conn.execute(statement, [self._row(d) for d in deliveries])
+
+    async def due(self, now: datetime, limit: int = 100) -> list[Delivery]:
+        query = (
+            select(t.c.document)
+            .where(
+                t.c.status.in_(_WAITING),
+                t.c.next_attempt_at <= now,
+                or_(t.c.lease_until.is_(None), t.c.lease_until < now),
+            )
+            .order_by(t.c.next_attempt_at)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [Delivery.model_validate(row.document) for row in rows]
+
+    async def claim(self, delivery_id: str, lease_until: datetime, now: datetime | None = None) -> bool:
+        condition = [t.c.id == delivery_id, t.c.status.in_(_WAITING)]
+        if now is not None:
+            condition.append(or_(t.c.lease_until.is_(None), t.c.lease_until < now))
+        async with self._engine.begin() as conn:
+            result = await conn.execute(update(t).where(*condition).values(lease_until=lease_until))
+        return bool(result.rowcount)
+
+    async def update(self, delivery: Delivery) -> None:
+        row = self._row(delivery)
+        del row["id"]
+        async with self._engine.begin() as conn:
+            await conn.execute(update(t).where(t.c.id == delivery.id).values(**row, lease_until=None))
+
+    async def list_for_alert(self, alert_id: str) -> list[Delivery]:
+        query = select(t.c.document).where(t.c.alert_id == alert_id).order_by(t.c.created_at, t.c.id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [Delivery.model_validate(row.document) for row in rows]
+
+    async def find(
+        self, organization_id: str | None = None, status: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[Delivery]:
+        query = select(t.c.document).order_by(t.c.created_at.desc(), t.c.id).limit(limit).offset(offset)
+        if organization_id is not None:
+            query = query.where(t.c.organization_id == organization_id)
+        if status is not None:
+            query = query.where(t.c.status == status)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [Delivery.model_validate(row.document) for row in rows]
+
+    @staticmethod
+    def _row(delivery: Delivery) -> dict[str, Any]:
+        return {
+            "id": delivery.id,
+            "alert_id": delivery.alert_id,
+            "organization_id": delivery.organization_id,
+            "status": delivery.status.value,
+            "next_attempt_at": delivery.next_attempt_at,
+            "created_at": delivery.created_at,
+            "document": document(delivery),
+        }

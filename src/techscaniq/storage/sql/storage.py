@@ -1,0 +1,83 @@
+"""SqlStorage: the engine, its pragmas and pool, migrations at start, and every repository."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from techscaniq.settings import Settings
+from techscaniq.storage.sql.alerts import SqlAlertRepository
+from techscaniq.storage.sql.changes import SqlChangeRepository
+from techscaniq.storage.sql.configs import SqlConfigRepository
+from techscaniq.storage.sql.deliveries import SqlDeliveryRepository
+from techscaniq.storage.sql.metrics import SqlMetricRepository
+from techscaniq.storage.sql.migrations import migrate
+from techscaniq.storage.sql.processed import SqlProcessedEventRepository
+from techscaniq.storage.sql.scans import SqlScanRepository
+
+log = logging.getLogger(__name__)
+
+
+class SqlStorage:
+    def __init__(self, settings: Settings, url: str | None = None) -> None:
+        self.url = url or settings.storage_url
+        self.engine = _create_engine(self.url, settings)
+        self.configs = SqlConfigRepository(self.engine)
+        self.scans = SqlScanRepository(self.engine)
+        self.metrics = SqlMetricRepository(self.engine)
+        self.changes = SqlChangeRepository(self.engine)
+        self.alerts = SqlAlertRepository(self.engine)
+        self.deliveries = SqlDeliveryRepository(self.engine)
+        self.processed = SqlProcessedEventRepository(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def start(self) -> None:
+        applied = await migrate(self.engine)
+        if applied:
+            log.info("database migrated to version %s", max(applied))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any driver error means "down" for health checks
+            log.warning("database ping failed: %s", exc)
+            return False
+        return True
+
+
+def _create_engine(url: str, settings: Settings) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[-1]
+        if path and path != ":memory:":
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, pool_size=5, max_overflow=5, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # WAL lets readers run beside the writer; NORMAL sync is durable at each checkpoint.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=settings.database_pool_min_size,
+        max_overflow=max(0, settings.database_pool_max_size - settings.database_pool_min_size),
+        pool_pre_ping=True,
+    )

@@ -1,0 +1,148 @@
+"""The core schema. Each row keeps its domain object as a JSON document plus the columns that are
+queried, filtered or constrained. database/migrations/001_monitoring_core_schema.sql is this metadata
+compiled for PostgreSQL (`techscaniq schema`), and a test keeps the two identical."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+from techscaniq.storage.sql.types import JSONDocument, UTCDateTime
+
+metadata = MetaData()
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+monitoring_configs = Table(
+    "monitoring_configs",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("organization_id", String(200), nullable=False, index=True),
+    Column("name", String(300), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("document", JSONDocument, nullable=False),
+    Column("next_run_at", UTCDateTime, nullable=True),
+    Column("lease_owner", String(200), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("last_run_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_monitoring_configs_due", "paused", "next_run_at"),
+)
+
+scans = Table(
+    "scans",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("config_id", String(200), nullable=False),
+    Column("organization_id", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("trigger", String(20), nullable=False),
+    Column("scheduled_for", UTCDateTime, nullable=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("fingerprint_version", String(200), nullable=True),
+    Column("document", JSONDocument, nullable=False),
+    # Stages done for this scan; lets a restart finish what an in-process bus lost in a crash.
+    Column("changes_done", Boolean, nullable=False, default=False),
+    Column("alerts_done", Boolean, nullable=False, default=False),
+    Index("ix_scans_config_started", "config_id", "started_at"),
+    Index("ix_scans_org_started", "organization_id", "started_at"),
+    Index("ix_scans_pending", "changes_done", "alerts_done"),
+)
+
+scan_bodies = Table(
+    "scan_bodies",
+    metadata,
+    Column("scan_id", String(64), primary_key=True),
+    Column("body", LargeBinary, nullable=False),  # zlib-compressed response body
+)
+
+performance_metrics = Table(
+    "performance_metrics",
+    metadata,
+    Column("time", UTCDateTime, nullable=False),
+    Column("organization_id", String(200), nullable=False),
+    Column("config_id", String(200), nullable=False),
+    Column("scan_id", String(64), nullable=False),
+    Column("metric", String(100), nullable=False),
+    Column("value", Float, nullable=False),
+    PrimaryKeyConstraint("config_id", "metric", "time", "scan_id", name="pk_performance_metrics"),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("dedupe_key", Text, nullable=False, unique=True),
+    Column("organization_id", String(200), nullable=False),
+    Column("config_id", String(200), nullable=False),
+    Column("scan_id", String(64), nullable=False, index=True),
+    Column("type", String(30), nullable=False),
+    Column("change_type", String(50), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("impact_rank", Integer, nullable=False),
+    Column("data_change", Boolean, nullable=False, default=False),
+    Column("false_positive", Boolean, nullable=False, default=False),
+    Column("detected_at", UTCDateTime, nullable=False),
+    Column("document", JSONDocument, nullable=False),
+    Index("ix_changes_org_detected", "organization_id", "detected_at"),
+    Index("ix_changes_config_detected", "config_id", "detected_at"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("organization_id", String(200), nullable=False),
+    Column("config_id", String(200), nullable=False),
+    Column("rule_id", String(200), nullable=False),
+    Column("dedupe_key", Text, nullable=False, index=True),
+    Column("status", String(20), nullable=False),
+    Column("notified", Boolean, nullable=False),
+    Column("triggered_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("document", JSONDocument, nullable=False),
+    Index("ix_alerts_org_triggered", "organization_id", "triggered_at"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("alert_id", String(64), nullable=False, index=True),
+    Column("organization_id", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("document", JSONDocument, nullable=False),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
+
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("consumer", String(100), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("processed_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("consumer", "event_id", name="pk_processed_events"),
+)
