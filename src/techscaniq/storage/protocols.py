@@ -49,7 +49,9 @@ class ConfigRepository(Protocol):
         """Record that the run due at `due_at` was handed off and set the next one (clears the lease)."""
         ...
 
-    async def earliest_next_run(self) -> datetime | None: ...
+    async def earliest_next_run(self, now: datetime) -> datetime | None:
+        """The soonest next run that is not leased (so the scheduler can sleep until then)."""
+        ...
 
     async def release_leases(self, owner: str | None = None) -> int:
         """Forget leases (all, or one owner's): a single process restarting owns none any more."""

@@ -113,8 +113,10 @@ class SqlConfigRepository(SqlRepository):
         async with self._engine.begin() as conn:
             return (await conn.execute(query)).rowcount
 
-    async def earliest_next_run(self) -> datetime | None:
-        query = select(func.min(t.c.next_run_at)).where(t.c.paused.is_(False))
+    async def earliest_next_run(self, now: datetime) -> datetime | None:
+        query = select(func.min(t.c.next_run_at)).where(
+            t.c.paused.is_(False), or_(t.c.lease_until.is_(None), t.c.lease_until < now)
+        )
         async with self._engine.connect() as conn:
             earliest: datetime | None = (await conn.execute(query)).scalar()
         return earliest

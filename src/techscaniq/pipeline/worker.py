@@ -1,0 +1,102 @@
+"""The scan worker: turns `scan.requested` into a stored scan and a `scan.completed` event.
+
+Idempotent: a scheduled run's scan id is derived from (config, due time), so a run delivered
+twice is stored once; a run whose schedule already moved on is skipped."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+from typing import Protocol
+
+from techscaniq.bus.protocol import EventBus
+from techscaniq.domain.config import MonitoringConfig
+from techscaniq.domain.events import Event, Topic
+from techscaniq.domain.scan import ScanResult, ScanTrigger
+from techscaniq.observability.metrics import SCHEDULE_LAG
+from techscaniq.pipeline.clock import Clock, system_clock
+from techscaniq.pipeline.schedule import next_run_after
+from techscaniq.storage.protocols import MetricPoint, Storage
+
+log = logging.getLogger("techscaniq.pipeline.worker")
+
+
+class ScanRunner(Protocol):
+    async def scan(
+        self,
+        config: MonitoringConfig,
+        *,
+        trigger: ScanTrigger = ScanTrigger.SCHEDULE,
+        scheduled_for: datetime | None = None,
+        scan_id: str | None = None,
+    ) -> tuple[ScanResult, bytes]: ...
+
+
+def scheduled_scan_id(config_id: str, due_at: datetime) -> str:
+    return hashlib.sha256(f"{config_id}@{due_at.isoformat()}".encode()).hexdigest()[:32]
+
+
+def scan_completed(scan: ScanResult) -> Event:
+    return Event(
+        topic=Topic.SCAN_COMPLETED,
+        key=scan.config_id,
+        organization_id=scan.organization_id,
+        payload={"scan_id": scan.id, "config_id": scan.config_id, "scan": scan.model_dump(mode="json")},
+    )
+
+
+class ScanWorker:
+    def __init__(self, storage: Storage, bus: EventBus, scanner: ScanRunner, clock: Clock = system_clock) -> None:
+        self._storage = storage
+        self._bus = bus
+        self._scanner = scanner
+        self._clock = clock
+        self.stopping = False
+
+    async def handle(self, event: Event) -> None:
+        if self.stopping:
+            return  # the run stays leased in storage and is picked up again after restart
+        config_id = event.payload["config_id"]
+        trigger = ScanTrigger(event.payload.get("trigger", ScanTrigger.SCHEDULE))
+        due_at = datetime.fromisoformat(event.payload["due_at"]) if event.payload.get("due_at") else None
+        config = await self._storage.configs.get(config_id)
+        if config is None:
+            return
+        if trigger is ScanTrigger.SCHEDULE and due_at is not None:
+            if await self._storage.configs.next_run_at(config_id) != due_at:
+                return  # already done (redelivered) or rescheduled meanwhile
+            if config.paused:
+                await self._advance(config, due_at)
+                return
+            scan_id = scheduled_scan_id(config_id, due_at)
+        else:
+            scan_id = event.id
+
+        started = self._clock()
+        if due_at is not None:
+            SCHEDULE_LAG.observe(max(0.0, (started - due_at).total_seconds()))
+        result, body = await self._scanner.scan(config, trigger=trigger, scheduled_for=due_at, scan_id=scan_id)
+        stored = await self._storage.scans.add(result, body)
+        if stored:
+            await self._storage.metrics.add(_metric_points(result))
+        if trigger is ScanTrigger.SCHEDULE and due_at is not None:
+            await self._advance(config, due_at)
+        if stored:
+            await self._bus.publish(scan_completed(result))
+
+    async def _advance(self, config: MonitoringConfig, due_at: datetime) -> None:
+        # From "now", not from due_at: runs missed while down fire once, not once per missed slot.
+        after = max(self._clock(), due_at)
+        next_at = next_run_after(config.schedule, config.id, after, anchor=config.created_at)
+        await self._storage.configs.complete_run(config.id, due_at, next_at)
+
+
+def _metric_points(scan: ScanResult) -> list[MetricPoint]:
+    if scan.performance is None:
+        return []
+    time = scan.finished_at or scan.started_at
+    return [
+        MetricPoint(scan.organization_id, scan.config_id, scan.id, name, float(value), time)
+        for name, value in scan.performance.metrics.items()
+    ]
