@@ -1,0 +1,1 @@
+"""Reusable test infrastructure: a real local website (HTTP and HTTPS) and its pytest fixtures."""
