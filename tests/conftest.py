@@ -9,6 +9,8 @@ import pytest
 
 from techscaniq.settings import Settings
 
+pytest_plugins = ["tests.support.fixtures"]
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:

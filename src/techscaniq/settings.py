@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     max_decoded_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     user_agent: str = "TechScanIQ/0.1 (+https://github.com/techscaniq/techscaniq)"
     fingerprints_dir: Path | None = None
+    # PEM file of CAs trusted in addition to the system store (internal sites, test CAs).
+    extra_ca_bundle: Path | None = None
 
     # --- scheduling and pipeline ---
     scheduler_tick_seconds: float = Field(default=1.0, gt=0)
