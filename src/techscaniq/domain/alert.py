@@ -33,6 +33,8 @@ class Alert(BaseModel):
     silenced: bool = False  # recorded but not notified (silence or maintenance window)
     throttled: bool = False  # recorded but not notified (throttle window)
     suppressed_count: int = 0  # repeats suppressed since the previous notification
+    occurrences: int = 1  # later scans repeating this open alert are folded into it, not re-notified
+    last_occurred_at: datetime | None = None
     triggered_at: datetime = Field(default_factory=utcnow)
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None

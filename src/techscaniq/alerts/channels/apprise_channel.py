@@ -1,0 +1,47 @@
+"""Apprise: one URL per service (ntfy, Telegram, Teams, Discord, ... over a hundred). Apprise is
+blocking, so it runs in a worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import apprise
+
+from techscaniq.alerts.channels.base import DeliveryError, scrub, secrets_of
+from techscaniq.alerts.messages import AlertMessage
+from techscaniq.domain.config import AppriseChannel
+
+
+class AppriseSender:
+    type = "apprise"
+
+    def __init__(self) -> None:
+        # Apprise's debug and info lines can quote service URLs, which are credentials.
+        logging.getLogger("apprise").setLevel(logging.WARNING)
+
+    async def send(self, channel: AppriseChannel, message: AlertMessage) -> None:
+        secrets = secrets_of(channel)
+        try:
+            ok = await asyncio.to_thread(_notify, [url.get_secret_value() for url in channel.urls], message)
+        except _UnknownUrl:
+            raise DeliveryError("an Apprise URL is not recognised (check its scheme)", retryable=False) from None
+        except Exception as exc:  # Apprise plugins raise anything; the URL (a credential) is scrubbed
+            detail = scrub(f"apprise failed: {type(exc).__name__}: {exc}", secrets)
+            raise DeliveryError(detail, retryable=True) from None
+        if not ok:
+            # Apprise reports only success or failure, not why; a failure is treated as transient.
+            raise DeliveryError("apprise could not notify every URL (see the service's response)", retryable=True)
+
+
+class _UnknownUrl(ValueError):
+    pass
+
+
+def _notify(urls: list[str], message: AlertMessage) -> bool:
+    notifier = apprise.Apprise()
+    for url in urls:
+        if not notifier.add(url):
+            raise _UnknownUrl
+    notify_type = apprise.NotifyType.SUCCESS if message.resolved else apprise.NotifyType.WARNING
+    return bool(notifier.notify(body=message.text(), title=message.subject, notify_type=notify_type))

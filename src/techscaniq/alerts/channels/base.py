@@ -1,0 +1,85 @@
+"""What every channel shares: the sender protocol, the error that says whether to retry, and scrubbing
+of secrets out of anything that could be logged or stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+import httpx
+from pydantic import BaseModel, SecretStr
+
+from techscaniq.alerts.messages import AlertMessage
+
+_MIN_SECRET_PART = 4  # shorter URL fragments ("/", "a") would scrub ordinary words
+
+
+class DeliveryError(Exception):
+    """A failed send. `retryable`: timeouts, connection errors, 5xx (and 408/429); not other 4xx.
+    The message must already be free of secrets (build it with `scrub`)."""
+
+    def __init__(self, message: str, retryable: bool, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.status_code = status_code
+
+
+class ChannelSender(Protocol):
+    """Sends one message through one configured channel; raises DeliveryError on failure."""
+
+    type: str
+
+    async def send(self, channel: Any, message: AlertMessage) -> None: ...
+
+
+def secrets_of(model: BaseModel) -> list[str]:
+    """Every secret value inside a channel config, plus the sensitive parts of secret URLs (a Slack
+    webhook's path *is* its credential; a URL's query often holds a token)."""
+    found: list[str] = []
+    for value in _walk(model):
+        raw = value.get_secret_value()
+        if not raw:
+            continue
+        found.append(raw)
+        if "://" in raw:
+            parts = urlsplit(raw)
+            for piece in (parts.path, parts.query, parts.username, parts.password):
+                if piece and len(piece) >= _MIN_SECRET_PART and piece != "/":
+                    found.extend({piece, unquote(piece)})
+    # Longest first, so a URL is replaced whole before its parts.
+    return sorted(set(found), key=len, reverse=True)
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def http_error(response: httpx.Response, secrets: list[str]) -> DeliveryError:
+    status = response.status_code
+    retryable = status >= 500 or status in (408, 429)
+    snippet = " ".join(response.text[:200].split())
+    message = f"HTTP {status} {response.reason_phrase}" + (f": {snippet}" if snippet else "")
+    return DeliveryError(scrub(message, secrets), retryable=retryable, status_code=status)
+
+
+def transport_error(exc: Exception, secrets: list[str]) -> DeliveryError:
+    """httpx errors can carry the request URL (the credential); keep the kind and a scrubbed message."""
+    return DeliveryError(scrub(f"{type(exc).__name__}: {exc}".rstrip(": "), secrets), retryable=True)
+
+
+def _walk(value: Any) -> Iterable[SecretStr]:
+    if isinstance(value, SecretStr):
+        yield value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _walk(getattr(value, name))
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _walk(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _walk(item)
