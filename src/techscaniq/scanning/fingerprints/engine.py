@@ -1,0 +1,333 @@
+"""The detection engine: compile a fingerprint database once, then analyze pages fast.
+
+Per page: parse the HTML once, scan the page and every other input once with the literal
+prefilter, confirm only the candidate patterns with `re` (which also extracts versions), then
+resolve `implies`, `requires`, `requiresCategory` and `excludes` the way Wappalyzer does.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from techscaniq.domain.technology import Detection, Evidence
+from techscaniq.scanning.fingerprints.database import KEYED_SOURCES, DomCheck, FingerprintDatabase, Technology
+from techscaniq.scanning.fingerprints.document import Document
+from techscaniq.scanning.fingerprints.page import PageData
+from techscaniq.scanning.fingerprints.patterns import Pattern
+
+MAX_EVIDENCE_TEXT = 160
+# Sources read from the parsed HTML rather than from PageData fields.
+_DOCUMENT_SOURCES = frozenset({"html", "scripts", "scriptSrc", "text", "css", "meta"})
+
+
+@dataclass(slots=True)
+class _Hit:
+    """What was found for one technology while analyzing one page."""
+
+    confidence: int = 0
+    versions: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    implied_by: list[str] = field(default_factory=list)
+
+    def add(self, evidence: Evidence) -> None:
+        self.evidence.append(evidence)
+        self.confidence = min(100, self.confidence + evidence.confidence)
+        if evidence.version:
+            self.versions.append(evidence.version)
+
+
+class _Inputs:
+    """The strings each source offers for one page, computed lazily (visible text only when needed)."""
+
+    def __init__(self, page: PageData, document: Document | None) -> None:
+        self.page = page
+        self.document = document
+        self.keyed: dict[str, dict[str, list[str]]] = {source: {} for source in KEYED_SOURCES}
+        headers = self.keyed["headers"]
+        cookies = self.keyed["cookies"]
+        for name, value in page.header_pairs():
+            lowered = name.lower()
+            headers.setdefault(lowered, []).append(value)
+            if lowered == "set-cookie":
+                cookie_name, _, cookie_value = value.split(";", 1)[0].partition("=")
+                cookies.setdefault(cookie_name.strip().lower(), []).append(cookie_value.strip())
+            elif lowered == "cookie":
+                for part in value.split(";"):
+                    cookie_name, _, cookie_value = part.partition("=")
+                    if cookie_name.strip():
+                        cookies.setdefault(cookie_name.strip().lower(), []).append(cookie_value.strip())
+        for cookie_name, cookie_value in (page.cookies or {}).items():
+            cookies.setdefault(cookie_name.lower(), []).append(cookie_value)
+        if document is not None:
+            self.keyed["meta"] = document.meta
+        self.keyed["dns"] = {kind.upper(): list(values) for kind, values in page.dns.items()}
+        self.keyed["js"] = {chain: [value] for chain, value in (page.js or {}).items()}
+        self._listed: dict[str, list[str]] = {}
+
+    def listed(self, source: str) -> list[str]:
+        cached = self._listed.get(source)
+        if cached is None:
+            cached = self._listed[source] = self._compute(source)
+        return cached
+
+    def _compute(self, source: str) -> list[str]:
+        page, document = self.page, self.document
+        if source == "html":
+            return [page.html] if page.html else []
+        if source == "scriptSrc":
+            return document.script_srcs if document else []
+        if source == "scripts":
+            return [*(document.inline_scripts if document else []), *page.script_contents]
+        if source == "text":
+            return [document.text] if document else []
+        if source == "css":
+            return [*(document.inline_css if document else []), *([page.css] if page.css else [])]
+        if source == "url":
+            return [page.url] if page.url else []
+        if source == "robots":
+            return [page.robots] if page.robots else []
+        if source == "certIssuer":
+            return [page.cert_issuer] if page.cert_issuer else []
+        if source == "xhr":
+            return list(page.xhr)
+        return []
+
+    def for_pattern(self, pattern: Pattern) -> list[str]:
+        if pattern.key is None:
+            return self.listed(pattern.source)
+        values = self.keyed[pattern.source]
+        if pattern.source == "cookies" and "*" in pattern.key:
+            return [v for name, vs in values.items() if fnmatch.fnmatchcase(name, pattern.key) for v in vs]
+        return values.get(pattern.key, [])
+
+    def prefilter_text(self) -> str:
+        """Everything the patterns can look at, joined for one prefilter pass."""
+        page = self.page
+        parts = [page.html, page.url, page.robots or "", page.cert_issuer or "", page.css or ""]
+        parts.extend(page.script_contents)
+        parts.extend(page.xhr)
+        for source in ("headers", "cookies", "dns", "js"):
+            for values in self.keyed[source].values():
+                parts.extend(values)
+        # Meta contents and script URLs are entity-decoded by the parser; add them decoded as well.
+        if self.document is not None:
+            for values in self.document.meta.values():
+                parts.extend(values)
+            parts.extend(self.document.script_srcs)
+        return "\n".join(parts)
+
+
+class FingerprintEngine:
+    """A compiled database. Thread-safe: `analyze` keeps all per-page state local."""
+
+    def __init__(self, database: FingerprintDatabase) -> None:
+        from techscaniq.scanning.fingerprints.prefilter import LiteralPrefilter
+
+        self.database = database
+        self.version = database.version
+        literal_ids: dict[str, int] = {}
+        by_literal: list[list[Pattern]] = []
+        # Patterns with no usable literal run whenever their input exists: keyed ones per key.
+        self._always: list[Pattern] = []
+        self._always_keyed: dict[str, dict[str, list[Pattern]]] = {source: {} for source in KEYED_SOURCES}
+        self._dom: list[DomCheck] = []
+        for technology in database.technologies.values():
+            self._dom.extend(technology.dom)
+            for pattern in technology.patterns:
+                if not pattern.literals:
+                    if pattern.key is None or (pattern.source == "cookies" and "*" in pattern.key):
+                        self._always.append(pattern)
+                    else:
+                        self._always_keyed[pattern.source].setdefault(pattern.key, []).append(pattern)
+                    continue
+                for literal in pattern.literals:
+                    index = literal_ids.get(literal)
+                    if index is None:
+                        index = literal_ids[literal] = len(by_literal)
+                        by_literal.append([])
+                    by_literal[index].append(pattern)
+        self._by_literal = by_literal
+        self._prefilter = LiteralPrefilter(list(literal_ids))
+        self._needs_document = any(
+            p.source in _DOCUMENT_SOURCES for t in database.technologies.values() for p in t.patterns
+        )
+        # Technologies in each category, for requiresCategory.
+        self._uses_dns = any(p.source == "dns" for t in database.technologies.values() for p in t.patterns)
+
+    @property
+    def uses_dns(self) -> bool:
+        """Whether any fingerprint looks at DNS records (so a scan need not resolve them otherwise)."""
+        return self._uses_dns
+
+    def browser_queries(self) -> tuple[list[str], list[str]]:
+        """The JS property chains and DOM selectors a browser should evaluate for browser-mode patterns."""
+        chains = sorted({p.key for t in self.database.technologies.values() for p in t.patterns
+                         if p.source == "js" and p.key})
+        selectors = sorted({check.selector for check in self._dom})
+        return chains, selectors
+
+    def analyze(self, page: PageData) -> list[Detection]:
+        document = Document(page.html) if page.html and self._needs_document else None
+        inputs = _Inputs(page, document)
+        hits: dict[str, _Hit] = {}
+        for pattern in self._candidates(inputs):
+            evidence = _confirm(pattern, inputs)
+            if evidence is not None:
+                hits.setdefault(pattern.technology, _Hit()).add(evidence)
+        if page.dom:
+            for check in self._dom:
+                elements = page.dom.get(check.selector)
+                if elements:
+                    for evidence in _check_dom(check, elements):
+                        hits.setdefault(check.technology, _Hit()).add(evidence)
+        return self._resolve(hits)
+
+    def _candidates(self, inputs: _Inputs) -> Iterable[Pattern]:
+        seen: set[int] = set()
+        yield from self._always
+        for source, by_key in self._always_keyed.items():
+            present = inputs.keyed[source]
+            if len(present) < len(by_key):
+                for key in present:
+                    yield from by_key.get(key, ())
+            else:
+                for key, patterns in by_key.items():
+                    if key in present:
+                        yield from patterns
+        for literal_id in self._prefilter.scan(inputs.prefilter_text()):
+            for pattern in self._by_literal[literal_id]:
+                if id(pattern) not in seen:
+                    seen.add(id(pattern))
+                    yield pattern
+
+    # --- resolution ------------------------------------------------------------------------------
+
+    def _resolve(self, hits: dict[str, _Hit]) -> list[Detection]:
+        technologies = self.database.technologies
+        detected: dict[str, _Hit] = {}
+        pending: dict[str, _Hit] = {}
+        for name, hit in hits.items():
+            technology = technologies.get(name)
+            if technology is None:
+                continue
+            if technology.requires or technology.requires_category:
+                pending[name] = hit
+            else:
+                detected[name] = hit
+        changed = True
+        while changed:
+            changed = self._imply(detected)
+            for name in list(pending):
+                if self._requirements_met(technologies[name], detected):
+                    detected[name] = pending.pop(name)
+                    changed = True
+        for name in list(detected):
+            technology = technologies.get(name)
+            if technology is None or name not in detected:
+                continue
+            for excluded in technology.excludes:
+                detected.pop(excluded, None)
+        return [self._detection(technologies[name], hit) for name, hit in sorted(detected.items())]
+
+    def _imply(self, detected: dict[str, _Hit]) -> bool:
+        technologies = self.database.technologies
+        changed = False
+        queue = list(detected)
+        while queue:
+            name = queue.pop()
+            parent = detected[name]
+            for relation in technologies[name].implies:
+                implied = technologies.get(relation.name)
+                if implied is None or relation.name == name:
+                    continue
+                hit = detected.get(relation.name)
+                if hit is None:
+                    hit = detected[relation.name] = _Hit()
+                    queue.append(relation.name)
+                    changed = True
+                if name in hit.implied_by:
+                    continue
+                hit.implied_by.append(name)
+                hit.confidence = min(100, hit.confidence + min(parent.confidence, relation.confidence))
+                if relation.version:
+                    hit.versions.append(relation.version)
+        return changed
+
+    def _requirements_met(self, technology: Technology, detected: dict[str, _Hit]) -> bool:
+        if any(required not in detected for required in technology.requires):
+            return False
+        if technology.requires_category:
+            technologies = self.database.technologies
+            present = {c for name in detected for c in technologies[name].categories}
+            return all(category in present for category in technology.requires_category)
+        return True
+
+    def _detection(self, technology: Technology, hit: _Hit) -> Detection:
+        # The most specific version wins: the longest string, first seen on a tie.
+        version = max(hit.versions, key=len) if hit.versions else None
+        return Detection(
+            name=technology.name,
+            version=version,
+            confidence=hit.confidence,
+            categories=self.database.category_names(technology),
+            groups=self.database.group_names(technology),
+            website=technology.website,
+            cpe=technology.cpe,
+            implied_by=hit.implied_by,
+            evidence=hit.evidence,
+        )
+
+
+def _confirm(pattern: Pattern, inputs: _Inputs) -> Evidence | None:
+    texts = inputs.for_pattern(pattern)
+    if not texts:
+        return None
+    literals = pattern.literals if pattern.source not in ("html", "text") else None
+    for text in texts:
+        if literals and len(texts) > 1:
+            lowered = text.lower()
+            if not any(literal in lowered for literal in literals):
+                continue
+        match = pattern.search(text)
+        if match is not None:
+            return _evidence(pattern, match)
+    return None
+
+
+def _evidence(pattern: Pattern, match: re.Match[str], source: str | None = None) -> Evidence:
+    matched = match.group(0)
+    if len(matched) > MAX_EVIDENCE_TEXT:
+        matched = matched[:MAX_EVIDENCE_TEXT] + "…"
+    return Evidence(
+        source=source or pattern.source,
+        key=pattern.key,
+        pattern=pattern.regex_text,
+        matched=matched,
+        version=pattern.version_of(match),
+        confidence=pattern.confidence,
+    )
+
+
+def _check_dom(check: DomCheck, elements: Iterable[object]) -> list[Evidence]:
+    from techscaniq.scanning.fingerprints.page import DomElement
+
+    found: list[Evidence] = []
+    for element in elements:
+        if not isinstance(element, DomElement):
+            continue
+        if check.exists:
+            found.append(Evidence(source="dom", key=check.selector, pattern="exists", matched=check.selector))
+        if check.text is not None and (match := check.text.search(element.text)):
+            found.append(_evidence(check.text, match))
+        for kind, values in (("attributes", element.attributes), ("properties", element.properties)):
+            for name, pattern in getattr(check, kind).items():
+                value = values.get(name)
+                if value is not None and (match := pattern.search(value)):
+                    evidence = _evidence(pattern, match)
+                    found.append(evidence.model_copy(update={"key": f"{check.selector} [{name}]"}))
+        if found:
+            return found
+    return found

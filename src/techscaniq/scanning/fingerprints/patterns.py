@@ -1,0 +1,249 @@
+"""One Wappalyzer pattern string: `regex\\;version:\\1\\;confidence:50`, parsed, validated and made fast.
+
+The regex is parsed once with Python's own regex parser: that validates it and yields the literal
+strings any match must contain, which feed the multi-pattern prefilter. Compiling to a matcher is
+deferred to the first time the pattern is a candidate, because compiling 13,000 regexes up front
+would cost most of the start-up time for patterns most pages never need.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+# Python's own regex parser (`re._parser` since 3.11; `sre_parse` is its deprecated alias).
+sre_parse: Any = importlib.import_module("re._parser")
+
+MIN_LITERAL = 3
+MAX_VERSION_LENGTH = 40
+# Visible text is entity-decoded, so literals of `text` patterns avoid characters HTML may encode; the
+# prefilter scans the raw document (plus decoded meta contents and script URLs) for the others.
+_TEXT_BREAKERS = frozenset('&<>"\'')
+_JS_NAMED_GROUP = re.compile(r"\(\?<(?=[A-Za-z_])")
+
+
+class PatternError(ValueError):
+    """A pattern that cannot be used; the message says why."""
+
+
+@dataclass(slots=True, eq=False)
+class Pattern:
+    """A compiled pattern of one technology for one source (`key`: header, cookie, meta name...)."""
+
+    technology: str
+    source: str
+    key: str | None
+    regex_text: str
+    version: str | None = None
+    confidence: int = 100
+    # Lowercase strings of which at least one occurs in any text this pattern matches; empty when the
+    # pattern has no usable literal (it then runs on every page that has its source).
+    literals: frozenset[str] = frozenset()
+    _parsed: Any = field(default=None, repr=False)
+    _compiled: re.Pattern[str] | None = field(default=None, repr=False)
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self.regex_text, re.IGNORECASE)
+            self._parsed = None
+        return self._compiled
+
+    def search(self, text: str) -> re.Match[str] | None:
+        if not self.regex_text:
+            return _EMPTY.search(text)
+        return self.regex.search(text)
+
+    def version_of(self, match: re.Match[str]) -> str | None:
+        return resolve_version(self.version, match) if self.version else None
+
+
+_EMPTY = re.compile("")
+
+
+def split_tags(raw: str) -> tuple[str, dict[str, str]]:
+    """`regex\\;version:\\1\\;confidence:50` -> ("regex", {"version": "\\1", "confidence": "50"})."""
+    regex, *tags = raw.split("\\;")
+    parsed: dict[str, str] = {}
+    for tag in tags:
+        name, sep, value = tag.partition(":")
+        if sep:
+            parsed[name.strip()] = value
+    return regex, parsed
+
+
+def parse_pattern(technology: str, source: str, key: str | None, raw: Any) -> Pattern:
+    """Parse one pattern string; raises PatternError naming the problem."""
+    if not isinstance(raw, str):
+        raise PatternError(f"pattern must be a string, got {type(raw).__name__}")
+    regex_text, tags = split_tags(raw)
+    regex_text = _JS_NAMED_GROUP.sub("(?P<", regex_text)
+    confidence = 100
+    if "confidence" in tags:
+        try:
+            confidence = max(0, min(100, int(tags["confidence"])))
+        except ValueError as exc:
+            raise PatternError(f"confidence must be an integer, got {tags['confidence']!r}") from exc
+    parsed = None
+    literals: frozenset[str] = frozenset()
+    if regex_text:
+        try:
+            parsed = sre_parse.parse(regex_text, re.IGNORECASE)
+        except (re.error, RecursionError, OverflowError) as exc:
+            raise PatternError(f"invalid regex {regex_text!r}: {exc}") from exc
+        literals = required_literals(parsed, _TEXT_BREAKERS if source == "text" else frozenset()) or frozenset()
+    return Pattern(
+        technology=technology,
+        source=source,
+        key=key,
+        regex_text=regex_text,
+        version=tags.get("version") or None,
+        confidence=confidence,
+        literals=literals,
+        _parsed=parsed,
+    )
+
+
+def resolve_version(template: str, match: re.Match[str]) -> str | None:
+    """Fill a version template from a match: `\\1`, and the ternary `\\1?yes:no` (yes when group 1 matched)."""
+    groups = (match.group(0), *match.groups())
+    resolved = template
+    for index, value in enumerate(groups):
+        ternary = re.search(rf"\\{index}\?([^:]*):(.*)$", resolved)
+        if ternary:
+            resolved = resolved.replace(ternary.group(0), ternary.group(1) if value else ternary.group(2))
+        resolved = resolved.replace(f"\\{index}", value or "")
+    resolved = re.sub(r"\\\d", "", resolved).strip()
+    if not resolved or len(resolved) > MAX_VERSION_LENGTH:
+        return None
+    return resolved
+
+
+# --- literal extraction from the parsed regex --------------------------------------------------
+
+def required_literals(parsed: Any, breakers: frozenset[str] = frozenset()) -> frozenset[str] | None:
+    """A set of lowercase literals of which every match contains at least one, or None if unknown."""
+    try:
+        return _sequence(parsed, breakers)
+    except (TypeError, ValueError, IndexError, RecursionError):  # unusual parse trees: no prefilter
+        return None
+
+
+# Substrings so common in HTML and URLs that a literal made only of them selects almost every page.
+_COMMON = (
+    "text/javascript", "stylesheet", "javascript", "powered by", "content", "script", "https", "class=", "href=",
+    "src=", "http", "link", "span", "meta", "name=", "type=", "input", "value=", "style", "title", "iframe", "data-",
+    "wrapper", "container", "version", ".min", ".css", ".js", "div", "www", "com", "img", "id=", "rel=", "/a", "//",
+)
+MAX_ALTERNATIVES = 64
+
+
+def specificity(literal: str) -> int:
+    """Characters left after removing very common HTML/URL substrings: a rough rarity score."""
+    for common in _COMMON:
+        literal = literal.replace(common, "")
+    return len(literal.strip(" =:/.-_"))
+
+
+def _score(literals: frozenset[str]) -> tuple[int, int, int]:
+    return min(map(specificity, literals)), min(map(len, literals)), -len(literals)
+
+
+def _better(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
+    """Prefer the set whose weakest literal is most specific (fewest false candidates)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if _score(a) >= _score(b) else b
+
+
+def _pure_literal(items: Any, breakers: frozenset[str]) -> str | None:
+    """The text of a sub-pattern that is nothing but literal characters, else None."""
+    chars: list[str] = []
+    for op, arg in items:
+        if str(op) != "LITERAL":
+            return None
+        char = chr(arg)
+        if not (char.isascii() and char.isprintable()) or char in breakers:
+            return None
+        chars.append(char)
+    return "".join(chars)
+
+
+def _alternatives(op: str, arg: Any, breakers: frozenset[str]) -> list[str] | None:
+    """The fixed strings an element can match (a literal-only branch, a small class, an optional literal)."""
+    if op == "BRANCH":
+        texts = [_pure_literal(branch, breakers) for branch in arg[1]]
+        return None if any(t is None for t in texts) else [t for t in texts if t is not None]
+    if op == "IN":
+        chars = []
+        for kind, value in arg:
+            if str(kind) != "LITERAL" or not chr(value).isascii() or chr(value) in breakers:
+                return None
+            chars.append(chr(value))
+        return chars if 0 < len(chars) <= 4 else None
+    if op == "SUBPATTERN":
+        inner = arg[-1]
+        if len(inner) == 1:
+            return _alternatives(str(inner[0][0]), inner[0][1], breakers)
+        text = _pure_literal(inner, breakers)
+        return [text] if text is not None else None
+    if op in ("MAX_REPEAT", "MIN_REPEAT") and arg[0] == 0 and arg[1] == 1 and len(arg[2]) >= 1:
+        inner = arg[2]
+        options: list[str] | None = None
+        if len(inner) == 1:
+            options = _alternatives(str(inner[0][0]), inner[0][1], breakers)
+        if options is None:
+            text = _pure_literal(inner, breakers)
+            options = [text] if text is not None else None
+        return None if options is None else ["", *options]
+    return None
+
+
+def _sequence(items: Any, breakers: frozenset[str]) -> frozenset[str] | None:
+    """Walk a concatenation keeping the set of literal runs that end here (cross products of small
+    alternatives), and the best set seen inside any nested element."""
+    best: frozenset[str] | None = None
+    runs: set[str] = {""}
+
+    def flush() -> None:
+        nonlocal best, runs
+        if runs and min(map(len, runs)) >= MIN_LITERAL:
+            best = _better(best, frozenset(run.lower() for run in runs))
+        runs = {""}
+
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            char = chr(arg)
+            if char.isascii() and char.isprintable() and char not in breakers:
+                runs = {run + char for run in runs}
+                continue
+            flush()
+            continue
+        if name == "AT":
+            continue
+        options = _alternatives(name, arg, breakers)
+        if options is not None and len(runs) * len(options) <= MAX_ALTERNATIVES:
+            runs = {run + option for run in runs for option in options}
+            continue
+        flush()
+        if name == "SUBPATTERN":
+            best = _better(best, _sequence(arg[-1], breakers))
+        elif name == "BRANCH":
+            alternatives = [_sequence(branch, breakers) for branch in arg[1]]
+            if alternatives and all(alt is not None for alt in alternatives):
+                union = frozenset().union(*[alt for alt in alternatives if alt is not None])
+                if len(union) <= MAX_ALTERNATIVES:
+                    best = _better(best, union)
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, _high, inner = arg
+            if low >= 1:
+                best = _better(best, _sequence(inner, breakers))
+        elif name == "ATOMIC_GROUP":
+            best = _better(best, _sequence(arg, breakers))
+    flush()
+    return best
