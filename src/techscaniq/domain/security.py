@@ -8,6 +8,9 @@ from pydantic import BaseModel, Field
 
 from techscaniq.domain.fetch import TLSInfo
 
+# Findings of these categories count towards the Observatory score; the others are reported only.
+GRADED_CATEGORY = "headers"
+
 
 class SecurityFinding(BaseModel):
     test: str  # e.g. "content-security-policy"
@@ -16,6 +19,24 @@ class SecurityFinding(BaseModel):
     passed: bool = True
     description: str = ""
     value: str | None = None  # the raw header value (or other evidence)
+    category: str = GRADED_CATEGORY  # headers | tls | exposure | library
+    severity: str | None = None  # low | medium | high | critical for failed non-graded findings
+    data: dict[str, Any] = Field(default_factory=dict)  # parsed details (CSP directives, cookie flags, ...)
+
+
+class LibraryVulnerability(BaseModel):
+    """A detected client library whose version falls in a published advisory's affected range."""
+
+    library: str
+    version: str
+    advisory_id: str
+    identifiers: list[str] = Field(default_factory=list)  # CVE-..., GHSA-..., issue ids
+    severity: str = "medium"
+    summary: str = ""
+    at_or_above: str | None = None
+    below: str | None = None
+    info: list[str] = Field(default_factory=list)
+    source: str = "builtin"  # builtin | retirejs
 
 
 class SecurityReport(BaseModel):
@@ -24,3 +45,9 @@ class SecurityReport(BaseModel):
     findings: list[SecurityFinding] = Field(default_factory=list)
     tls: TLSInfo | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+    tests_passed: int = 0
+    tests_failed: int = 0
+    vulnerabilities: list[LibraryVulnerability] = Field(default_factory=list)
+
+    def finding(self, test: str) -> SecurityFinding | None:
+        return next((finding for finding in self.findings if finding.test == test), None)

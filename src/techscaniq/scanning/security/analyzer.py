@@ -1,0 +1,135 @@
+"""The security step of a scan: Observatory-style header grade, TLS, exposure and vulnerable libraries."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from techscaniq.domain.config import ScanConfig
+from techscaniq.domain.fetch import FetchResult
+from techscaniq.domain.security import SecurityFinding, SecurityReport
+from techscaniq.scanning.analysis import ScanContext
+from techscaniq.scanning.security.advisories import AdvisoryStore
+from techscaniq.scanning.security.exposure import mixed_content, probe_sensitive_paths, version_disclosure
+from techscaniq.scanning.security.observatory import CORS_PROBE_ORIGIN, grade_headers
+from techscaniq.scanning.security.page import page_document
+from techscaniq.scanning.security.tls_checks import tls_findings
+from techscaniq.scanning.security.tls_probe import legacy_findings, probe_legacy_tls
+
+T = TypeVar("T")
+
+_CORS_PROBE_MAX_BYTES = 64 * 1024  # only the response headers matter
+_PROBE_MAX_BYTES = 256 * 1024
+
+
+class SecurityAnalyzer:
+    """Fills `ctx.result.security`. Runs after technology detection (its versions feed the advisories).
+
+    `advisories`: where the advisory database comes from (built-in set plus any installed Retire.js
+    repository); `http_port`: the port of the plain-HTTP probe for the redirection test (None: 80);
+    `legacy_tls_timeout`: seconds per TLS 1.0/1.1 handshake probe.
+    """
+
+    name = "security"
+
+    def __init__(self, advisories: AdvisoryStore | None = None, *, http_port: int | None = None,
+                 legacy_tls_timeout: float = 5.0) -> None:
+        self.advisories = advisories or AdvisoryStore()
+        self.http_port = http_port
+        self.legacy_tls_timeout = legacy_tls_timeout
+
+    def enabled(self, scan_config: ScanConfig) -> bool:
+        return scan_config.security
+
+    async def analyze(self, ctx: ScanContext) -> None:
+        fetch = ctx.fetch
+        page_url = fetch.final_url or ctx.url
+        parts = urlsplit(page_url)
+        https = parts.scheme == "https"
+        document = page_document(ctx)
+        is_html = document is not None
+        errors: dict[str, str] = {}
+        timeout = ctx.scan_config.timeout_seconds
+
+        async def guarded(label: str, work: Awaitable[T]) -> T | None:
+            try:
+                return await work
+            except Exception as exc:  # one optional probe failing must not lose the whole grade
+                errors[label] = f"{type(exc).__name__}: {exc}"[:500]
+                return None
+
+        http_fetch: Awaitable[FetchResult | None]
+        if urlsplit(ctx.url).scheme == "http":
+            http_fetch = _ready(fetch)  # the scan itself started on http://: its redirects are the route
+        elif ctx.fetcher is not None:
+            http_fetch = guarded("redirection", ctx.fetcher.fetch(self._http_url(ctx.url), timeout=timeout,
+                                                                   max_bytes=_PROBE_MAX_BYTES))
+        else:
+            http_fetch = _ready(None)
+        cors_fetch: Awaitable[FetchResult | None] = _ready(None)
+        if ctx.fetcher is not None:
+            cors_fetch = guarded("cors", ctx.fetcher.fetch(
+                page_url, timeout=timeout, max_bytes=_CORS_PROBE_MAX_BYTES, headers={"Origin": CORS_PROBE_ORIGIN}))
+        legacy: Awaitable[Any] = _ready(None)
+        if ctx.scan_config.check_legacy_tls and https:
+            legacy = guarded("legacy_tls", probe_legacy_tls(
+                fetch.remote_ip or parts.hostname or "", parts.port or 443, server_hostname=parts.hostname,
+                handshake_timeout=self.legacy_tls_timeout))
+        sensitive: Awaitable[list[SecurityFinding] | None] = _ready(None)
+        if ctx.scan_config.probe_sensitive_paths and ctx.fetcher is not None:
+            fetcher = ctx.fetcher
+
+            async def fetch_path(url: str) -> FetchResult:
+                result: FetchResult = await fetcher.fetch(url, timeout=timeout, max_bytes=_PROBE_MAX_BYTES)
+                return result
+
+            root = fetch if parts.path in ("", "/") else None
+            sensitive = guarded("sensitive_paths", probe_sensitive_paths(page_url, fetch_path, root=root))
+
+        http_result, cors_result, legacy_result, sensitive_result = await asyncio.gather(
+            http_fetch, cors_fetch, legacy, sensitive)
+
+        graded = grade_headers(fetch, document=document, is_html=is_html, http_fetch=http_result,
+                               cors_fetch=cors_result)
+        findings = list(graded.findings)
+        findings += tls_findings(fetch.tls, https=https)
+        if legacy_result:
+            findings += legacy_findings(legacy_result)
+        findings += [version_disclosure(fetch), mixed_content(document, page_url)]
+        if sensitive_result:
+            findings += sensitive_result
+        vulnerabilities = []
+        try:
+            vulnerabilities = self.advisories.database().match(ctx.result.technologies)
+        except Exception as exc:  # a broken installed advisory file must not hide the header grade
+            errors["advisories"] = f"{type(exc).__name__}: {exc}"[:500]
+        for vulnerability in vulnerabilities:
+            findings.append(SecurityFinding(
+                test="vulnerable-library", result="library-has-known-vulnerability", passed=False,
+                description=f"{vulnerability.library} {vulnerability.version}: {vulnerability.summary}",
+                category="library", severity=vulnerability.severity,
+                value=f"{vulnerability.library} {vulnerability.version}",
+                data={"advisory_id": vulnerability.advisory_id, "identifiers": vulnerability.identifiers},
+            ))
+
+        details: dict[str, Any] = {"page_url": page_url, "https": https}
+        if errors:
+            details["errors"] = errors
+        ctx.result.security = SecurityReport(
+            score=graded.score, grade=graded.grade, findings=findings, tls=fetch.tls, details=details,
+            tests_passed=graded.tests_passed, tests_failed=graded.tests_failed, vulnerabilities=vulnerabilities,
+        )
+
+    def _http_url(self, url: str) -> str:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = host if self.http_port in (None, 80) else f"{host}:{self.http_port}"
+        return urlunsplit(("http", netloc, parts.path or "/", parts.query, ""))
+
+
+async def _ready(value: T) -> T:
+    return value

@@ -1,0 +1,154 @@
+"""The Observatory's single-header tests: HSTS, X-Content-Type-Options, X-Frame-Options, Referrer-Policy,
+CORS, and the cross-origin policies (CORP graded; COOP and COEP reported)."""
+
+from __future__ import annotations
+
+from techscaniq.domain.security import SecurityFinding
+from techscaniq.scanning.security.grading import finding
+
+# 15768000 s is six months; many sites use 15552000 (180 days) and the Observatory accepts it.
+SIX_MONTHS_SECONDS = 15_552_000
+
+_REFERRER_PRIVATE = ("no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin")
+_REFERRER_UNSAFE = ("origin", "origin-when-cross-origin", "unsafe-url", "no-referrer-when-downgrade")
+
+
+def hsts_test(values: list[str], *, https: bool, verified: bool) -> SecurityFinding:
+    test = "strict-transport-security"
+    if not https:
+        return finding(test, "hsts-not-implemented-no-https")
+    if not verified:
+        return finding(test, "hsts-invalid-cert", values[0][:1024] if values else None)
+    if not values:
+        return finding(test, "hsts-not-implemented")
+    raw = values[0][:1024]
+    max_age: int | None = None
+    include_subdomains = preload = False
+    invalid = "," in raw  # the header was sent twice and joined
+    for parameter in (part.strip().lower() for part in raw.split(";")):
+        if parameter.startswith("max-age="):
+            digits = parameter[8:128].strip().strip('"')
+            if digits.isdigit():
+                max_age = int(digits)
+            else:
+                invalid = True
+        elif parameter == "includesubdomains":
+            include_subdomains = True
+        elif parameter == "preload":
+            preload = True
+    if invalid or max_age is None:
+        return finding(test, "hsts-header-invalid", raw)
+    result = (
+        "hsts-implemented-max-age-at-least-six-months" if max_age >= SIX_MONTHS_SECONDS
+        else "hsts-implemented-max-age-less-than-six-months"
+    )
+    return finding(test, result, raw, max_age=max_age, include_subdomains=include_subdomains, preload=preload)
+
+
+def x_content_type_options_test(value: str | None) -> SecurityFinding:
+    test = "x-content-type-options"
+    if value is None:
+        return finding(test, "x-content-type-options-not-implemented")
+    raw = value[:256]
+    ok = raw.strip().lower() == "nosniff"
+    return finding(test, "x-content-type-options-nosniff" if ok else "x-content-type-options-header-invalid", raw)
+
+
+def x_frame_options_test(value: str | None, *, csp_frame_ancestors: bool) -> SecurityFinding:
+    test = "x-frame-options"
+    raw = value[:1024] if value is not None else None
+    if csp_frame_ancestors:  # frame-ancestors in the CSP header supersedes X-Frame-Options
+        return finding(test, "x-frame-options-implemented-via-csp", raw)
+    if raw is None:
+        return finding(test, "x-frame-options-not-implemented")
+    lowered = raw.strip().lower()
+    if lowered in ("deny", "sameorigin"):
+        return finding(test, "x-frame-options-sameorigin-or-deny", raw)
+    if lowered.startswith("allow-from"):
+        return finding(test, "x-frame-options-allow-from-origin", raw)
+    return finding(test, "x-frame-options-header-invalid", raw)
+
+
+def referrer_policy_test(header_values: list[str], meta_values: list[str]) -> SecurityFinding:
+    test = "referrer-policy"
+    if not header_values and not meta_values:
+        return finding(test, "referrer-policy-not-implemented")
+    raw = ", ".join(header_values + meta_values)[:1024]
+    known = set(_REFERRER_PRIVATE + _REFERRER_UNSAFE)
+    # The last recognised token wins (a meta tag overrides the header).
+    tokens = [token.strip().lower() for token in raw.split(",") if token.strip().lower() in known]
+    policy = tokens[-1] if tokens else ""
+    if policy in _REFERRER_PRIVATE:
+        result = "referrer-policy-private"
+    elif policy in _REFERRER_UNSAFE:
+        result = "referrer-policy-unsafe"
+    else:
+        result = "referrer-policy-header-invalid"
+    return finding(test, result, raw, policy=policy or None, http=bool(header_values), meta=bool(meta_values))
+
+
+def cors_test(
+    allow_origin: str | None, allow_credentials: str | None, *, request_origin: str | None
+) -> SecurityFinding:
+    """Universal access: the server reflects an arbitrary Origin and allows credentials."""
+    test = "cross-origin-resource-sharing"
+    if not allow_origin:
+        return finding(test, "cross-origin-resource-sharing-not-implemented")
+    raw = allow_origin[:256].strip()
+    if raw == "*":
+        return finding(test, "cross-origin-resource-sharing-implemented-with-public-access", raw)
+    reflected = request_origin is not None and raw.lower() == request_origin.lower()
+    credentials = (allow_credentials or "").strip().lower() == "true"
+    if reflected and credentials:
+        return finding(test, "cross-origin-resource-sharing-implemented-with-universal-access", raw)
+    return finding(test, "cross-origin-resource-sharing-implemented-with-restricted-access", raw)
+
+
+def corp_test(header: str | None, meta_values: list[str]) -> SecurityFinding:
+    test = "cross-origin-resource-policy"
+    value = header if header is not None else (meta_values[-1] if meta_values else None)
+    if value is None:
+        return finding(test, "cross-origin-resource-policy-not-implemented")
+    raw = value[:256].strip().lower()
+    results = {
+        "same-site": "cross-origin-resource-policy-implemented-with-same-site",
+        "same-origin": "cross-origin-resource-policy-implemented-with-same-origin",
+        "cross-origin": "cross-origin-resource-policy-implemented-with-cross-origin",
+    }
+    return finding(test, results.get(raw, "cross-origin-resource-policy-header-invalid"), raw)
+
+
+def _structured_token(value: str) -> str:
+    """The token of a structured-field item, parameters (`; report-to=...`) dropped."""
+    return value.split(";", 1)[0].strip().strip('"').lower()
+
+
+def coop_test(values: list[str]) -> SecurityFinding:
+    test = "cross-origin-opener-policy"
+    if not values:
+        return finding(test, "coop-not-implemented")
+    raw = values[0][:1024].strip()
+    if len(values) > 1:
+        return finding(test, "coop-header-invalid", raw)
+    results = {
+        "same-origin": "coop-implemented-with-same-origin",
+        "same-origin-allow-popups": "coop-implemented-with-same-origin-allow-popups",
+        "noopener-allow-popups": "coop-implemented-with-noopener-allow-popups",
+        "unsafe-none": "coop-implemented-with-unsafe-none",
+    }
+    return finding(test, results.get(_structured_token(raw), "coop-header-invalid"), raw)
+
+
+def coep_test(values: list[str]) -> SecurityFinding:
+    test = "cross-origin-embedder-policy"
+    if not values:
+        return finding(test, "coep-not-implemented")
+    raw = values[0][:1024].strip()
+    if len(values) > 1:
+        return finding(test, "coep-header-invalid", raw)
+    results = {
+        "require-corp": "coep-implemented-with-require-corp",
+        "credentialless": "coep-implemented-with-credentialless",
+        "unsafe-none": "coep-implemented-with-unsafe-none",
+    }
+    return finding(test, results.get(_structured_token(raw), "coep-header-invalid"), raw)

@@ -1,0 +1,101 @@
+"""Runs every graded header test on one fetched page, the way the HTTP Observatory grades a site."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+from techscaniq.domain.fetch import FetchResult
+from techscaniq.domain.security import SecurityFinding
+from techscaniq.scanning.security import headers
+from techscaniq.scanning.security.cookies import cookies_test
+from techscaniq.scanning.security.csp import csp_test
+from techscaniq.scanning.security.grading import grade_for, score_findings
+from techscaniq.scanning.security.redirection import redirection_test
+from techscaniq.scanning.security.sri import sri_test
+
+# The Origin sent by the CORS probe: a name that can never be a real site (RFC 2606 .invalid).
+CORS_PROBE_ORIGIN = "https://cors-probe.techscaniq.invalid"
+
+
+@dataclass
+class HeaderGrade:
+    score: int
+    grade: str
+    findings: list[SecurityFinding]
+
+    @property
+    def tests_passed(self) -> int:
+        return sum(1 for item in self.findings if item.passed)
+
+    @property
+    def tests_failed(self) -> int:
+        return sum(1 for item in self.findings if not item.passed)
+
+
+def meta_equivalents(document: HTMLParser | None) -> dict[str, list[str]]:
+    """<meta http-equiv=... content=...> values by lower-cased name (plus <meta name="referrer">)."""
+    found: dict[str, list[str]] = {}
+    if document is None:
+        return found
+    for meta in document.css("meta"):
+        attributes = meta.attributes
+        content = attributes.get("content")
+        if content is None:
+            continue
+        name = (attributes.get("http-equiv") or "").strip().lower()
+        if not name and (attributes.get("name") or "").strip().lower() == "referrer":
+            name = "referrer-policy"
+        if name:
+            found.setdefault(name, []).append(content)
+    return found
+
+
+def grade_headers(
+    fetch: FetchResult,
+    *,
+    document: HTMLParser | None,
+    is_html: bool,
+    http_fetch: FetchResult | None,
+    cors_fetch: FetchResult | None = None,
+    cors_origin: str = CORS_PROBE_ORIGIN,
+) -> HeaderGrade:
+    """Grade a page. `http_fetch` is the fetch of its http:// URL (None: HTTP not served); `cors_fetch`
+    a fetch sent with `Origin: cors_origin` (None: judge CORS from the page's own response)."""
+    page_url = fetch.final_url or fetch.url
+    https = urlsplit(page_url).scheme == "https"
+    verified = bool(fetch.tls and fetch.tls.verified)
+    meta = meta_equivalents(document if is_html else None)
+
+    csp = csp_test(
+        fetch.header_values("content-security-policy"),
+        meta.get("content-security-policy", []),
+        fetch.header_values("content-security-policy-report-only"),
+        https=https,
+    )
+    hsts = headers.hsts_test(fetch.header_values("strict-transport-security"), https=https, verified=verified)
+    cors_source = cors_fetch if cors_fetch is not None and cors_fetch.ok else fetch
+    findings = [
+        csp,
+        cookies_test(fetch.header_values("set-cookie"), hsts_passed=hsts.passed),
+        headers.cors_test(
+            cors_source.header("access-control-allow-origin"),
+            cors_source.header("access-control-allow-credentials"),
+            request_origin=cors_origin if cors_source is cors_fetch else None,
+        ),
+        redirection_test(http_fetch),
+        headers.referrer_policy_test(fetch.header_values("referrer-policy"), meta.get("referrer-policy", [])),
+        hsts,
+        sri_test(document, page_url, is_html=is_html),
+        headers.x_content_type_options_test(fetch.header("x-content-type-options")),
+        headers.x_frame_options_test(
+            fetch.header("x-frame-options"), csp_frame_ancestors="frame-ancestors" in csp.data.get("policy", {})
+        ),
+        headers.corp_test(fetch.header("cross-origin-resource-policy"), meta.get("cross-origin-resource-policy", [])),
+        headers.coop_test(fetch.header_values("cross-origin-opener-policy")),
+        headers.coep_test(fetch.header_values("cross-origin-embedder-policy")),
+    ]
+    score = score_findings(findings)
+    return HeaderGrade(score=score, grade=grade_for(score), findings=findings)
