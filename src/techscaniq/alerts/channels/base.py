@@ -3,7 +3,9 @@ of secrets out of anything that could be logged or stored."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import logging
+from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -31,6 +33,34 @@ class ChannelSender(Protocol):
     type: str
 
     async def send(self, channel: Any, message: AlertMessage) -> None: ...
+
+
+class _HideSecretUrls(logging.Filter):
+    """httpx logs every request URL at INFO; a notification URL is a credential (Slack's path, tokens
+    in queries), so requests to registered URLs are dropped from the log."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not any(str(arg) in self.urls for arg in args)
+
+
+_HIDDEN = _HideSecretUrls()
+logging.getLogger("httpx").addFilter(_HIDDEN)
+
+
+@contextlib.contextmanager
+def unlogged_url(url: str) -> Iterator[None]:
+    """Keep this URL out of httpx's request log while the request runs."""
+    normalised = str(httpx.URL(url))
+    _HIDDEN.urls.add(normalised)
+    try:
+        yield
+    finally:
+        _HIDDEN.urls.discard(normalised)
 
 
 def secrets_of(model: BaseModel) -> list[str]:

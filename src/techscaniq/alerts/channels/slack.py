@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from techscaniq.alerts.channels.base import http_error, secrets_of, transport_error
+from techscaniq.alerts.channels.base import http_error, secrets_of, transport_error, unlogged_url
 from techscaniq.alerts.messages import AlertMessage
 from techscaniq.domain.config import SlackChannel
 
@@ -61,12 +61,13 @@ class SlackSender:
     async def send(self, channel: SlackChannel, message: AlertMessage) -> None:
         secrets = secrets_of(channel)
         try:
-            response = await self._client.post(
-                channel.webhook_url.get_secret_value(),
-                json=slack_payload(channel, message),
-                timeout=SLACK_TIMEOUT_SECONDS,
-                follow_redirects=False,
-            )
+            with unlogged_url(channel.webhook_url.get_secret_value()):
+                response = await self._client.post(
+                    channel.webhook_url.get_secret_value(),
+                    json=slack_payload(channel, message),
+                    timeout=SLACK_TIMEOUT_SECONDS,
+                    follow_redirects=False,
+                )
         except httpx.HTTPError as exc:
             raise transport_error(exc, secrets) from None
         if response.status_code >= 300:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import httpx
 
-from techscaniq.alerts.channels.base import http_error, secrets_of, transport_error
+from techscaniq.alerts.channels.base import http_error, secrets_of, transport_error, unlogged_url
 from techscaniq.alerts.messages import AlertMessage
 from techscaniq.domain.common import utcnow
 from techscaniq.domain.config import WebhookChannel
@@ -56,15 +56,16 @@ class WebhookSender:
         elif channel.auth is not None and channel.auth.token is not None:
             headers["Authorization"] = f"Bearer {channel.auth.token.get_secret_value()}"
         try:
-            response = await self._client.request(
-                channel.method,
-                channel.url.get_secret_value(),
-                content=body,
-                headers=headers,
-                auth=auth,
-                timeout=channel.timeout_seconds,
-                follow_redirects=False,
-            )
+            with unlogged_url(channel.url.get_secret_value()):
+                response = await self._client.request(
+                    channel.method,
+                    channel.url.get_secret_value(),
+                    content=body,
+                    headers=headers,
+                    auth=auth,
+                    timeout=channel.timeout_seconds,
+                    follow_redirects=False,
+                )
         except httpx.HTTPError as exc:
             raise transport_error(exc, secrets) from None
         if response.status_code >= 300:
