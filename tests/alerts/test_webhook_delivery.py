@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from datetime import timedelta
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
