@@ -90,10 +90,13 @@ class AdvisoryDatabase:
 
     def advisories_for(self, name: str) -> list[Advisory]:
         key = normalize_name(name)
-        found: list[Advisory] = []
-        for alias in sorted(self.aliases.get(key, {key})):
-            found.extend(self.by_name.get(alias, []))
-        return found
+        # Fingerprints often say "Knockout.js" where Retire.js says "knockout".
+        for candidate in (key, key.removesuffix(".js")):
+            found = [item for alias in sorted(self.aliases.get(candidate, {candidate}))
+                     for item in self.by_name.get(alias, [])]
+            if found:
+                return found
+        return []
 
     def match(self, detections: list[Detection]) -> list[LibraryVulnerability]:
         """Every advisory whose affected range holds a detected library's version (one per id)."""

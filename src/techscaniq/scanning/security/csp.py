@@ -68,8 +68,8 @@ def parse_policies(policies: list[str], *, meta: bool = False) -> Policy:
             if not sources and directive.endswith("-src"):
                 sources = {"'none'"}
             existing = result.directives.get(directive)
-            combined = sources if existing is None else (existing & sources)
-            result.directives[directive] = combined or {"'none'"}
+            # Nothing allowed by every policy means nothing allowed at all.
+            result.directives[directive] = sources if existing is None else (existing & sources) or {"'none'"}
     return result
 
 
