@@ -1,0 +1,96 @@
+"""Change detection: a pure core (`detect_changes`) and the stage around it (`ChangeDetector`) that loads
+history, stores the changes idempotently and keeps the metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+from techscaniq.changes.availability import detect_availability
+from techscaniq.changes.context import DetectionContext
+from techscaniq.changes.feedback import refresh_false_positive_rate
+from techscaniq.changes.performance import detect_performance
+from techscaniq.changes.policy import DetectionPolicy
+from techscaniq.changes.reanalysis import Reanalyze, reanalyse_history
+from techscaniq.changes.security import detect_security
+from techscaniq.changes.technology import detect_technologies
+from techscaniq.domain.change import Change
+from techscaniq.domain.common import utcnow
+from techscaniq.domain.config import MonitoringConfig
+from techscaniq.domain.scan import ScanResult
+from techscaniq.observability.metrics import CHANGE_PROCESSING_LATENCY, CHANGES_DETECTED
+from techscaniq.storage.protocols import ChangeRepository, ScanRepository
+
+log = logging.getLogger(__name__)
+
+
+
+class ChangeStorage(Protocol):
+    """The part of Storage this stage uses (read-only members, so any Storage implementation fits)."""
+
+    @property
+    def scans(self) -> ScanRepository: ...
+
+    @property
+    def changes(self) -> ChangeRepository: ...
+
+
+DETECTORS = (detect_availability, detect_technologies, detect_performance, detect_security)
+
+
+def detect_changes(
+    current: ScanResult,
+    history: Sequence[ScanResult],
+    config: MonitoringConfig,
+    policy: DetectionPolicy | None = None,
+) -> list[Change]:
+    """Every meaningful difference between `current` and the site's history (newest first, earlier scans of
+    the same config, failed ones included). Pure: the same inputs always give the same changes (up to
+    their ids and detected_at), which is what makes re-processing a scan harmless."""
+    ordered = sorted(
+        (scan for scan in history if scan.id != current.id and scan.started_at <= current.started_at),
+        key=lambda scan: scan.started_at, reverse=True,
+    )
+    ctx = DetectionContext(current, ordered, config, policy or DetectionPolicy())
+    changes: list[Change] = []
+    for detector in DETECTORS:
+        changes += detector(ctx)
+    return changes
+
+
+class ChangeDetector:
+    """The `scan.completed` stage. Stateless apart from the storage: any replica may handle any scan, and
+    handling one twice stores nothing new (changes are keyed by scan, type, change type and subject)."""
+
+    def __init__(
+        self, storage: ChangeStorage, policy: DetectionPolicy | None = None, reanalyze: Reanalyze | None = None
+    ) -> None:
+        self._storage = storage
+        self.policy = policy or DetectionPolicy()
+        self._reanalyze = reanalyze
+
+    async def history(self, scan: ScanResult) -> list[ScanResult]:
+        history = await self._storage.scans.previous(
+            scan.config_id, before=scan.started_at, limit=self.policy.history_window
+        )
+        if self._reanalyze is not None:
+            history = await reanalyse_history(scan, history, self._reanalyze, self.policy.stability_window)
+        return history
+
+    async def handle_scan(self, scan: ScanResult, config: MonitoringConfig) -> list[Change]:
+        """Detects, stores and returns the changes this call newly stored (empty on re-delivery)."""
+        changes = detect_changes(scan, await self.history(scan), config, self.policy)
+        stored = await self._storage.changes.add_many(changes) if changes else []
+        for change in stored:
+            if not change.data_change:  # a fingerprint database update is not a site change
+                CHANGES_DETECTED.labels(type=change.type.value, impact=change.impact.value).inc()
+        if scan.finished_at is not None:
+            CHANGE_PROCESSING_LATENCY.observe(max((utcnow() - scan.finished_at).total_seconds(), 0.0))
+        if stored:
+            await refresh_false_positive_rate(self._storage.changes)
+            log.info(
+                "scan %s of config %s: %d change(s): %s", scan.id, scan.config_id, len(stored),
+                ", ".join(f"{c.type}/{c.change_type}/{c.subject}" for c in stored),
+            )
+        return stored

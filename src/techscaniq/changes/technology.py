@@ -1,0 +1,221 @@
+"""Technology changes: added, removed, version upgraded/downgraded, categories changed.
+
+Noise control, replayed over the stored history (oldest to newest) so it needs no memory:
+- a detection with confidence >= min_confidence is *strong*; below it, *weak*;
+- a technology becomes present when seen (weak or strong) in the last S scans in a row, or at once when
+  seen strongly and it has not been flapping (toggled present/absent at most once in the last
+  stability_window scans) - so a genuine addition is reported on the scan that shows it;
+- it becomes absent only after S scans in a row without it: an absence is missing evidence (an error page,
+  a bot wall, a partial body), so one is never enough;
+- otherwise it keeps its state, so flapping reports nothing.
+A change is the difference between the state computed for the previous scan and for this one.
+
+Fingerprint database updates: history scans analysed with another fingerprint version (and not
+re-analysed, see reanalysis.py) are "foreign"; a difference that depends on one is marked data_change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import pairwise
+from typing import Any
+
+from techscaniq.changes.context import TECHNOLOGY_ANALYZER, DetectionContext, clip, has_content
+from techscaniq.changes.versions import compare_versions
+from techscaniq.domain.change import Change, ChangeKind
+from techscaniq.domain.scan import ScanResult
+from techscaniq.domain.technology import Detection
+
+TECHNOLOGY = ChangeKind.TECHNOLOGY
+ABSENT, WEAK, STRONG = 0, 1, 2
+MAX_PATTERNS = 10
+
+
+def technology_usable(scan: ScanResult) -> bool:
+    return has_content(scan) and TECHNOLOGY_ANALYZER not in scan.analysis_errors
+
+
+def _detections(scan: ScanResult) -> dict[str, Detection]:
+    return {detection.name: detection for detection in scan.technologies}
+
+
+def settled_presence(observations: Sequence[int], stable: int, flap_window: int) -> bool | None:
+    """observations newest first; True present, False absent, None never settled."""
+    chronological = list(reversed(observations))
+    state: bool | None = None
+    for j, seen in enumerate(chronological):
+        recent = chronological[max(0, j - stable + 1): j + 1]
+        window = chronological[max(0, j - flap_window + 1): j + 1]
+        toggles = sum((a > ABSENT) != (b > ABSENT) for a, b in pairwise(window))
+        if len(recent) == stable and all(o > ABSENT for o in recent):
+            state = True
+        elif len(recent) == stable and all(o == ABSENT for o in recent):
+            state = False
+        elif seen == STRONG and toggles <= 1:
+            state = True
+    if state is None and all(o == ABSENT for o in observations):
+        return False  # never seen: plainly absent
+    return state
+
+
+def pattern_evidence(detection: Detection) -> list[dict[str, Any]]:
+    return [
+        {"source": e.source, "key": e.key, "pattern": clip(e.pattern), "matched": clip(e.matched),
+         "version": e.version, "confidence": e.confidence}
+        for e in detection.evidence[:MAX_PATTERNS]
+    ]
+
+
+def _last_seen(scans: Sequence[ScanResult], name: str) -> tuple[ScanResult, Detection] | None:
+    for scan in scans:
+        detection = _detections(scan).get(name)
+        if detection is not None:
+            return scan, detection
+    return None
+
+
+def _last_version(scans: Sequence[ScanResult], name: str) -> tuple[ScanResult, str] | None:
+    for scan in scans:
+        detection = _detections(scan).get(name)
+        if detection is not None and detection.version:
+            return scan, detection.version
+    return None
+
+
+def detect_technologies(ctx: DetectionContext) -> list[Change]:
+    if not ctx.config.scan_config.technologies or not technology_usable(ctx.current):
+        return []
+    policy = ctx.policy
+    usable = [scan for scan in ctx.history if technology_usable(scan)][: policy.history_window]
+    if not usable:
+        return []
+    before_window = usable
+    after_window = [ctx.current, *usable[: policy.history_window - 1]]
+    version = ctx.current.fingerprint_version
+    # Scans that decide a transition (this one and the S before it) read with another database: data change.
+    foreign = any(scan.fingerprint_version != version for scan in after_window[: policy.stability_scans + 1])
+    maps = {scan.id: _detections(scan) for scan in [ctx.current, *usable]}
+    min_confidence = policy.min_confidence
+
+    def observations(window: Sequence[ScanResult], name: str) -> list[int]:
+        found = [maps[scan.id].get(name) for scan in window]
+        return [ABSENT if d is None else STRONG if d.confidence >= min_confidence else WEAK for d in found]
+
+    names = sorted({name for detections in maps.values() for name in detections})
+    added: list[Change] = []
+    removed: list[Change] = []
+    changes: list[Change] = []
+    previous = usable[0]
+    for name in names:
+        was = settled_presence(observations(before_window, name), policy.stability_scans, policy.stability_window)
+        now = settled_presence(observations(after_window, name), policy.stability_scans, policy.stability_window)
+        if now and (was is False or (was is None and len(before_window) >= policy.stability_scans)):
+            if seen := _last_seen(after_window, name):
+                added.append(_added(ctx, previous, seen[1], after_window, foreign))
+        elif was and now is False:
+            if seen := _last_seen(before_window, name):
+                removed.append(_removed(ctx, previous, seen, after_window, foreign))
+        elif was and now and name in maps[ctx.current.id]:
+            changes += _updated(ctx, maps[ctx.current.id][name], before_window)
+    _pair_replacements(ctx, added, removed, maps, previous)
+    return added + removed + changes
+
+
+def _added(
+    ctx: DetectionContext, previous: ScanResult, detection: Detection, window: Sequence[ScanResult], foreign: bool
+) -> Change:
+    present_in = [scan.id for scan in window if detection.name in _detections(scan)][: ctx.policy.stability_scans]
+    return ctx.change(
+        TECHNOLOGY, "added", detection.name, previous=previous, before=None,
+        after={"version": detection.version, "categories": detection.categories},
+        impact=ctx.impacts.impact("technology", "added", [detection.name], detection.categories),
+        evidence={
+            "confidence": detection.confidence, "categories": detection.categories, "version": detection.version,
+            "patterns": pattern_evidence(detection), "implied_by": detection.implied_by[:MAX_PATTERNS],
+            "present_in_scans": present_in,
+            "fingerprint_versions": {"before": previous.fingerprint_version, "after": ctx.current.fingerprint_version},
+        },
+        data_change=foreign,
+    )
+
+
+def _removed(
+    ctx: DetectionContext,
+    previous: ScanResult,
+    seen: tuple[ScanResult, Detection],
+    window: Sequence[ScanResult],
+    foreign: bool,
+) -> Change:
+    last_scan, detection = seen
+    absent_in = [scan.id for scan in window[: ctx.policy.stability_scans]]
+    return ctx.change(
+        TECHNOLOGY, "removed", detection.name, previous=previous,
+        before={"version": detection.version, "categories": detection.categories}, after=None,
+        impact=ctx.impacts.impact("technology", "removed", [detection.name], detection.categories),
+        evidence={
+            "categories": detection.categories, "last_seen_scan_id": last_scan.id,
+            "last_confidence": detection.confidence, "previous_patterns": pattern_evidence(detection),
+            "absent_in_scans": absent_in,
+            "fingerprint_versions": {"before": previous.fingerprint_version, "after": ctx.current.fingerprint_version},
+        },
+        data_change=foreign,
+    )
+
+
+def _updated(ctx: DetectionContext, current: Detection, history: Sequence[ScanResult]) -> list[Change]:
+    changes: list[Change] = []
+    known = _last_version(history, current.name)
+    if current.version and known and known[1] != current.version:
+        scan, old = known
+        delta = compare_versions(old, current.version)
+        impact = ctx.impacts.impact("technology", delta.direction, [current.name], [delta.level], current.categories)
+        changes.append(ctx.change(
+            TECHNOLOGY, delta.direction, current.name, previous=scan, before=old, after=current.version,
+            impact=impact,
+            evidence={"level": delta.level, "categories": current.categories, "confidence": current.confidence,
+                      "patterns": pattern_evidence(current)},
+            data_change=scan.fingerprint_version != ctx.current.fingerprint_version,
+        ))
+    seen = _last_seen(history, current.name)
+    if seen and sorted(seen[1].categories) != sorted(current.categories):
+        scan, old_detection = seen
+        changes.append(ctx.change(
+            TECHNOLOGY, "category_changed", current.name, previous=scan,
+            before=sorted(old_detection.categories), after=sorted(current.categories),
+            impact=ctx.impacts.impact("technology", "category_changed", [current.name]),
+            evidence={"fingerprint_versions": {"before": scan.fingerprint_version,
+                                               "after": ctx.current.fingerprint_version}},
+            data_change=scan.fingerprint_version != ctx.current.fingerprint_version,
+        ))
+    return changes
+
+
+def _pair_replacements(
+    ctx: DetectionContext, added: list[Change], removed: list[Change], maps: dict[str, dict[str, Detection]],
+    previous: ScanResult,
+) -> None:
+    """WordPress out and Drupal in is one re-platforming: both changes say so and carry the impact of a
+    replacement in their shared category. The removal is confirmed S scans after the addition, so the
+    partner is found in the scans around it, not only among this scan's changes."""
+    now = maps[ctx.current.id]
+    for change in added:
+        partners = [d for name, d in maps[previous.id].items() if name not in now]
+        _mark(ctx, change, "replaces", partners)
+    for change in removed:
+        last_seen = maps.get(change.evidence["last_seen_scan_id"], {})
+        partners = [d for name, d in now.items() if name not in last_seen]
+        _mark(ctx, change, "replaced_by", partners)
+
+
+def _mark(ctx: DetectionContext, change: Change, key: str, partners: list[Detection]) -> None:
+    if change.data_change:
+        return
+    own = set(change.evidence["categories"])
+    for partner in partners:
+        shared = sorted(own & set(partner.categories))
+        if not shared:
+            continue
+        impact = ctx.impacts.impact("technology", "replaced", shared)
+        change.evidence.setdefault(key, []).append(partner.name)
+        if impact.rank > change.impact.rank:
+            change.impact = impact
