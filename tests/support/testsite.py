@@ -148,8 +148,14 @@ class LocalSite:
                 self.requests.append(request)
                 handler = self.routes.get(request.path) or Route(status=404, body="not found")
                 route = handler if isinstance(handler, Route) else handler(request)
+                if route.hang:
+                    while await reader.read(65536):  # never answer; stop when the client gives up
+                        pass
+                    return
                 if not await _respond(route, writer):
                     return
+        except asyncio.CancelledError:
+            return  # the site is closing; ending normally keeps asyncio from logging the cancellation
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, OSError):
             return  # the client went away or sent garbage: a test site just drops the connection
         finally:
@@ -177,8 +183,6 @@ async def _read_request(reader: asyncio.StreamReader) -> ReceivedRequest | None:
 
 async def _respond(route: Route, writer: asyncio.StreamWriter) -> bool:
     """Writes one response; returns whether the connection may serve another request."""
-    if route.hang:
-        await asyncio.Event().wait()  # until the site closes and cancels this handler
     if route.delay:
         await asyncio.sleep(route.delay)
     if route.raw is not None:
