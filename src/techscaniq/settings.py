@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     user_agent: str = "TechScanIQ/0.1 (+https://github.com/techscaniq/techscaniq)"
     fingerprints_dir: Path | None = None
     # PEM file of CAs trusted in addition to the system store (internal sites, test CAs).
+    fingerprints_dns: bool = False  # resolve TXT/MX/NS/CNAME/SOA for `dns` fingerprints (only if any exist)
+    fingerprints_stylesheets: bool = False  # fetch linked stylesheets for `css` fingerprints
     extra_ca_bundle: Path | None = None
 
     # --- scheduling and pipeline ---

@@ -161,6 +161,27 @@ def load_database(sources: Iterable[str | Path] | str | Path) -> FingerprintData
     return database
 
 
+def database_from_json(technologies: Mapping[str, Any] | str, label: str = "custom") -> FingerprintDatabase:
+    """A database from in-memory Wappalyzer-format technologies (e.g. an organization's custom set).
+    Raises ValueError when the text is not JSON or not an object; bad entries inside are skipped with warnings."""
+    if isinstance(technologies, str):
+        try:
+            technologies = json.loads(technologies)
+        except ValueError as exc:
+            raise ValueError(f"custom fingerprints are not valid JSON: {exc}") from exc
+    if not isinstance(technologies, Mapping):
+        raise ValueError("custom fingerprints must be a JSON object mapping technology names to fingerprints")
+    warnings: list[str] = []
+    database = FingerprintDatabase(warnings=warnings)
+    for name, spec in technologies.items():
+        technology = parse_technology(str(name), spec, warnings)
+        if technology is not None:
+            database.technologies[str(name)] = technology
+    canonical = json.dumps(technologies, sort_keys=True, default=str).encode()
+    database.sources.append(SourceInfo(label=label, digest=hashlib.sha256(canonical).hexdigest()))
+    return database
+
+
 def load_source(path: Path) -> FingerprintDatabase:
     if not path.exists():
         raise FileNotFoundError(f"fingerprint source not found: {path}")

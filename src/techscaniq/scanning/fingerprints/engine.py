@@ -151,16 +151,9 @@ class FingerprintEngine:
                     by_literal[index].append(pattern)
         self._by_literal = by_literal
         self._prefilter = LiteralPrefilter(list(literal_ids))
-        self._needs_document = any(
-            p.source in _DOCUMENT_SOURCES for t in database.technologies.values() for p in t.patterns
-        )
-        # Technologies in each category, for requiresCategory.
-        self._uses_dns = any(p.source == "dns" for t in database.technologies.values() for p in t.patterns)
-
-    @property
-    def uses_dns(self) -> bool:
-        """Whether any fingerprint looks at DNS records (so a scan need not resolve them otherwise)."""
-        return self._uses_dns
+        self.sources = frozenset(p.source for t in database.technologies.values() for p in t.patterns)
+        if self._dom:
+            self.sources |= {"dom"}
 
     def browser_queries(self) -> tuple[list[str], list[str]]:
         """The JS property chains and DOM selectors a browser should evaluate for browser-mode patterns."""
@@ -170,7 +163,7 @@ class FingerprintEngine:
         return chains, selectors
 
     def analyze(self, page: PageData) -> list[Detection]:
-        document = Document(page.html) if page.html and self._needs_document else None
+        document = Document(page.html) if page.html and self.sources & _DOCUMENT_SOURCES else None
         inputs = _Inputs(page, document)
         hits: dict[str, _Hit] = {}
         for pattern in self._candidates(inputs):

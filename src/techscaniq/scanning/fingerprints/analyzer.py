@@ -1,0 +1,160 @@
+"""The scan pipeline's technology step: gather what the fingerprints can look at, run the engine.
+
+Extra inputs cost requests, so each is gathered only when some fingerprint needs it: robots.txt
+(fetched through the scan's fetcher, small and cached per origin), DNS records (only with
+FINGERPRINTS_DNS, through dnspython's async resolver with a short timeout) and linked stylesheets
+(only with FINGERPRINTS_STYLESHEETS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any, Protocol
+from urllib.parse import urljoin, urlsplit
+
+from techscaniq.domain.config import ScanConfig
+from techscaniq.scanning.analysis import ScanContext
+from techscaniq.scanning.fingerprints.engine import FingerprintEngine
+from techscaniq.scanning.fingerprints.page import PageData
+
+log = logging.getLogger(__name__)
+
+ROBOTS_MAX_BYTES = 64 * 1024
+ROBOTS_TTL_SECONDS = 3600.0
+STYLESHEET_MAX_BYTES = 256 * 1024
+MAX_STYLESHEETS = 4
+EXTRA_FETCH_TIMEOUT = 5.0
+DNS_TIMEOUT = 2.0
+DNS_RECORD_TYPES = ("TXT", "MX", "NS", "CNAME", "SOA")
+CACHE_SIZE = 10_000
+
+
+class EngineProvider(Protocol):
+    def engine(self, organization_id: str | None = None) -> FingerprintEngine: ...
+
+
+class _FixedEngine:
+    def __init__(self, engine: FingerprintEngine) -> None:
+        self._engine = engine
+
+    def engine(self, organization_id: str | None = None) -> FingerprintEngine:
+        return self._engine
+
+
+class TechnologyAnalyzer:
+    name = "technologies"
+
+    def __init__(
+        self,
+        engine_provider: EngineProvider | FingerprintEngine,
+        *,
+        dns: bool = False,
+        stylesheets: bool = False,
+        nameservers: Sequence[str] | None = None,
+        dns_port: int = 53,
+    ) -> None:
+        self._provider: EngineProvider = (
+            _FixedEngine(engine_provider) if isinstance(engine_provider, FingerprintEngine) else engine_provider
+        )
+        self._dns = dns
+        self._stylesheets = stylesheets
+        self._nameservers = list(nameservers) if nameservers else None
+        self._dns_port = dns_port
+        self._robots: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
+
+    @classmethod
+    def from_settings(cls, engine_provider: EngineProvider | FingerprintEngine, settings: Any) -> TechnologyAnalyzer:
+        return cls(engine_provider, dns=settings.fingerprints_dns, stylesheets=settings.fingerprints_stylesheets)
+
+    def enabled(self, scan_config: ScanConfig) -> bool:
+        return scan_config.technologies
+
+    async def analyze(self, ctx: ScanContext) -> None:
+        provider = self._provider
+        engine = await asyncio.to_thread(provider.engine, ctx.organization_id)  # first use compiles
+        url = ctx.fetch.final_url or ctx.url
+        tls = ctx.fetch.tls
+        robots, dns, css = await asyncio.gather(
+            self._robots_txt(ctx, url) if "robots" in engine.sources else _none(),
+            self._dns_records(url) if self._dns and "dns" in engine.sources else _none(),
+            self._stylesheet_text(ctx, url) if self._stylesheets and "css" in engine.sources else _none(),
+        )
+        page = PageData(
+            url=url,
+            headers=ctx.fetch.headers,
+            html=ctx.html,
+            robots=robots,
+            dns=dns or {},
+            cert_issuer=(tls.issuer_organization or tls.issuer) if tls else None,
+            css=css,
+        )
+        ctx.result.technologies = engine.analyze(page)
+        ctx.result.fingerprint_version = engine.version
+
+    async def _robots_txt(self, ctx: ScanContext, url: str) -> str | None:
+        fetcher: Any = ctx.fetcher
+        parts = urlsplit(url)
+        if fetcher is None or parts.scheme not in ("http", "https"):
+            return None
+        origin = f"{parts.scheme}://{parts.netloc}"
+        cached = self._robots.get(origin)
+        if cached is not None and time.monotonic() - cached[0] < ROBOTS_TTL_SECONDS:
+            return cached[1]
+        result = await fetcher.fetch(origin + "/robots.txt", timeout=EXTRA_FETCH_TIMEOUT, max_bytes=ROBOTS_MAX_BYTES)
+        text = None
+        if result.ok and result.status_code == 200 and "html" not in (result.content_type or "").lower():
+            text = result.text
+        self._robots[origin] = (time.monotonic(), text)
+        self._robots.move_to_end(origin)
+        while len(self._robots) > CACHE_SIZE:
+            self._robots.popitem(last=False)
+        return text
+
+    async def _stylesheet_text(self, ctx: ScanContext, url: str) -> str | None:
+        fetcher: Any = ctx.fetcher
+        if fetcher is None:
+            return None
+        from selectolax.lexbor import LexborHTMLParser
+
+        links = LexborHTMLParser(ctx.html).css('link[rel~="stylesheet" i][href]')
+        hrefs = [node.attributes.get("href") for node in links]
+        targets = [urljoin(url, href) for href in hrefs if href][:MAX_STYLESHEETS]
+        results = await asyncio.gather(
+            *(fetcher.fetch(t, timeout=EXTRA_FETCH_TIMEOUT, max_bytes=STYLESHEET_MAX_BYTES) for t in targets)
+        )
+        texts = [r.text for r in results if r.ok and r.status_code == 200]
+        return "\n".join(texts) or None
+
+    async def _dns_records(self, url: str) -> dict[str, list[str]]:
+        import dns.asyncresolver
+        import dns.exception
+        import dns.resolver
+
+        host = urlsplit(url).hostname
+        if not host or host.replace(".", "").isdigit() or ":" in host:
+            return {}
+        resolver = dns.asyncresolver.Resolver(configure=self._nameservers is None)
+        if self._nameservers is not None:
+            resolver.nameservers = self._nameservers
+            resolver.port = self._dns_port
+        resolver.lifetime = DNS_TIMEOUT
+        apex = host[4:] if host.startswith("www.") else host
+
+        async def lookup(kind: str) -> tuple[str, list[str]]:
+            name = host if kind == "CNAME" else apex
+            try:
+                answer = await resolver.resolve(name, kind)
+            except (dns.exception.DNSException, OSError) as exc:
+                log.debug("dns %s %s: %s", kind, name, exc)
+                return kind, []
+            return kind, [record.to_text().strip('"') for record in answer]
+
+        return {kind: values for kind, values in await asyncio.gather(*(lookup(k) for k in DNS_RECORD_TYPES)) if values}
+
+
+async def _none() -> None:
+    return None

@@ -1,0 +1,88 @@
+"""Which fingerprints a scan uses: the base set, plus each organization's custom fingerprints.
+
+The base is our shipped set, then the community database installed by `techscaniq fingerprints update`
+(DATA_DIR/fingerprints), then FINGERPRINTS_DIR; each merged over the previous. Engines are compiled
+once and cached, per organization when it has custom fingerprints.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from techscaniq.scanning.fingerprints.builtin import builtin_database_path
+from techscaniq.scanning.fingerprints.database import FingerprintDatabase, database_from_json, load_database
+from techscaniq.scanning.fingerprints.engine import FingerprintEngine
+from techscaniq.settings import Settings
+
+MAX_CACHED_ORGANIZATIONS = 64
+
+
+def installed_database_path(settings: Settings) -> Path:
+    return settings.data_dir / "fingerprints"
+
+
+def base_sources(settings: Settings) -> list[Path]:
+    sources = []
+    for candidate in (builtin_database_path(), installed_database_path(settings), settings.fingerprints_dir):
+        if candidate is not None and _has_technologies(candidate):
+            sources.append(candidate)
+    if settings.fingerprints_dir is not None and not settings.fingerprints_dir.exists():
+        raise FileNotFoundError(f"FINGERPRINTS_DIR not found: {settings.fingerprints_dir}")
+    return sources
+
+
+def _has_technologies(path: Path) -> bool:
+    if path.is_file():
+        return True
+    return (path / "technologies.json").is_file() or any((path / "technologies").glob("*.json"))
+
+
+class FingerprintRegistry:
+    """Thread-safe; `engine(organization_id)` is what the scan pipeline calls."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._base: FingerprintEngine | None = None
+        self._custom: dict[str, FingerprintDatabase] = {}
+        self._engines: OrderedDict[str, FingerprintEngine] = OrderedDict()
+
+    def base_database(self) -> FingerprintDatabase:
+        return self.engine(None).database
+
+    def engine(self, organization_id: str | None = None) -> FingerprintEngine:
+        with self._lock:
+            if self._base is None:
+                self._base = FingerprintEngine(load_database(base_sources(self.settings)))
+            custom = self._custom.get(organization_id) if organization_id else None
+            if custom is None or organization_id is None:
+                return self._base
+            cached = self._engines.get(organization_id)
+            if cached is None:
+                cached = self._engines[organization_id] = FingerprintEngine(self._base.database.merge(custom))
+                while len(self._engines) > MAX_CACHED_ORGANIZATIONS:
+                    self._engines.popitem(last=False)
+            self._engines.move_to_end(organization_id)
+            return cached
+
+    def set_custom(self, organization_id: str, technologies_json: Mapping[str, Any] | str | None) -> list[str]:
+        """Replace an organization's custom fingerprints (None or {} removes them). Returns the warnings
+        about skipped entries; raises ValueError if the document is not a JSON object."""
+        custom = database_from_json(technologies_json, label=f"custom:{organization_id}") if technologies_json else None
+        with self._lock:
+            self._engines.pop(organization_id, None)
+            if custom is None or not custom.technologies:
+                self._custom.pop(organization_id, None)
+            else:
+                self._custom[organization_id] = custom
+        return custom.warnings if custom else []
+
+    def reload(self) -> None:
+        """Recompile from disk (after `fingerprints update`)."""
+        with self._lock:
+            self._base = None
+            self._engines.clear()
