@@ -60,24 +60,22 @@ class SecurityAnalyzer:
                 errors[label] = f"{type(exc).__name__}: {exc}"[:500]
                 return None
 
-        http_fetch: Awaitable[FetchResult | None]
+        http_fetch: Awaitable[FetchResult | None] | None = None
         if urlsplit(ctx.url).scheme == "http":
             http_fetch = _ready(fetch)  # the scan itself started on http://: its redirects are the route
         elif ctx.fetcher is not None:
             http_fetch = guarded("redirection", ctx.fetcher.fetch(self._http_url(ctx.url), timeout=timeout,
                                                                    max_bytes=_PROBE_MAX_BYTES))
-        else:
-            http_fetch = _ready(None)
-        cors_fetch: Awaitable[FetchResult | None] = _ready(None)
+        cors_fetch: Awaitable[FetchResult | None] | None = None
         if ctx.fetcher is not None:
             cors_fetch = guarded("cors", ctx.fetcher.fetch(
                 page_url, timeout=timeout, max_bytes=_CORS_PROBE_MAX_BYTES, headers={"Origin": CORS_PROBE_ORIGIN}))
-        legacy: Awaitable[Any] = _ready(None)
+        legacy: Awaitable[Any] | None = None
         if ctx.scan_config.check_legacy_tls and https:
             legacy = guarded("legacy_tls", probe_legacy_tls(
                 fetch.remote_ip or parts.hostname or "", parts.port or 443, server_hostname=parts.hostname,
                 handshake_timeout=self.legacy_tls_timeout))
-        sensitive: Awaitable[list[SecurityFinding] | None] = _ready(None)
+        sensitive: Awaitable[list[SecurityFinding] | None] | None = None
         if ctx.scan_config.probe_sensitive_paths and ctx.fetcher is not None:
             fetcher = ctx.fetcher
 
@@ -89,7 +87,7 @@ class SecurityAnalyzer:
             sensitive = guarded("sensitive_paths", probe_sensitive_paths(page_url, fetch_path, root=root))
 
         http_result, cors_result, legacy_result, sensitive_result = await asyncio.gather(
-            http_fetch, cors_fetch, legacy, sensitive)
+            _maybe(http_fetch), _maybe(cors_fetch), _maybe(legacy), _maybe(sensitive))
 
         graded = grade_headers(fetch, document=document, is_html=is_html, http_fetch=http_result,
                                cors_fetch=cors_result)
@@ -133,3 +131,7 @@ class SecurityAnalyzer:
 
 async def _ready(value: T) -> T:
     return value
+
+
+async def _maybe(work: Awaitable[T] | None) -> T | None:
+    return None if work is None else await work
