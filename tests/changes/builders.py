@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from techscaniq.changes import ChangeDetector
+from techscaniq.changes import ChangeDetector, DetectionPolicy, detect_changes
 from techscaniq.domain.change import Change
 from techscaniq.domain.config import MonitoringConfig, ScanConfig, Schedule, ScheduleType
 from techscaniq.domain.fetch import FetchError, FetchErrorCode, TLSInfo
@@ -124,3 +124,23 @@ class Timeline:
 
 def summary(changes: list[Change]) -> set[tuple[str, str, str, str]]:
     return {(c.type.value, c.change_type, c.subject, c.impact.value) for c in changes}
+
+
+
+class Replay:
+    """The pure core, scan after scan, with the history kept in a list (no storage)."""
+
+    def __init__(self, config: MonitoringConfig | None = None, policy: DetectionPolicy | None = None) -> None:
+        self.config, self.policy = config or make_config(), policy
+        self.scans: list[ScanResult] = []
+
+    def step(self, site: Site) -> set[tuple[str, str, str, str]]:
+        return summary(self.step_changes(site))
+
+    def step_changes(self, site: Site) -> list[Change]:
+        return self.judge(site.scan())
+
+    def judge(self, scan: ScanResult) -> list[Change]:
+        changes = detect_changes(scan, self.scans[::-1], self.config, self.policy)
+        self.scans.append(scan)
+        return changes

@@ -1,0 +1,122 @@
+"""Security: headers judged by what they protect, grade steps, findings, certificate and TLS."""
+
+from __future__ import annotations
+
+import pytest
+from tests.changes.builders import Replay, Site, certificate, make_config
+
+from techscaniq.changes.security_headers import judge
+from techscaniq.domain.security import SecurityFinding
+
+
+@pytest.mark.parametrize(("name", "before", "after", "verdict"), [
+    ("strict-transport-security", "max-age=31536000; includeSubDomains", "max-age=300; includeSubDomains",
+     "weakened"),
+    ("strict-transport-security", "max-age=31536000; includeSubDomains", "max-age=31536000", "weakened"),
+    ("strict-transport-security", "max-age=300", "max-age=63072000; preload", "strengthened"),
+    ("content-security-policy", "script-src 'self'", "script-src 'self' 'unsafe-inline'", "weakened"),
+    ("content-security-policy", "default-src 'self'; object-src 'none'", "default-src 'self'", "weakened"),
+    ("content-security-policy", "default-src *", "default-src 'self'", "strengthened"),
+    ("content-security-policy", "script-src 'self'", "script-src 'self' cdn.example.net", "changed"),
+    ("content-security-policy", "script-src 'nonce-AAA'", "script-src  'nonce-BBB' ", None),
+    ("x-frame-options", "DENY", "SAMEORIGIN", "weakened"),
+    ("x-frame-options", "deny", "DENY", None),
+    ("referrer-policy", "no-referrer", "unsafe-url", "weakened"),
+    ("referrer-policy", "unsafe-url", "no-referrer, strict-origin-when-cross-origin", "strengthened"),
+    ("permissions-policy", "camera=()", "camera=(self)", "changed"),
+])
+def test_header_verdicts(name: str, before: str, after: str, verdict: str | None) -> None:
+    result = judge(name, before, after)
+    assert (result.change_type if result else None) == verdict
+
+
+def test_weakened_hsts_carries_before_and_after_in_evidence() -> None:
+    site, replay = Site(), Replay()
+    replay.step(site)
+    site.headers["Strict-Transport-Security"] = "max-age=60"
+    [change] = replay.step_changes(site)
+    assert (change.change_type, change.subject, change.impact.value) == (
+        "weakened", "strict-transport-security", "medium")
+    assert change.evidence["max_age"] == {"before": 31536000, "after": 60}
+    assert change.evidence["include_subdomains"] == {"before": True, "after": False}
+
+
+def test_header_added_and_grade_drop_of_two_letters() -> None:
+    site, replay = Site(), Replay()
+    replay.step(site)
+    site.headers["Permissions-Policy"] = "camera=()"
+    site.grade, site.score = "C", 50
+    assert replay.step(site) == {("security", "added", "permissions-policy", "low"),
+                                 ("security", "degraded", "grade", "high")}
+    site.grade, site.score = "A+", 105
+    assert replay.step(site) == {("security", "improved", "grade", "low")}
+
+
+def test_findings_added_changed_and_resolved_but_header_tests_left_to_headers() -> None:
+    cookie = SecurityFinding(test="cookies", result="cookies-without-secure-flag", passed=False, modifier=-20)
+    xfo = SecurityFinding(test="x-frame-options", result="x-frame-options-not-implemented", passed=False)
+    site, replay = Site(), Replay()
+    replay.step(site)
+    site.findings = [cookie, xfo]
+    assert replay.step(site) == {("security", "finding_added", "cookies", "medium")}
+    site.findings = [cookie.model_copy(update={"result": "cookies-samesite-flag-invalid"}), xfo]
+    assert replay.step(site) == {("security", "finding_changed", "cookies", "low")}
+    site.findings = []
+    assert replay.step(site) == {("security", "finding_resolved", "cookies", "low")}
+
+
+def _days(site: Site, left: float) -> None:
+    """Keep the same certificate but make it expire `left` days after the next scan."""
+    site.tls = certificate(days=left + site.scans / 24)
+
+
+def test_certificate_expiry_is_reported_once_per_threshold() -> None:
+    site, replay = Site(), Replay()
+    steps = []
+    for left in (45, 31, 29.5, 29, 20, 13.9, 13, 6.5, 6, 0.5, -0.1, -1):
+        _days(site, left)
+        steps.append(replay.step(site))
+    reported = {i: step for i, step in enumerate(steps) if step}
+    assert reported == {
+        2: {("security", "expiring", "certificate", "low")},
+        5: {("security", "expiring", "certificate", "medium")},
+        7: {("security", "expiring", "certificate", "high")},
+        10: {("security", "expired", "certificate", "critical")},
+    }
+
+
+def test_expiry_jumping_past_several_thresholds_is_one_change_at_the_tightest() -> None:
+    site, replay = Site(), Replay()
+    _days(site, 40)
+    replay.step(site)
+    _days(site, 5)
+    [change] = replay.step_changes(site)
+    assert (change.change_type, change.impact.value, change.evidence["threshold_days"]) == ("expiring", "high", 7)
+    assert change.after == 5.0
+
+
+def test_renewed_certificate_resets_expiry_warnings() -> None:
+    site, replay = Site(), Replay()
+    _days(site, 20)
+    replay.step(site)
+    site.tls = certificate(serial="renewed", days=90)
+    assert replay.step(site) == {("security", "replaced", "certificate", "low")}
+    site.tls = certificate(serial="renewed", days=29 + site.scans / 24)  # the new one nears expiry too
+    assert replay.step(site) == {("security", "expiring", "certificate", "low")}
+
+
+def test_untrusted_certificate_and_tls_downgrade() -> None:
+    site, replay = Site(), Replay()
+    replay.step(site)
+    site.tls = site.tls.model_copy(update={"verified": False, "error": "self-signed certificate",
+                                           "protocol": "TLSv1.2"})
+    assert replay.step(site) == {("security", "untrusted", "certificate", "high"),
+                                 ("security", "downgraded", "tls_protocol", "medium")}
+
+
+def test_security_disabled_reports_nothing() -> None:
+    site, replay = Site(), Replay(config=make_config(security=False))
+    replay.step(site)
+    site.headers.clear()
+    site.grade = "F"
+    assert replay.step(site) == set()

@@ -1,0 +1,124 @@
+"""Technology changes and their noise control, on the pure core."""
+
+from __future__ import annotations
+
+import pytest
+from tests.changes.builders import Replay, Site, make_config, tech
+
+from techscaniq.changes import DetectionPolicy
+from techscaniq.changes.technology import ABSENT, STRONG, WEAK, settled_presence
+from techscaniq.changes.versions import compare_versions
+from techscaniq.domain.common import Impact
+
+
+@pytest.mark.parametrize(("before", "after", "direction", "level"), [
+    ("3.6.0", "4.0.0", "upgraded", "major"),
+    ("3.6.0", "3.7", "upgraded", "minor"),
+    ("1.2.3", "1.2.10", "upgraded", "patch"),  # numeric, not lexical
+    ("1.2.3.4", "1.2.3.5", "upgraded", "patch"),
+    ("6.4.2", "6.3.9", "downgraded", "minor"),
+    ("1.2", "1.2.0", "version_changed", "other"),
+    ("1.0.0-beta", "1.0.0", "version_changed", "other"),
+])
+def test_version_comparison(before: str, after: str, direction: str, level: str) -> None:
+    delta = compare_versions(before, after)
+    assert (delta.direction, delta.level) == (direction, level)
+
+
+@pytest.mark.parametrize(("newest_first", "expected"), [
+    ([ABSENT, ABSENT, ABSENT], False),
+    ([STRONG, ABSENT, ABSENT], True),  # a strong first sighting counts at once
+    ([WEAK, ABSENT, ABSENT], False),  # a weak one needs S in a row
+    ([WEAK, WEAK, ABSENT], True),
+    ([ABSENT, STRONG, STRONG], True),  # one absence is not a removal
+    ([ABSENT, ABSENT, STRONG], False),
+    ([WEAK, ABSENT, WEAK, ABSENT, WEAK], None),  # never settled: never reported
+    ([STRONG, ABSENT, ABSENT, STRONG, STRONG], False),  # back after a removal but flapping: wait for S
+    ([STRONG, STRONG, ABSENT, ABSENT, STRONG], True),
+])
+def test_settled_presence(newest_first: list[int], expected: bool | None) -> None:
+    assert settled_presence(newest_first, stable=2, flap_window=6) is expected
+
+
+def test_downgrade_and_unknown_versions() -> None:
+    site, replay = Site(), Replay()
+    replay.step(site)
+    site.technologies["WordPress"] = tech("WordPress", None, categories=("CMS", "Blogs"))
+    assert replay.step(site) == set()  # the version was not visible this time: not a change
+    site.technologies["WordPress"] = tech("WordPress", "6.3.1", categories=("CMS", "Blogs"))
+    assert replay.step(site) == {("technology", "downgraded", "WordPress", "medium")}
+    site.technologies["Nginx"] = tech("Nginx", "1.25.3", categories=("Web servers", "Reverse proxies"))
+    assert replay.step(site) == set()  # a version appearing for the first time is no upgrade
+
+
+def test_strong_technology_that_flaps_after_being_added_is_reported_once() -> None:
+    site, replay = Site(), Replay()
+    replay.step(site)
+    steps = []
+    for index in range(8):
+        if index % 2 == 0:
+            site.technologies["Intercom"] = tech("Intercom", categories=("Live chat",))
+        else:
+            site.technologies.pop("Intercom")
+        steps.append(replay.step(site))
+    assert steps[0] == {("technology", "added", "Intercom", "low")}
+    assert all(step == set() for step in steps[1:])
+
+
+def test_security_technology_removed_is_high() -> None:
+    site = Site()
+    site.technologies["Cloudflare Bot Management"] = tech("Cloudflare Bot Management", categories=("Security",))
+    replay = Replay()
+    replay.step(site)
+    site.technologies.pop("Cloudflare Bot Management")
+    replay.step(site)
+    assert replay.step(site) == {("technology", "removed", "Cloudflare Bot Management", "high")}
+
+
+def test_impact_overrides_from_policy() -> None:
+    policy = DetectionPolicy(impact_overrides={"technology.added:Stripe": Impact.CRITICAL,
+                                               "technology.added:Payment processors": Impact.HIGH})
+    site, replay = Site(), Replay(policy=policy)
+    replay.step(site)
+    site.technologies["Stripe"] = tech("Stripe", categories=("Payment processors",))
+    site.technologies["Adyen"] = tech("Adyen", categories=("Payment processors",))
+    assert replay.step(site) == {("technology", "added", "Stripe", "critical"),
+                                 ("technology", "added", "Adyen", "high")}
+
+
+def test_disabled_or_failed_technology_analysis_reports_nothing() -> None:
+    site, replay = Site(), Replay(config=make_config(technologies=False))
+    replay.step(site)
+    site.technologies = {}
+    replay.step(site)
+    assert replay.step(site) == set()
+
+    site, replay = Site(), Replay()
+    replay.step(site)
+    broken = site.scan().model_copy(update={"technologies": [], "analysis_errors": {"technologies": "timeout"}})
+    assert replay.judge(broken) == []
+    assert replay.step(site) == set()  # compared with the last scan that was analysed
+    assert replay.step(site) == set()
+
+
+def test_error_pages_do_not_remove_technologies() -> None:
+    site, replay = Site(), Replay()
+    replay.step(site)
+    kept = dict(site.technologies)
+    site.status_code, site.technologies = 404, {}
+    assert replay.step(site) == set()
+    assert replay.step(site) == {("availability", "changed", "status_code", "high")}
+    site.status_code, site.technologies = 200, kept
+    assert replay.step(site) == set()  # nothing removed, nothing re-added
+    assert replay.step(site) == {("availability", "changed", "status_code", "low")}
+
+
+def test_evidence_is_bounded_for_hostile_pages() -> None:
+    site, replay = Site(), Replay()
+    replay.step(site)
+    huge = tech("Evil", "1.0")
+    huge.evidence = [huge.evidence[0].model_copy(update={"matched": "x" * 1_000_000}) for _ in range(500)]
+    site.technologies["Evil"] = huge
+    [change] = replay.step_changes(site)
+    assert len(change.evidence["patterns"]) == 10
+    assert all(len(p["matched"]) <= 301 for p in change.evidence["patterns"])
