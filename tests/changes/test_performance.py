@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tests.changes.builders import Replay, Site, make_config
 
 from techscaniq.changes import DetectionPolicy
 
 
-def run(replay: Replay, site: Site, metric: str, values: list[float]) -> list[set[tuple[str, str, str, str]]]:
+def run(replay: Replay, site: Site, metric: str, values: Sequence[float]) -> list[set[tuple[str, str, str, str]]]:
     steps = []
     for value in values:
         site.metrics[metric] = value
