@@ -20,10 +20,10 @@ from techscaniq.settings import Settings
 async def test_timing_breakdown_matches_what_the_server_does(settings: Settings, local_site: LocalSite) -> None:
     local_site.route("/", body="a" * 4000, delay=0.2, chunk_size=1000, chunk_delay=0.05)
     # Reference: a plain client's wall time for the same route in the same run.
-    started = time.perf_counter()
     async with httpx.AsyncClient() as client:
+        started = time.perf_counter()
         await client.get(local_site.url("/"))
-    reference_ms = (time.perf_counter() - started) * 1000
+        reference_ms = (time.perf_counter() - started) * 1000
 
     result = await Fetcher(settings).fetch(local_site.url("/"))
 
@@ -144,3 +144,13 @@ async def test_tls_facts_of_a_valid_certificate(tls_settings: Settings, tls_site
     assert tls.serial_number and tls.not_before and tls.not_after
     assert tls.not_before < datetime.now(UTC) < tls.not_after and (tls.days_to_expiry or 0) > 0
     assert result.timings.tls_ms is not None and result.timings.tls_ms > 0
+
+
+async def test_host_names_resolve_and_keep_sni_and_host_header(tls_settings: Settings, tls_site: LocalSite) -> None:
+    # `localhost` comes from /etc/hosts: a real lookup through our resolver, without leaving the machine.
+    tls_site.route("/", body="by name")
+    result = await Fetcher(tls_settings).fetch(f"https://localhost:{tls_site.port}/")
+    assert result.ok and result.text == "by name" and result.remote_ip == "127.0.0.1"
+    assert result.tls is not None and result.tls.verified and result.tls.hostname_match  # SNI/name check: localhost
+    assert result.timings.dns_ms is not None
+    assert tls_site.requests[-1].headers["host"] == f"localhost:{tls_site.port}"

@@ -174,7 +174,7 @@ async def test_hostile_sites_do_not_slow_down_other_fetches(strict: Settings, si
     await asyncio.sleep(0.05)
     started = time.perf_counter()
     results = [await fetcher.fetch(healthy.url("/")) for _ in range(5)]
-    assert time.perf_counter() - started < 0.25
+    assert time.perf_counter() - started < 0.5  # the hostile fetches take 0.8 s each
     assert all(result.ok and result.text == "fine" for result in results)
     codes = [result.error.code for result in await asyncio.gather(*hostile_tasks) if result.error]
     assert codes == [FetchErrorCode.TIMEOUT, FetchErrorCode.TIMEOUT, FetchErrorCode.TOO_LARGE]
@@ -183,7 +183,7 @@ async def test_hostile_sites_do_not_slow_down_other_fetches(strict: Settings, si
 async def test_per_host_and_global_concurrency_limits(settings: Settings, site_factory: SiteFactory) -> None:
     first, second = await site_factory(), await site_factory()
     for site in (first, second):
-        site.route("/", body="ok", delay=0.15)
+        site.route("/", body="ok", delay=0.2)
 
     async def wall_time(fetcher: Fetcher, urls: list[str]) -> float:
         started = time.perf_counter()
@@ -194,10 +194,10 @@ async def test_per_host_and_global_concurrency_limits(settings: Settings, site_f
     four_on_one_host = [first.url("/")] * 4
     per_host_two = Fetcher(settings.model_copy(update={"per_host_concurrency": 2}))
     per_host_four = Fetcher(settings.model_copy(update={"per_host_concurrency": 4}))
-    assert 0.3 <= await wall_time(per_host_two, four_on_one_host) < 0.45  # two waves of two
-    assert await wall_time(per_host_four, four_on_one_host) < 0.28  # one wave
+    assert 0.4 <= await wall_time(per_host_two, four_on_one_host) < 0.6  # two waves of two
+    assert await wall_time(per_host_four, four_on_one_host) < 0.38  # one wave
     one_at_a_time = Fetcher(settings.model_copy(update={"per_host_concurrency": 4, "scan_concurrency": 1}))
-    assert 0.3 <= await wall_time(one_at_a_time, [first.url("/"), second.url("/")]) < 0.45
+    assert 0.4 <= await wall_time(one_at_a_time, [first.url("/"), second.url("/")]) < 0.6
     # Waiting for a free slot does not count against the fetch's own time limit.
     queued = Fetcher(settings.model_copy(update={"per_host_concurrency": 1, "total_timeout_seconds": 0.25}))
-    assert await wall_time(queued, four_on_one_host[:2]) >= 0.3
+    assert await wall_time(queued, four_on_one_host[:2]) >= 0.4
