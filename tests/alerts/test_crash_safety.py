@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from techscaniq.alerts.engine import AlertEngine
 from techscaniq.alerts.notifier import Notifier
 from techscaniq.domain.alert import DeliveryStatus
@@ -137,3 +139,35 @@ async def test_the_running_notifier_sends_as_soon_as_the_engine_stores_an_alert(
         notifier.stop()
         await asyncio.wait_for(task, timeout=5)
         await notifier.aclose()
+
+
+async def test_killed_between_storing_the_alert_and_its_deliveries_the_replayed_scan_repairs_the_outbox(
+    settings: Settings, clock: Clock, receiver: HttpReceiver
+) -> None:
+    config = config_for(receiver)
+    first_life = await open_storage(settings)
+    await first_life.configs.add(config, next_run_at=None)
+
+    async def die(*_: object) -> None:
+        raise SystemExit("killed")  # the process dies right after the alert row was committed
+
+    first_life.deliveries.add_many = die  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        await AlertEngine(first_life, settings, clock=clock).handle_changes(config, [make_change("scan-1")])
+    assert len(await first_life.alerts.find()) == 1
+    await first_life.close()
+
+    second_life = await open_storage(settings)
+    notifier = Notifier(second_life, settings, clock=clock)
+    try:
+        assert await notifier.deliver_due() == 0  # nothing in the outbox yet
+        # The scan's change.detected event was never acknowledged, so it is handled again after restart.
+        await AlertEngine(second_life, settings, clock=clock).handle_changes(config, [make_change("scan-1")])
+        assert await notifier.deliver_due() == 1
+        await AlertEngine(second_life, settings, clock=clock).handle_changes(config, [make_change("scan-1")])
+        assert await notifier.deliver_due() == 0
+    finally:
+        await notifier.aclose()
+        await second_life.close()
+    assert len(receiver.requests) == 1
+    assert len({r.json()["alert"]["id"] for r in receiver.requests}) == 1

@@ -119,19 +119,13 @@ class AlertEngine:
     ) -> tuple[Alert | None, bool]:
         scan_id = matched[0].scan_id
         alert_id = stable_id("alert", config.id, rule.id, scan_id)
-        existing = await self._storage.alerts.get(alert_id)
-        if existing is not None:
-            # Same scan handled again (e.g. after a crash): make sure its outbox entries exist, nothing more.
-            notify = not (existing.silenced or existing.throttled)
-            if notify:
-                await self._storage.deliveries.add_many(self._deliveries(existing, rule, "triggered", now))
-            return None, notify
-
         key = dedupe_key(config.id, rule.id, matched)
         summaries = [change_summary(c) for c in matched]
         open_alert = await self._storage.alerts.find_open(key)
+        if open_alert is not None and open_alert.id == alert_id:
+            return None, await self._ensure_outbox(open_alert, rule)  # this scan again (e.g. after a crash)
         if open_alert is not None:
-            if any(s.get("scan_id") == scan_id for s in open_alert.changes) or open_alert.scan_id == scan_id:
+            if any(s.get("scan_id") == scan_id for s in open_alert.changes):
                 return None, False
             open_alert.occurrences += 1
             open_alert.last_occurred_at = now
@@ -166,7 +160,9 @@ class AlertEngine:
             elif last is not None:
                 alert.suppressed_count = await self._suppressed_since(last)
         if not await self._storage.alerts.add(alert):
-            return None, False  # a concurrent handler of the same scan won
+            # Stored before (this scan handled again, its alert since resolved) or by a concurrent handler.
+            existing = await self._storage.alerts.get(alert_id)
+            return None, await self._ensure_outbox(existing, rule) if existing is not None else False
         ALERTS_TRIGGERED.labels(severity=alert.severity.value).inc()
         if reason is not None:
             ALERTS_SUPPRESSED.labels(reason=reason).inc()
@@ -174,6 +170,14 @@ class AlertEngine:
             return alert, False
         await self._storage.deliveries.add_many(self._deliveries(alert, rule, "triggered", now))
         return alert, bool(rule.notification_channels)
+
+    async def _ensure_outbox(self, alert: Alert, rule: AlertRule) -> bool:
+        """Re-adding a notified alert's deliveries is a no-op when they exist, and repairs a crash
+        between storing the alert and storing its deliveries."""
+        if alert.silenced or alert.throttled or not rule.notification_channels:
+            return False
+        await self._storage.deliveries.add_many(self._deliveries(alert, rule, "triggered", alert.triggered_at))
+        return True
 
     async def _suppressed_since(self, last: Alert) -> int:
         """Repeats of `last`'s key not notified since it was: folded into it, or recorded as throttled."""
