@@ -64,7 +64,8 @@ def build(organizations: int, rules_per_org: int) -> tuple[list[MonitoringConfig
         common = {"organization_id": config.organization_id, "config_id": config.id, "scan_id": scan_id}
         changes = [
             Change(id=new_id(), type=ChangeKind.TECHNOLOGY, change_type="added",
-                   subject=["jQuery", "Nginx", "Vue"][org % 3], impact=Impact.MEDIUM, evidence={"categories": ["JavaScript libraries"]}, **common),
+                   subject=["jQuery", "Nginx", "Vue"][org % 3], impact=Impact.MEDIUM,
+                   evidence={"categories": ["JavaScript libraries"]}, **common),
             Change(id=new_id(), type=ChangeKind.TECHNOLOGY, change_type="upgraded", subject="WordPress",
                    before="6.4", after="6.5", impact=Impact.LOW, evidence={"categories": ["CMS"]}, **common),
             Change(id=new_id(), type=ChangeKind.PERFORMANCE, change_type="regressed", subject="load_time",
