@@ -62,7 +62,27 @@ def test_findings_added_changed_and_resolved_but_header_tests_left_to_headers() 
     site.findings = [cookie.model_copy(update={"result": "cookies-samesite-flag-invalid"}), xfo]
     assert replay.step(site) == {("security", "finding_changed", "cookies", "low")}
     site.findings = []
+    # Back to a state seen a few scans ago: taken only once it holds for two scans (no flapping).
+    assert replay.step(site) == set()
     assert replay.step(site) == {("security", "finding_resolved", "cookies", "low")}
+
+
+def test_a_header_alternating_between_edge_servers_raises_one_change_not_one_per_scan() -> None:
+    site, replay = Site(), Replay()
+    for _ in range(3):
+        replay.step(site)
+    steps = []
+    for index in range(8):
+        if index % 2 == 0:
+            site.headers.pop("Strict-Transport-Security")
+        else:
+            site.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        steps.append(replay.step(site))
+    assert steps[0] == {("security", "removed", "strict-transport-security", "high")}
+    assert all(step == set() for step in steps[1:])
+    for _ in range(2):
+        steps.append(replay.step(site))  # it settles with the header: present two scans in a row
+    assert steps[-2:] == [{("security", "added", "strict-transport-security", "low")}, set()]
 
 
 def _days(site: Site, left: float) -> None:
@@ -120,3 +140,16 @@ def test_security_disabled_reports_nothing() -> None:
     site.headers.clear()
     site.grade = "F"
     assert replay.step(site) == set()
+
+
+def test_two_certificates_behind_a_cdn_do_not_raise_a_change_per_scan() -> None:
+    site, replay = Site(), Replay()
+    replay.step(site)
+    first, second = certificate(serial="edge-a"), certificate(serial="edge-b")
+    steps = []
+    for index in range(8):
+        site.tls = first if index % 2 == 0 else second
+        steps.append(replay.step(site))
+    assert steps[0] == {("security", "replaced", "certificate", "low")}  # edge-a is new: reported once
+    assert steps[1] == {("security", "replaced", "certificate", "low")}  # edge-b is new too
+    assert all(step == set() for step in steps[2:])

@@ -24,6 +24,21 @@ MAX_EVIDENCE_TEXT = 300  # hostile pages can make matched text huge; evidence st
 T = TypeVar("T", bound=Hashable)
 
 
+def stable_state(values: Sequence[T], stable: int, flap_window: int) -> T:
+    """The value a per-scan fact is taken to have, replayed oldest to newest over `values` (newest first):
+    a value not seen in the previous `flap_window` scans is taken at once (a real change of a steady site
+    is reported on the scan that shows it), a value that comes back only after `stable` equal values in a
+    row. Something alternating between two edge servers thus raises one change, not one per scan."""
+    chronological = list(reversed(values))
+    state = chronological[0]
+    for j, value in enumerate(chronological):
+        recent = chronological[max(0, j - stable + 1): j + 1]
+        earlier = chronological[max(0, j - flap_window + 1): j]
+        if value not in earlier or (len(recent) == stable and all(v == value for v in recent)):
+            state = value
+    return state
+
+
 def status_code(scan: ScanResult) -> int | None:
     return scan.response.status_code if scan.response else None
 

@@ -1,13 +1,19 @@
-"""Security changes between this scan and the previous usable one: grade, findings, security headers,
-certificate (replaced, issuer, trust, expiry thresholds) and TLS protocol."""
+"""Security changes: security headers, grade, findings, certificate (replaced, issuer, trust, expiry
+thresholds) and TLS protocol.
+
+Each of these is a per-scan fact whose state is replayed over the history with `stable_state`, so a
+change of a steady site is reported on the scan that shows it while a fact alternating between edge
+servers (one node without HSTS, two certificates behind a CDN) does not raise a change every scan.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any
 
-from techscaniq.changes.context import SECURITY_ANALYZER, DetectionContext, clip, has_content
-from techscaniq.changes.security_headers import header_values, judge
+from techscaniq.changes.context import SECURITY_ANALYZER, DetectionContext, clip, has_content, stable_state
+from techscaniq.changes.security_headers import header_values, judge, normalise
 from techscaniq.domain.change import Change, ChangeKind
 from techscaniq.domain.fetch import TLSInfo
 from techscaniq.domain.scan import ScanResult
@@ -18,38 +24,67 @@ GRADES = ("A+", "A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D+", "D", "D-", "E
 _LETTERS = "ABCDEF"
 TLS_PROTOCOLS = {"sslv2": 0, "sslv3": 1, "tlsv1": 2, "tlsv1.0": 2, "tlsv1.1": 3, "tlsv1.2": 4, "tlsv1.3": 5}
 
+Fact = Callable[[ScanResult], Hashable]
+
 
 def report_of(scan: ScanResult) -> SecurityReport | None:
     return scan.security if SECURITY_ANALYZER not in scan.analysis_errors else None
 
 
+def security_usable(scan: ScanResult) -> bool:
+    return has_content(scan) and report_of(scan) is not None
+
+
+def _report(scan: ScanResult) -> SecurityReport:
+    report = report_of(scan)
+    assert report is not None  # only security_usable scans reach the facts
+    return report
+
+
+class _Facts:
+    """The windows of the previous scan and of this one, and the state of a fact in each."""
+
+    def __init__(self, ctx: DetectionContext) -> None:
+        size = ctx.policy.history_window
+        self.ctx = ctx
+        self.history = [scan for scan in ctx.history if security_usable(scan)][:size]
+        self.before = self.history
+        self.after = [ctx.current, *self.history[: size - 1]]
+
+    def states(self, fact: Fact) -> tuple[Any, Any]:
+        stable, window = self.ctx.policy.stability_scans, self.ctx.policy.stability_window
+        was = stable_state([fact(scan) for scan in self.before], stable, window)
+        now = stable_state([fact(scan) for scan in self.after], stable, window)
+        return was, now
+
+    def scan_with(self, fact: Fact, value: Any) -> ScanResult:
+        """The newest earlier scan showing `value` (its raw data makes the evidence)."""
+        return next((scan for scan in self.history if fact(scan) == value), self.history[0])
+
+
 def detect_security(ctx: DetectionContext) -> list[Change]:
-    if not ctx.config.scan_config.security or not has_content(ctx.current):
+    if not ctx.config.scan_config.security or not security_usable(ctx.current):
         return []
-    previous = ctx.previous_where(has_content)
-    if previous is None:
+    facts = _Facts(ctx)
+    if not facts.history:
         return []
-    changes = _headers(ctx, previous)
-    reference = ctx.previous_where(lambda scan: has_content(scan) and report_of(scan) is not None)
-    old, new = (report_of(reference) if reference else None), report_of(ctx.current)
-    if reference is None or old is None or new is None:
-        return changes
-    changes += _grade(ctx, reference, old, new)
-    changes += _findings(ctx, reference, old, new)
-    if old.tls is not None and new.tls is not None:
-        changes += _certificate(ctx, reference, old.tls, new.tls)
-        changes += _protocol(ctx, reference, old.tls, new.tls)
-    return changes
+    return [*_headers(facts), *_grade(facts), *_findings(facts), *_certificate(facts), *_protocol(facts)]
 
 
-def _headers(ctx: DetectionContext, previous: ScanResult) -> list[Change]:
+def _headers(facts: _Facts) -> list[Change]:
+    ctx, changes = facts.ctx, []
     names = ctx.policy.security_headers
-    old, new = header_values(previous, names), header_values(ctx.current, names)
-    changes = []
     for name in names:
-        before, after = old.get(name), new.get(name)
-        if before is None and after is None:
+        def fact(scan: ScanResult, name: str = name) -> str | None:
+            value = header_values(scan, (name,)).get(name)
+            return None if value is None else normalise(name, value)
+
+        was, now = facts.states(fact)
+        if was == now:
             continue
+        previous = facts.scan_with(fact, was)
+        before = header_values(previous, (name,)).get(name)
+        after = header_values(ctx.current, (name,)).get(name) if now is not None else None
         evidence: dict[str, Any] = {"header": name, "before": clip(before), "after": clip(after)}
         if before is not None and after is None:
             change_type = "removed"
@@ -67,42 +102,50 @@ def _headers(ctx: DetectionContext, previous: ScanResult) -> list[Change]:
     return changes
 
 
-def _grade(ctx: DetectionContext, previous: ScanResult, old: SecurityReport, new: SecurityReport) -> list[Change]:
-    if old.grade == new.grade or old.grade not in GRADES or new.grade not in GRADES:
+def _grade_of(scan: ScanResult) -> str:
+    return _report(scan).grade
+
+
+def _grade(facts: _Facts) -> list[Change]:
+    ctx = facts.ctx
+    was, now = facts.states(_grade_of)
+    if was == now or was not in GRADES or now not in GRADES:
         return []
-    worse = GRADES.index(new.grade) > GRADES.index(old.grade)
-    steps = abs(_LETTERS.index(new.grade[0]) - _LETTERS.index(old.grade[0]))
+    previous = facts.scan_with(_grade_of, was)
+    worse = GRADES.index(now) > GRADES.index(was)
+    steps = abs(_LETTERS.index(now[0]) - _LETTERS.index(was[0]))
     change_type = "degraded" if worse else "improved"
     return [ctx.change(
-        SECURITY, change_type, "grade", previous=previous, before=old.grade, after=new.grade,
+        SECURITY, change_type, "grade", previous=previous, before=was, after=now,
         impact=ctx.impacts.impact("security", change_type, ["2_steps"] if steps >= 2 else []),
-        evidence={"score": {"before": old.score, "after": new.score}, "letter_steps": steps},
+        evidence={"score": {"before": _report(previous).score, "after": _report(ctx.current).score},
+                  "letter_steps": steps},
     )]
 
 
-def _failing(report: SecurityReport, skip: tuple[str, ...]) -> dict[str, list[SecurityFinding]]:
+def _failing(scan: ScanResult, test: str) -> list[SecurityFinding]:
+    return [f for f in _report(scan).findings if f.test == test and not f.passed]
+
+
+def _findings(facts: _Facts) -> list[Change]:
     """Failed findings by test. Header tests are left to the header comparison (one change per cause)."""
-    failing: dict[str, list[SecurityFinding]] = {}
-    for finding in report.findings:
-        if not finding.passed and finding.test not in skip:
-            failing.setdefault(finding.test, []).append(finding)
-    return failing
+    ctx, changes = facts.ctx, []
+    skip = set(ctx.policy.security_headers)
+    tests = sorted({f.test for scan in facts.after + facts.before for f in _report(scan).findings
+                    if not f.passed and f.test not in skip})
+    for test in tests:
+        def fact(scan: ScanResult, test: str = test) -> tuple[str, ...]:
+            return tuple(sorted({f.result for f in _failing(scan, test)}))
 
-
-def _findings(ctx: DetectionContext, previous: ScanResult, old: SecurityReport, new: SecurityReport) -> list[Change]:
-    before, after = _failing(old, ctx.policy.security_headers), _failing(new, ctx.policy.security_headers)
-    changes = []
-    for test in sorted(before.keys() | after.keys()):
-        old_results = sorted({f.result for f in before.get(test, [])})
-        new_results = sorted({f.result for f in after.get(test, [])})
-        if old_results == new_results:
+        was, now = facts.states(fact)
+        if was == now:
             continue
-        change_type = "finding_added" if not old_results else "finding_resolved" if not new_results else (
-            "finding_changed")
-        shown = after.get(test) or before.get(test) or []
+        previous = facts.scan_with(fact, was)
+        change_type = "finding_added" if not was else "finding_resolved" if not now else "finding_changed"
+        shown = _failing(ctx.current, test) or _failing(previous, test)
         severities = [str(s) for f in shown if (s := getattr(f, "severity", None))]
         changes.append(ctx.change(
-            SECURITY, change_type, test, previous=previous, before=old_results or None, after=new_results or None,
+            SECURITY, change_type, test, previous=previous, before=list(was) or None, after=list(now) or None,
             impact=ctx.impacts.impact("security", change_type, severities),
             evidence={"findings": [{"result": f.result, "description": clip(f.description), "value": clip(f.value)}
                                    for f in shown[:10]]},
@@ -110,15 +153,57 @@ def _findings(ctx: DetectionContext, previous: ScanResult, old: SecurityReport, 
     return changes
 
 
-def _identity(tls: TLSInfo) -> str | None:
-    return tls.fingerprint_sha256 or tls.serial_number
+def _tls(scan: ScanResult) -> TLSInfo | None:
+    return _report(scan).tls
 
 
-def _certificate_summary(tls: TLSInfo) -> dict[str, Any]:
+def _identity(scan: ScanResult) -> str | None:
+    tls = _tls(scan)
+    return (tls.fingerprint_sha256 or tls.serial_number) if tls else None
+
+
+def _trusted(scan: ScanResult) -> bool | None:
+    tls = _tls(scan)
+    return tls.verified if tls else None
+
+
+def _certificate_summary(tls: TLSInfo | None) -> dict[str, Any]:
+    if tls is None:
+        return {}
     return {"subject": clip(tls.subject), "issuer": clip(tls.issuer), "serial_number": tls.serial_number,
             "fingerprint_sha256": tls.fingerprint_sha256, "sans": [clip(name) for name in tls.sans[:20]],
             "not_before": tls.not_before.isoformat() if tls.not_before else None,
             "not_after": tls.not_after.isoformat() if tls.not_after else None}
+
+
+def _certificate(facts: _Facts) -> list[Change]:
+    ctx, changes = facts.ctx, []
+    current_tls = _tls(ctx.current)
+    was, now = facts.states(_identity)
+    if was != now and was is not None and now is not None:
+        previous = facts.scan_with(_identity, was)
+        old_tls = _tls(previous)
+        old_issuer = (old_tls.issuer_organization or old_tls.issuer) if old_tls else None
+        new_issuer = (current_tls.issuer_organization or current_tls.issuer) if current_tls else None
+        change_type = "issuer_changed" if old_issuer != new_issuer else "replaced"
+        before, after = (old_issuer, new_issuer) if change_type == "issuer_changed" else (was, now)
+        changes.append(ctx.change(
+            SECURITY, change_type, "certificate", previous=previous, before=clip(before), after=clip(after),
+            impact=ctx.impacts.impact("security", change_type),
+            evidence={"before": _certificate_summary(old_tls), "after": _certificate_summary(current_tls)},
+        ))
+    was_trusted, now_trusted = facts.states(_trusted)
+    if was_trusted is not None and now_trusted is not None and was_trusted != now_trusted:
+        change_type = "trusted" if now_trusted else "untrusted"
+        changes.append(ctx.change(
+            SECURITY, change_type, "certificate", previous=facts.scan_with(_trusted, was_trusted),
+            before=was_trusted, after=now_trusted, impact=ctx.impacts.impact("security", change_type),
+            evidence={"certificate": _certificate_summary(current_tls),
+                      "error": clip(current_tls.error if current_tls else None)},
+        ))
+    if current_tls is not None:
+        changes += _expiry(facts, current_tls)
+    return changes
 
 
 def days_left(tls: TLSInfo, at: datetime) -> float | None:
@@ -137,53 +222,54 @@ def _expiry_level(days: float | None, thresholds: tuple[int, ...]) -> int:
     return sum(1 for limit in thresholds if days <= limit)
 
 
-def _certificate(ctx: DetectionContext, previous: ScanResult, old: TLSInfo, new: TLSInfo) -> list[Change]:
-    changes = []
-    summary = {"before": _certificate_summary(old), "after": _certificate_summary(new)}
-    old_id, new_id = _identity(old), _identity(new)
-    if old_id and new_id and old_id != new_id:
-        old_issuer, new_issuer = old.issuer_organization or old.issuer, new.issuer_organization or new.issuer
-        change_type = "issuer_changed" if old_issuer != new_issuer else "replaced"
-        before, after = (old_issuer, new_issuer) if change_type == "issuer_changed" else (old_id, new_id)
-        changes.append(ctx.change(
-            SECURITY, change_type, "certificate", previous=previous, before=clip(before), after=clip(after),
-            impact=ctx.impacts.impact("security", change_type), evidence=summary,
-        ))
-    if old.verified != new.verified:
-        change_type = "trusted" if new.verified else "untrusted"
-        changes.append(ctx.change(
-            SECURITY, change_type, "certificate", previous=previous, before=old.verified, after=new.verified,
-            impact=ctx.impacts.impact("security", change_type), evidence={**summary, "error": clip(new.error)},
-        ))
+def _expiry(facts: _Facts, tls: TLSInfo) -> list[Change]:
+    """Each threshold crossed by a certificate is reported once: the level now is compared with the level
+    of the same certificate when last seen (a new certificate starts from "fine")."""
+    ctx = facts.ctx
     thresholds = ctx.policy.expiry_thresholds
-    days_before, days_now = days_left(old, previous.started_at), days_left(new, ctx.current.started_at)
+    identity = _identity(ctx.current)
+    same = next((scan for scan in facts.history if _identity(scan) == identity), None)
+    same_tls = _tls(same) if same else None
+    days_before = days_left(same_tls, same.started_at) if same and same_tls else None
+    days_now = days_left(tls, ctx.current.started_at)
     level_before, level_now = _expiry_level(days_before, thresholds), _expiry_level(days_now, thresholds)
-    if level_now > level_before and days_now is not None:
-        expired = level_now > len(thresholds)
-        change_type = "expired" if expired else "expiring"
-        limit = None if expired else thresholds[level_now - 1]
-        changes.append(ctx.change(
-            SECURITY, change_type, "certificate", previous=previous,
-            before=None if days_before is None else round(days_before, 1), after=round(days_now, 1),
-            impact=ctx.impacts.impact("security", change_type, [str(limit)] if limit else []),
-            evidence={"days_to_expiry": round(days_now, 2), "threshold_days": limit,
-                      "not_after": new.not_after.isoformat() if new.not_after else None,
-                      "certificate": summary["after"]},
-        ))
-    return changes
-
-
-def _protocol(ctx: DetectionContext, previous: ScanResult, old: TLSInfo, new: TLSInfo) -> list[Change]:
-    if not old.protocol or not new.protocol or old.protocol == new.protocol:
+    if level_now <= level_before or days_now is None:
         return []
-    rank_before = TLS_PROTOCOLS.get(old.protocol.lower().replace(" ", ""))
-    rank_after = TLS_PROTOCOLS.get(new.protocol.lower().replace(" ", ""))
+    expired = level_now > len(thresholds)
+    change_type = "expired" if expired else "expiring"
+    limit = None if expired else thresholds[level_now - 1]
+    return [ctx.change(
+        SECURITY, change_type, "certificate", previous=same or facts.history[0],
+        before=None if days_before is None else round(days_before, 1), after=round(days_now, 1),
+        impact=ctx.impacts.impact("security", change_type, [str(limit)] if limit else []),
+        evidence={"days_to_expiry": round(days_now, 2), "threshold_days": limit,
+                  "not_after": tls.not_after.isoformat() if tls.not_after else None,
+                  "certificate": _certificate_summary(tls)},
+    )]
+
+
+def _protocol_of(scan: ScanResult) -> str | None:
+    tls = _tls(scan)
+    return tls.protocol if tls else None
+
+
+def _protocol(facts: _Facts) -> list[Change]:
+    ctx = facts.ctx
+    was, now = facts.states(_protocol_of)
+    if not was or not now or was == now:
+        return []
+    rank_before = TLS_PROTOCOLS.get(was.lower().replace(" ", ""))
+    rank_after = TLS_PROTOCOLS.get(now.lower().replace(" ", ""))
     if rank_before is None or rank_after is None or rank_before == rank_after:
         change_type = "changed"
     else:
         change_type = "upgraded" if rank_after > rank_before else "downgraded"
+    previous = facts.scan_with(_protocol_of, was)
+    current_tls = _tls(ctx.current)
     return [ctx.change(
-        SECURITY, change_type, "tls_protocol", previous=previous, before=old.protocol, after=new.protocol,
+        SECURITY, change_type, "tls_protocol", previous=previous, before=was, after=now,
         impact=ctx.impacts.impact("security", change_type),
-        evidence={"cipher": {"before": old.cipher, "after": new.cipher}},
+        evidence={"cipher": current_tls.cipher if current_tls else None},
     )]
+
+
