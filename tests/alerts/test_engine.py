@@ -268,3 +268,11 @@ async def test_changes_without_a_matching_rule_raise_nothing(engine: AlertEngine
     disabled = make_config(rule(enabled=False))
     assert await engine.handle_changes(disabled, [down("s1")]) == []
     assert await storage.alerts.find() == []
+
+
+async def test_hostile_change_values_are_bounded_in_the_stored_alert(engine: AlertEngine) -> None:
+    huge = make_change("s1", subject="x" * 100_000, after={"blob": "y" * 100_000})
+    [alert] = await engine.handle_changes(make_config(rule(conditions={"type": "technology"})), [huge])
+    [summary] = alert.changes
+    assert len(summary["subject"]) == 2000 and len(summary["after"]) == 2000
+    assert len(alert.title) <= 300

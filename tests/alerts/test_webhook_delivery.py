@@ -66,6 +66,7 @@ async def test_signed_webhook_retried_with_backoff_until_the_receiver_recovers(
     assert await notifier.deliver_due() == 1
     first = await current(storage, delivery)
     assert first.status is DeliveryStatus.FAILED and first.last_error == "HTTP 503 X: ok"
+    assert REGISTRY.get_sample_value("techscaniq_notifications_pending") == 1
     assert first.next_attempt_at == clock.now + timedelta(seconds=5)
     assert await notifier.deliver_due() == 0  # not due yet: backoff respected
     clock.advance(seconds=5)
@@ -78,6 +79,7 @@ async def test_signed_webhook_retried_with_backoff_until_the_receiver_recovers(
     done = await current(storage, delivery)
     assert done.status is DeliveryStatus.DELIVERED and done.attempts == 3 and done.last_error is None
     assert [entry["outcome"] for entry in done.log] == ["failed", "failed", "delivered"]
+    assert REGISTRY.get_sample_value("techscaniq_notifications_pending") == 0
     assert [entry.get("status_code") for entry in done.log] == [503, 503, None]
     assert len(receiver.requests) == 3
     for request in receiver.requests:

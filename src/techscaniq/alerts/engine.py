@@ -13,6 +13,7 @@ half-way) stores and sends nothing twice.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 # An alert keeps at most this many change summaries; the count of occurrences keeps growing.
 MAX_CHANGES_PER_ALERT = 100
+MAX_SUMMARY_VALUE = 2000  # characters of a change's subject / before / after kept in the alert
 _OPEN_STATUSES = (AlertStatus.TRIGGERED, AlertStatus.ACKNOWLEDGED)
 
 
@@ -46,10 +48,16 @@ def dedupe_key(config_id: str, rule_id: str, changes: list[Change]) -> str:
 
 
 def change_summary(change: Change) -> dict[str, Any]:
-    return change.model_dump(
+    """What an alert keeps of a change: enough for the message, bounded in size whatever the site sent."""
+    summary = change.model_dump(
         mode="json",
         include={"id", "type", "change_type", "subject", "before", "after", "impact", "scan_id", "detected_at"},
     )
+    for field in ("subject", "before", "after"):
+        text = summary[field] if isinstance(summary[field], str) else json.dumps(summary[field])
+        if len(text) > MAX_SUMMARY_VALUE:
+            summary[field] = text[: MAX_SUMMARY_VALUE - 1] + "…"
+    return summary
 
 
 class AlertEngine:

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 3600.0
 MAX_LOG_ENTRIES = 50
 _PENDING_SCAN_LIMIT = 10_000
+PENDING_GAUGE_SECONDS = 15.0  # an idle worker recounts the outbox this often, not every poll
 
 
 class Notifier:
@@ -74,6 +75,7 @@ class Notifier:
         self._stopped = False
         self._delivered = 0
         self._dead = 0
+        self._gauge_updated_at = datetime.min.replace(tzinfo=UTC)
 
     def wake(self) -> None:
         """New deliveries are in the outbox: run a pass now instead of at the next poll."""
@@ -110,9 +112,11 @@ class Notifier:
         configs: dict[str, MonitoringConfig | None] = {}
         for config_id in {d.config_id for d in due}:
             configs[config_id] = await self._storage.configs.get(config_id)
-        attempts = await asyncio.gather(*(self._claim_and_send(d, configs.get(d.config_id), now) for d in due))
-        await self._update_pending_gauge()
-        return sum(attempts)
+        attempts = sum(await asyncio.gather(*(self._claim_and_send(d, configs.get(d.config_id), now) for d in due)))
+        if attempts or now - self._gauge_updated_at >= timedelta(seconds=PENDING_GAUGE_SECONDS):
+            await self._update_pending_gauge()
+            self._gauge_updated_at = now
+        return attempts
 
     async def _claim_and_send(self, delivery: Delivery, config: MonitoringConfig | None, now: datetime) -> bool:
         async with self._concurrency:
