@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     kafka_batch_size: int = Field(default=16384, ge=1)
     kafka_linger_ms: int = Field(default=10, ge=0)
     kafka_partitions: int = Field(default=6, ge=1)
+    kafka_topic_prefix: str = "techscaniq."  # topics are prefix + event topic, e.g. techscaniq.scan.completed
 
     # --- processes and ports ---
     host: str = "0.0.0.0"

@@ -1,0 +1,310 @@
+"""The scale-out event bus: Kafka topics shared by every replica (aiokafka).
+
+One topic per event type (`<prefix><topic>`, e.g. `techscaniq.scan.completed`), created at start with the
+configured partition count when absent. Events are keyed by `Event.key` (the config id), so one config's
+events land in one partition and stay in order. Each subscription is a Kafka consumer group, so replicas
+that subscribe with the same group share the partitions and a dead replica's partitions move to the others.
+
+Delivery is at least once: auto-commit is off and a batch's offsets are committed only after every handler
+of the batch has returned. A handler that raises is retried with capped backoff in place (the partition does
+not move past it); after `max_attempts` the event is logged as dead (it stays in the topic) so that one poison
+event cannot stall its config forever. Within a subscription, up to `concurrency` keys run in parallel while
+each key's events run one at a time, in offset order. Producers are idempotent (no duplicates from retries)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections import defaultdict
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from pydantic import ValidationError
+
+from techscaniq.bus.protocol import Handler
+from techscaniq.domain.events import Event, Topic
+from techscaniq.observability.metrics import EVENT_HANDLER_ERRORS, EVENTS_PUBLISHED
+from techscaniq.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no type hints
+    """One consumer-group member. The lock spans 'handle a batch, commit it'; a rebalance waits for it, so the
+    partitions a member gives up are committed first and the next owner does not redo or overlap its work."""
+
+    def __init__(self, bus: KafkaEventBus, topic: Topic, group: str, handler: Handler, concurrency: int) -> None:
+        self.bus = bus
+        self.topic = topic
+        self.group = group
+        self.handler = handler
+        self.concurrency = max(1, concurrency)
+        self.consumer: Any = None
+        self.task: asyncio.Task[None] | None = None
+        self.lock = asyncio.Lock()
+        self.next_offsets: dict[Any, int] = {}  # TopicPartition -> first offset not yet handled
+        self.end_offsets: dict[Any, int] = {}  # TopicPartition -> log end, refreshed by the bus
+        self.stopping = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.topic.value}/{self.group}"
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        async with self.lock:  # wait for the batch in hand to be handled and committed
+            for partition in revoked:
+                self.next_offsets.pop(partition, None)
+                self.end_offsets.pop(partition, None)
+
+    async def refresh_end_offsets(self) -> None:
+        if self.consumer is not None and (assigned := list(self.consumer.assignment())):
+            self.end_offsets.update(await self.consumer.end_offsets(assigned))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        return None
+
+    def lag(self) -> int:
+        if self.consumer is None:
+            return 0
+        total = 0
+        for partition in self.consumer.assignment():
+            # The fetch's high-water mark goes stale while a batch is in hand; the refreshed log end does not.
+            end = max(self.consumer.highwater(partition) or 0, self.end_offsets.get(partition, 0))
+            position = self.next_offsets.get(partition)
+            if position is not None:
+                total += max(0, end - position)
+        return total
+
+    async def run(self) -> None:
+        while not self.stopping:
+            try:
+                await self._poll_once()
+            except asyncio.CancelledError:
+                raise
+            except KafkaError:
+                # Broker away or group rebalanced under us: uncommitted events come back, nothing is lost.
+                log.warning("event bus consumer %s: Kafka error; retrying", self.name, exc_info=True)
+                await asyncio.sleep(1.0)
+
+    async def _poll_once(self) -> None:
+        batches = await self.consumer.getmany(timeout_ms=200, max_records=500)
+        if not batches:
+            return
+        async with self.lock:
+            assigned = self.consumer.assignment()
+            owned = {tp: records for tp, records in batches.items() if tp in assigned and records}
+            if not owned:
+                return
+            for tp, records in owned.items():  # lag counts from here while the batch is in hand
+                self.next_offsets.setdefault(tp, records[0].offset)
+            await self._handle_batch([record for records in owned.values() for record in records])
+            offsets = {tp: records[-1].offset + 1 for tp, records in owned.items()}
+            await self.consumer.commit(offsets)
+            self.next_offsets.update(offsets)
+
+    async def _handle_batch(self, records: list[Any]) -> None:
+        shards: dict[int, list[Event]] = defaultdict(list)
+        for record in records:  # records of one partition come in offset order; keys never span partitions
+            event = _decode(record)
+            if event is not None:
+                shards[zlib.crc32(event.key.encode()) % self.concurrency].append(event)
+        await asyncio.gather(*(self._handle_in_order(events) for events in shards.values()))
+
+    async def _handle_in_order(self, events: list[Event]) -> None:
+        for event in events:
+            await self._handle(event)
+
+    async def _handle(self, event: Event) -> None:
+        attempts = self.bus.max_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                await self.handler(event)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                EVENT_HANDLER_ERRORS.labels(self.topic.value, self.group).inc()
+                if attempt == attempts:
+                    log.exception("event %s on %s failed %d times; giving up (dead letter)", event.id, self.name,
+                                  attempt)
+                    return
+                log.warning("event %s on %s failed (attempt %d); retrying", event.id, self.name, attempt,
+                            exc_info=True)
+                await asyncio.sleep(min(self.bus.max_retry_delay, self.bus.retry_base_seconds * 2 ** (attempt - 1)))
+
+
+def _decode(record: Any) -> Event | None:
+    try:
+        return Event.from_bytes(record.value)
+    except (ValidationError, ValueError, TypeError):
+        # Hostile or foreign bytes on our topic: skip them rather than wedge the partition.
+        log.error("undecodable record at %s[%d]@%d skipped", record.topic, record.partition, record.offset)
+        return None
+
+
+class KafkaEventBus:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        replication_factor: int = 1,
+        max_attempts: int = 8,
+        retry_base_seconds: float = 0.05,
+        max_retry_delay: float = 5.0,
+        session_timeout_ms: int = 10_000,
+        heartbeat_interval_ms: int = 1_000,
+        lag_refresh_seconds: float = 5.0,
+    ) -> None:
+        if not settings.kafka_servers:
+            raise ValueError("KAFKA_SERVERS is not set: the Kafka event bus needs the broker addresses")
+        self.servers = settings.kafka_servers
+        self.topic_prefix = settings.kafka_topic_prefix
+        self.partitions = settings.kafka_partitions
+        self.batch_size = settings.kafka_batch_size
+        self.linger_ms = settings.kafka_linger_ms
+        self.client_id = f"techscaniq-{settings.instance_id}" if settings.instance_id else "techscaniq"
+        self.replication_factor = replication_factor
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+        self.max_retry_delay = max_retry_delay
+        self.session_timeout_ms = session_timeout_ms
+        # Members learn of a rebalance from heartbeats: frequent ones make joins and takeovers quick.
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.lag_refresh_seconds = lag_refresh_seconds
+        self._lag_task: asyncio.Task[None] | None = None
+        self._producer: Any = None
+        self._subscriptions: list[_Subscription] = []
+        self._running = False
+        self._publish_failed = False
+
+    def topic_name(self, topic: Topic) -> str:
+        return f"{self.topic_prefix}{topic.value}"
+
+    async def start(self) -> None:
+        await self.ensure_topics()
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.servers,
+            client_id=self.client_id,
+            enable_idempotence=True,  # implies acks=all: a retried send is never written twice
+            max_batch_size=self.batch_size,
+            linger_ms=self.linger_ms,
+        )
+        await producer.start()
+        self._producer = producer
+        self._running = True
+        await asyncio.gather(*(self._start_consumer(s) for s in self._subscriptions))
+        self._lag_task = asyncio.create_task(self._refresh_lag(), name="kafka-bus:lag")
+
+    async def _refresh_lag(self) -> None:
+        """Keep each subscription's log-end offsets fresh so queue_depths() (sync, cheap) sees a growing backlog."""
+        while True:
+            await asyncio.sleep(self.lag_refresh_seconds)
+            for subscription in self._subscriptions:
+                try:
+                    await subscription.refresh_end_offsets()
+                except KafkaError:
+                    log.debug("could not refresh the end offsets of %s", subscription.name, exc_info=True)
+
+    async def ensure_topics(self) -> None:
+        """Create every event topic that does not exist yet; existing topics are left as they are."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.servers, client_id=self.client_id)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            missing = [
+                NewTopic(self.topic_name(t), num_partitions=self.partitions, replication_factor=self.replication_factor)
+                for t in Topic
+                if self.topic_name(t) not in existing
+            ]
+            if missing:
+                try:
+                    response = await admin.create_topics(missing)
+                except TopicAlreadyExistsError:  # another replica won the race
+                    return
+                for name, code, *_ in response.topic_errors:
+                    if code not in (0, TopicAlreadyExistsError.errno):
+                        raise KafkaError(f"creating topic {name} failed with error code {code}")
+                log.info("created Kafka topics %s", [t.name for t in missing])
+        finally:
+            await admin.close()
+
+    async def stop(self, drain_seconds: float = 10.0) -> None:
+        """Finish (and commit) the batch each member has in hand, leave the groups, flush the producer."""
+        self._running = False
+        if self._lag_task is not None:
+            self._lag_task.cancel()
+            await asyncio.gather(self._lag_task, return_exceptions=True)
+            self._lag_task = None
+        for subscription in self._subscriptions:
+            subscription.stopping = True
+        tasks = [s.task for s in self._subscriptions if s.task is not None]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=drain_seconds)
+            for task in pending:
+                log.warning("event bus consumer %s still busy after %.0fs; cancelling", task.get_name(), drain_seconds)
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for subscription in self._subscriptions:
+            if subscription.consumer is not None:
+                await subscription.consumer.stop()
+                subscription.consumer = None
+            subscription.task = None
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def publish(self, event: Event) -> None:
+        if self._producer is None:
+            raise RuntimeError("the Kafka event bus is not started")
+        try:
+            await self._producer.send_and_wait(self.topic_name(event.topic), event.to_bytes(), key=event.key.encode())
+        except KafkaError:
+            self._publish_failed = True
+            raise
+        self._publish_failed = False
+        EVENTS_PUBLISHED.labels(event.topic.value).inc()
+
+    def subscribe(self, topic: Topic, group: str, handler: Handler, concurrency: int = 1) -> None:
+        subscription = _Subscription(self, topic, group, handler, concurrency)
+        self._subscriptions.append(subscription)
+        if self._running:
+            # Called outside a coroutine by contract; the consumer joins its group in the background.
+            asyncio.get_running_loop().create_task(self._start_consumer(subscription))
+
+    async def _start_consumer(self, subscription: _Subscription) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.servers,
+            client_id=self.client_id,
+            # One Kafka group per (group, topic): a stage's subscriptions rebalance independently.
+            group_id=f"{self.topic_prefix}{subscription.group}.{subscription.topic.value}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",  # a new group starts with what was published before it joined
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=self.heartbeat_interval_ms,
+        )
+        consumer.subscribe([self.topic_name(subscription.topic)], listener=subscription)
+        await consumer.start()
+        subscription.consumer = consumer
+        subscription.stopping = False
+        subscription.task = asyncio.create_task(subscription.run(), name=f"kafka-bus:{subscription.name}")
+
+    async def wait_assigned(self, limit_seconds: float = 30.0) -> None:
+        """Wait until every subscription of this replica owns partitions (its group has settled)."""
+        async with asyncio.timeout(limit_seconds):
+            # Polled: assignment changes inside aiokafka's coordinator, which signals nothing we can await.
+            while not all(s.consumer is not None and s.consumer.assignment() for s in self._subscriptions):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+
+    def queue_depths(self) -> dict[str, int]:
+        """Consumer lag of the partitions this replica owns: log end (refreshed every `lag_refresh_seconds`)
+        minus the first offset not yet handled."""
+        return {s.name: s.lag() for s in self._subscriptions}
+
+    @property
+    def healthy(self) -> bool:
+        consumers_alive = all(s.task is not None and not s.task.done() for s in self._subscriptions)
+        return self._running and self._producer is not None and not self._publish_failed and consumers_alive
+
