@@ -122,3 +122,15 @@ def test_evidence_is_bounded_for_hostile_pages() -> None:
     [change] = replay.step_changes(site)
     assert len(change.evidence["patterns"]) == 10
     assert all(len(p["matched"]) <= 301 for p in change.evidence["patterns"])
+
+
+def test_two_back_ends_with_different_versions_raise_one_change_not_one_per_scan() -> None:
+    site, replay = Site(), Replay()
+    replay.step(site)
+    steps = []
+    for index in range(8):
+        version = "3.7.1" if index % 2 == 0 else "3.6.0"
+        site.technologies["jQuery"] = tech("jQuery", version, categories=("JavaScript libraries",))
+        steps.append(replay.step(site))
+    assert steps[0] == {("technology", "upgraded", "jQuery", "low")}
+    assert all(step == set() for step in steps[1:])

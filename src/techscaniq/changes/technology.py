@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
 
-from techscaniq.changes.context import TECHNOLOGY_ANALYZER, DetectionContext, clip, has_content
+from techscaniq.changes.context import TECHNOLOGY_ANALYZER, DetectionContext, clip, has_content, stable_state
 from techscaniq.changes.versions import compare_versions
 from techscaniq.domain.change import Change, ChangeKind
 from techscaniq.domain.scan import ScanResult
@@ -74,12 +74,14 @@ def _last_seen(scans: Sequence[ScanResult], name: str) -> tuple[ScanResult, Dete
     return None
 
 
-def _last_version(scans: Sequence[ScanResult], name: str) -> tuple[ScanResult, str] | None:
+def _versions(scans: Sequence[ScanResult], name: str) -> list[tuple[ScanResult, str]]:
+    """(scan, version) for the scans where the technology showed a version, newest first."""
+    found = []
     for scan in scans:
         detection = _detections(scan).get(name)
         if detection is not None and detection.version:
-            return scan, detection.version
-    return None
+            found.append((scan, detection.version))
+    return found
 
 
 def detect_technologies(ctx: DetectionContext) -> list[Change]:
@@ -116,7 +118,7 @@ def detect_technologies(ctx: DetectionContext) -> list[Change]:
             if seen := _last_seen(before_window, name):
                 removed.append(_removed(ctx, previous, seen, after_window, foreign))
         elif was and now and name in maps[ctx.current.id]:
-            changes += _updated(ctx, maps[ctx.current.id][name], before_window)
+            changes += _updated(ctx, maps[ctx.current.id][name], before_window, after_window)
     _pair_replacements(ctx, added, removed, maps, previous)
     return added + removed + changes
 
@@ -162,11 +164,19 @@ def _removed(
     )
 
 
-def _updated(ctx: DetectionContext, current: Detection, history: Sequence[ScanResult]) -> list[Change]:
+def _updated(
+    ctx: DetectionContext, current: Detection, history: Sequence[ScanResult], window: Sequence[ScanResult]
+) -> list[Change]:
+    """Version and category changes of a technology present before and now. A version is judged with
+    stable_state over the scans that showed one, so two back ends serving different versions do not
+    raise an upgrade and a downgrade every other scan; an unknown version is never a change."""
     changes: list[Change] = []
-    known = _last_version(history, current.name)
-    if current.version and known and known[1] != current.version:
-        scan, old = known
+    known, shown = _versions(history, current.name), _versions(window, current.name)
+    policy = ctx.policy
+    old = stable_state([v for _, v in known], policy.stability_scans, policy.stability_window) if known else None
+    new = stable_state([v for _, v in shown], policy.stability_scans, policy.stability_window) if shown else None
+    if current.version and old and new == current.version and old != new:
+        scan = next(scan for scan, version in known if version == old)
         delta = compare_versions(old, current.version)
         impact = ctx.impacts.impact("technology", delta.direction, [current.name], [delta.level], current.categories)
         changes.append(ctx.change(
