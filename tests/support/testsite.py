@@ -9,8 +9,9 @@ its headers, body or speed and watch the system notice. Hostile behaviours are o
     site.route("/slow", body="late", delay=0.2)              # 200 ms before the first byte
     site.route("/trickle", infinite=True, chunk_size=1, chunk_delay=0.05)
     site.route("/huge", infinite=True, chunk_size=65536)     # endless chunked body, as fast as possible
-    site.route("/bomb", body=gzip_bomb(50_000_000), raw_body=True, headers=[("Content-Encoding", "gzip")])
+    site.route("/bomb", body=gzip_bomb(50_000_000), headers=[("Content-Encoding", "gzip")])
     site.route("/packed", body="x" * 10_000, gzip=True)      # compressed on the wire
+    # A body is sent exactly as given otherwise: a pre-compressed one names its Content-Encoding itself.
     site.route("/hang", hang=True)                            # reads the request, never answers
     site.route("/broken", raw=b"NOT HTTP AT ALL\r\n\r\n")     # malformed response, then close
     site.redirect("/old", "/new", status=301)
@@ -55,7 +56,6 @@ class Route:
     chunk_size: int | None = None  # set: chunked transfer encoding, this many bytes per chunk
     chunk_delay: float = 0.0  # seconds between chunks
     gzip: bool = False  # compress the body and send Content-Encoding: gzip
-    raw_body: bool = False  # send `body` as given even with a Content-Encoding header (pre-compressed)
     hang: bool = False  # read the request, then never answer
     infinite: bool = False  # endless chunked body of `chunk_size` (default 16 KiB) bytes per chunk
     raw: bytes | None = None  # sent verbatim instead of a response, then the connection closes

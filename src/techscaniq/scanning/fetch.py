@@ -257,9 +257,9 @@ class Fetcher:
                 parts.append(decoder.feed(chunk))
             parts.append(decoder.flush())
         except DecodedTooLargeError:
+            how = f"once {result.content_encoding}-decoded" if result.content_encoding else "(decoded)"
             raise FetchFailed(
-                FetchErrorCode.TOO_LARGE,
-                f"the {result.content_encoding} body passed the {limits.decoded_bytes}-byte limit when decompressed",
+                FetchErrorCode.TOO_LARGE, f"the body passed the {limits.decoded_bytes}-byte limit {how}"
             ) from None
         except BodyDecodeError as exc:
             raise FetchFailed(FetchErrorCode.INVALID_RESPONSE, str(exc)) from None
