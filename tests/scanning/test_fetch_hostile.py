@@ -99,6 +99,13 @@ async def test_malformed_response(strict: Settings, local_site: LocalSite) -> No
     assert_failed(result, FetchErrorCode.INVALID_RESPONSE, "malformed HTTP response")
 
 
+async def test_endless_headers(strict: Settings, local_site: LocalSite) -> None:
+    local_site.route("/", raw=b"HTTP/1.1 200 OK\r\n" + b"X-Filler: yyyyyyyyyyyyyyyyyyyy\r\n" * 50_000)
+    result, elapsed = await timed_fetch(Fetcher(strict), local_site.url("/"))
+    assert_failed(result, FetchErrorCode.INVALID_RESPONSE, "malformed HTTP response")
+    assert elapsed < 0.5
+
+
 async def test_connection_closed_without_an_answer(strict: Settings, local_site: LocalSite) -> None:
     local_site.route("/", raw=b"")
     result = await Fetcher(strict).fetch(local_site.url("/"))
