@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from tests.support.certificates import TestCA
 
+from techscaniq.alerts.channels.email import tls_mode
 from techscaniq.alerts.engine import AlertEngine
 from techscaniq.alerts.notifier import Notifier
 from techscaniq.domain.alert import DeliveryStatus
@@ -173,3 +174,21 @@ async def test_an_unreachable_smtp_server_is_retried(
     await notifier.deliver_due()
     [delivery] = await storage.deliveries.find()
     assert delivery.status is DeliveryStatus.FAILED and delivery.last_error
+
+
+def test_tls_mode_follows_the_port() -> None:
+    assert tls_mode(use_tls=True, port=465) == (True, False)
+    assert tls_mode(use_tls=True, port=587) == (False, True)
+    assert tls_mode(use_tls=False, port=465) == (False, False)
+
+
+async def test_starttls_is_required_when_use_tls_is_set(
+    storage: SqlStorage, settings: Settings, clock: Clock, notifier: Notifier, plain_smtp: tuple[Controller, Mailbox]
+) -> None:
+    # The plain server offers no STARTTLS: the mail must not go out unencrypted.
+    controller, mailbox = plain_smtp
+    await raise_email_alert(storage, settings, clock, smtp_host="127.0.0.1", smtp_port=controller.port, use_tls=True)
+    await notifier.deliver_due()
+    [delivery] = await storage.deliveries.find()
+    assert delivery.status is DeliveryStatus.DEAD and mailbox.messages == []
+    assert delivery.last_error is not None and "STARTTLS" in delivery.last_error.upper()

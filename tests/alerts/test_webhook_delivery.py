@@ -15,6 +15,7 @@ import pytest
 from techscaniq.alerts.engine import AlertEngine
 from techscaniq.alerts.notifier import Notifier
 from techscaniq.domain.alert import Delivery, DeliveryStatus
+from techscaniq.domain.change import ChangeKind
 from techscaniq.domain.config import AlertRule, MonitoringConfig
 from techscaniq.observability.metrics import REGISTRY
 from techscaniq.settings import Settings
@@ -23,6 +24,7 @@ from techscaniq.storage.sql import SqlStorage
 from .conftest import Clock, HttpReceiver, make_change, make_config
 
 SIGNING_KEY = "s3cr3t-signing-key"
+AVAILABILITY = ChangeKind.AVAILABILITY
 
 
 def webhook_config(url: str, **channel: Any) -> MonitoringConfig:
@@ -202,3 +204,24 @@ async def test_secrets_never_reach_stored_errors_logs_or_repr(
         assert secret not in caplog.text
         assert secret not in repr(echoing) and secret not in echoing.model_dump_json()
     assert "delivery" in caplog.text  # the notifier did log the failures, just without secrets
+
+
+async def test_recovery_sends_the_resolved_notification(
+    storage: SqlStorage, settings: Settings, clock: Clock, notifier: Notifier, receiver: HttpReceiver
+) -> None:
+    config = webhook_config(f"{receiver.url}/hook").model_copy(deep=True)
+    config.alert_rules[0].notify_on_resolve = True
+    await storage.configs.add(config, next_run_at=None)
+    engine = AlertEngine(storage, settings, clock=clock)
+    await engine.handle_changes(config, [make_change("s1", subject="site", change_type="down", kind=AVAILABILITY)])
+    await notifier.deliver_due()
+    clock.advance(minutes=12)
+    await engine.handle_changes(config, [make_change("s2", subject="site", change_type="up", kind=AVAILABILITY)])
+    await notifier.deliver_due()
+
+    events = [request.json() for request in receiver.requests]
+    assert [e["event"] for e in events] == ["alert.triggered", "alert.resolved"]
+    assert events[1]["alert"]["status"] == "resolved"
+    assert events[1]["alert"]["id"] == events[0]["alert"]["id"]
+    assert events[1]["changes"][0]["recovered_at"] is not None
+    assert [r.headers["x-techscaniq-event"] for r in receiver.requests] == ["alert.triggered", "alert.resolved"]

@@ -4,11 +4,12 @@ notifier that delivers from the outbox."""
 from techscaniq.alerts.engine import AlertEngine
 from techscaniq.alerts.notifier import Notifier
 from techscaniq.alerts.rules import matches, matching_changes
-from techscaniq.alerts.silences import InMemorySilenceStore, Silence, SilenceStore
+from techscaniq.alerts.silences import InMemorySilenceStore, JsonFileSilenceStore, Silence, SilenceStore
 
 __all__ = [
     "AlertEngine",
     "InMemorySilenceStore",
+    "JsonFileSilenceStore",
     "Notifier",
     "Silence",
     "SilenceStore",

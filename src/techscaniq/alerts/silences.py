@@ -7,7 +7,10 @@ scoped to an organization, or to one config of it.
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -127,3 +130,28 @@ class InMemorySilenceStore:
             if silence.applies_to(organization_id, config_id) and silence.active_at(at):
                 return silence
         return None
+
+
+class JsonFileSilenceStore(InMemorySilenceStore):
+    """Silences kept in one JSON file (embedded mode: they survive a restart). Written atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        loaded = json.loads(path.read_text("utf-8")) if path.exists() else []
+        super().__init__([Silence.model_validate(item) for item in loaded])
+
+    async def add(self, silence: Silence) -> None:
+        await super().add(silence)
+        self._save()
+
+    async def remove(self, silence_id: str, organization_id: str | None = None) -> bool:
+        removed = await super().remove(silence_id, organization_id)
+        if removed:
+            self._save()
+        return removed
+
+    def _save(self) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self._path.with_suffix(".tmp")
+        temporary.write_text(json.dumps([s.model_dump(mode="json") for s in self._silences.values()]), "utf-8")
+        os.replace(temporary, self._path)

@@ -43,7 +43,7 @@ class EmailSender:
             secrets.append(password)
         sender = channel.from_address or settings.smtp_from_address
         email = build_email(message, sender, channel.recipients)
-        implicit = use_tls and port == IMPLICIT_TLS_PORT
+        implicit, start_tls = tls_mode(use_tls, port)
         try:
             await aiosmtplib.send(
                 email,
@@ -52,7 +52,7 @@ class EmailSender:
                 username=username,
                 password=password,
                 use_tls=implicit,
-                start_tls=use_tls and not implicit,
+                start_tls=start_tls,
                 tls_context=self._tls_context,
                 timeout=SMTP_TIMEOUT_SECONDS,
             )
@@ -71,8 +71,17 @@ class EmailSender:
         except aiosmtplib.SMTPNotSupported as exc:
             raise DeliveryError(scrub(f"SMTP server does not support: {exc}", secrets), retryable=False) from None
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            # Connection refused, timeouts, disconnects, TLS handshake failures: worth another try.
-            raise DeliveryError(scrub(f"{type(exc).__name__}: {exc}", secrets), retryable=True) from None
+            # Connection refused, timeouts, disconnects, TLS handshake failures: worth another try. A server
+            # that lacks a required extension (STARTTLS, AUTH) will not grow it: that is final.
+            detail = scrub(f"{type(exc).__name__}: {exc}", secrets)
+            raise DeliveryError(detail, retryable="not supported" not in detail.lower()) from None
+
+
+def tls_mode(use_tls: bool, port: int) -> tuple[bool, bool]:
+    """(implicit TLS, STARTTLS): port 465 speaks TLS from the first byte; any other port upgrades with
+    STARTTLS, which is then required (no silent fallback to plain text)."""
+    implicit = use_tls and port == IMPLICIT_TLS_PORT
+    return implicit, use_tls and not implicit
 
 
 def build_email(message: AlertMessage, sender: str, recipients: list[str]) -> EmailMessage:
