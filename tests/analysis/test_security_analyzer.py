@@ -60,6 +60,7 @@ async def test_hardened_https_site_gets_a_plus(site_factory: SiteFactory, scan_c
     assert found["x-frame-options"] == "x-frame-options-implemented-via-csp"
     assert (report.score, report.grade, report.tests_failed) == (140, "A+", 0)
     assert found["tls-certificate"] == "tls-certificate-trusted" and found["tls-hostname"] == "tls-hostname-match"
+    assert found["tls-protocol"] == "tls-protocol-current"
     csp = report.finding("content-security-policy")
     assert csp is not None and csp.value == HARDENED[0][1] and csp.modifier == 10
     assert report.tls is not None and report.tls.verified
