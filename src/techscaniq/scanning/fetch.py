@@ -78,7 +78,7 @@ class Fetcher:
         self._settings = settings
         self._ssl_context = verifying_context(str(settings.extra_ca_bundle) if settings.extra_ca_bundle else None)
         self._backend = GuardedBackend(allow_private=settings.allow_private_targets)
-        self.slots = HostSlots(settings.per_host_concurrency, settings.scan_concurrency)
+        self._slots = HostSlots(settings.per_host_concurrency, settings.scan_concurrency)
 
     async def aclose(self) -> None:
         """Nothing stays open between fetches; kept so owners can treat the Fetcher like any resource."""
@@ -155,7 +155,7 @@ class Fetcher:
         """One request under the host's concurrency slot and what is left of the deadline.
         Returns where a redirect points, or None once the final response is read into `result`."""
         host = target.raw_host.decode("ascii")
-        async with self.slots.slot(host):
+        async with self._slots.slot(host):
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(limits.remaining):

@@ -31,7 +31,3 @@ class HostSlots:
                 del self._hosts[host]  # forget idle hosts so the table stays as small as the work in flight
             else:
                 self._hosts[host] = (semaphore, users - 1)
-
-    def in_use(self, host: str) -> int:
-        """Requests holding or waiting for a slot of `host` (for tests and metrics)."""
-        return self._hosts.get(host, (None, 0))[1]
