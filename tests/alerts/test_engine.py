@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from techscaniq.alerts.engine import AlertEngine
 from techscaniq.alerts.silences import InMemorySilenceStore, JsonFileSilenceStore, Silence
 from techscaniq.domain.alert import Alert, AlertStatus
-from techscaniq.domain.change import ChangeKind
+from techscaniq.domain.change import Change, ChangeKind
 from techscaniq.domain.common import Impact
 from techscaniq.domain.config import AlertRule
 from techscaniq.observability.metrics import REGISTRY
@@ -31,11 +31,12 @@ def rule(**fields: object) -> AlertRule:
     return AlertRule.model_validate(base | fields)
 
 
-def down(scan_id: str, subject: str = "site") -> object:
-    return make_change(scan_id, subject=subject, change_type="down", kind=ChangeKind.AVAILABILITY, impact=Impact.HIGH)
+def down(scan_id: str, subject: str = "site", config_id: str = "cfg-1") -> Change:
+    return make_change(scan_id, subject=subject, change_type="down", kind=ChangeKind.AVAILABILITY, impact=Impact.HIGH,
+                       config_id=config_id)
 
 
-def up(scan_id: str, subject: str = "site") -> object:
+def up(scan_id: str, subject: str = "site") -> Change:
     return make_change(scan_id, subject=subject, change_type="up", kind=ChangeKind.AVAILABILITY, impact=Impact.LOW)
 
 
@@ -209,7 +210,7 @@ async def test_a_silence_records_alerts_without_notifying_until_it_ends(
     before = suppressed("silence")
 
     [quiet] = await engine.handle_changes(config, [down("s1")])
-    [loud] = await engine.handle_changes(other_org, [down("x1", "site")])
+    [loud] = await engine.handle_changes(other_org, [down("x1", config_id="cfg-2")])
 
     assert quiet.silenced and await outbox(storage, quiet) == []
     assert suppressed("silence") == before + 1
@@ -233,7 +234,9 @@ async def test_a_weekly_maintenance_window_in_its_own_time_zone(
     assert clock.now.weekday() == 0 and clock.now.hour == 12
 
     [in_window] = await engine.handle_changes(make_config(rule()), [down("s1")])
-    [other_config] = await engine.handle_changes(make_config(rule(), config_id="cfg-9"), [down("o1")])
+    [other_config] = await engine.handle_changes(
+        make_config(rule(), config_id="cfg-9"), [down("o1", config_id="cfg-9")]
+    )
     assert in_window.silenced and not other_config.silenced
 
     clock.advance(hours=1, minutes=1)  # 14:01 Berlin
@@ -296,3 +299,7 @@ async def test_silences_in_the_json_file_store_survive_a_restart(
     assert await reopened.remove(silence.id, organization_id="org-2") is False  # not that organization's
     assert await reopened.remove(silence.id, organization_id="org-1") is True
     assert await JsonFileSilenceStore(path).active("org-1", "cfg-1", clock.now) is None
+
+
+async def test_changes_of_another_config_are_never_alerted_under_this_one(engine: AlertEngine) -> None:
+    assert await engine.handle_changes(make_config(rule()), [down("s1", config_id="someone-else")]) == []

@@ -82,6 +82,7 @@ class AlertEngine:
         now = self._clock()
         touched: list[Alert] = []
         queued = False
+        changes = [c for c in changes if c.config_id == config.id]  # a rule only ever sees its own site
         recoveries = [c for c in changes if is_recovery(c) and not c.data_change and not c.false_positive]
         if recoveries:
             for alert, notify in await self._resolve_recovered(config, recoveries, now):
