@@ -240,3 +240,18 @@ async def test_legacy_tls_check_runs_only_when_configured(tls_site: LocalSite, s
     found = results(await analyze(scan_context, tls_site.url("/"), check_legacy_tls=True))
     assert found["tls-legacy-tlsv1.0"] == "tls-legacy-protocol-rejected"
     assert found["tls-legacy-tlsv1.1"] == "tls-legacy-protocol-rejected"
+
+
+async def test_large_pages_keep_the_cors_probe_and_listing_checks(tls_site: LocalSite,
+                                                                  scan_context: ContextFactory) -> None:
+    # The CORS probe reads at most 64 KiB; a bigger page is cut, but its headers still count. Listings are
+    # read under the scan's normal limit.
+    big = "<html><head><title>Index of /backup</title></head>" + "<p>file</p>" * 40_000 + "</html>"
+    tls_site.set("/", lambda request: Route(body="<html></html>" + "x" * 200_000, headers=[
+        ("Access-Control-Allow-Origin", request.headers.get("origin") or "https://a.example"),
+        ("Access-Control-Allow-Credentials", "true")]))
+    tls_site.route("/backup/", body=big)
+    report = await analyze(scan_context, tls_site.url("/"), probe_sensitive_paths=True)
+    assert results(report)["cross-origin-resource-sharing"].endswith("universal-access")
+    exposed = [f.data["path"] for f in report.findings if f.result == "sensitive-path-exposed"]
+    assert exposed == ["/backup/"]

@@ -80,7 +80,9 @@ class SecurityAnalyzer:
             fetcher = ctx.fetcher
 
             async def fetch_path(url: str) -> FetchResult:
-                result: FetchResult = await fetcher.fetch(url, timeout=timeout, max_bytes=_PROBE_MAX_BYTES)
+                # The scan's normal size limit: a listing page can be large, and the fetcher drops a body
+                # whose declared length is over the limit.
+                result: FetchResult = await fetcher.fetch(url, timeout=timeout)
                 return result
 
             root = fetch if parts.path in ("", "/") else None

@@ -154,9 +154,10 @@ async def probe_sensitive_paths(
     exposed: list[str] = []
     for path in SENSITIVE_PATHS:
         answer = answers.get(path.path)
-        if answer is None or not answer.ok or not (200 <= (answer.status_code or 0) < 300):
+        # A body cut at the size limit still shows what the path serves, so status alone decides.
+        if answer is None or not 200 <= (answer.status_code or 0) < 300:
             continue
-        if baseline.ok and _same_response(answer, baseline):
+        if baseline.status_code is not None and _same_response(answer, baseline):
             continue
         if path.matches(answer):
             exposed.append(path.path)
@@ -166,5 +167,5 @@ async def probe_sensitive_paths(
         found.append(_exposure("sensitive-path", "sensitive-paths-not-exposed", True,
                                "None of the probed well-known paths is exposed",
                                probed=[path.path for path in SENSITIVE_PATHS],
-                               soft_404=bool(baseline.ok and 200 <= (baseline.status_code or 0) < 300)))
+                               soft_404=200 <= (baseline.status_code or 0) < 300))
     return found

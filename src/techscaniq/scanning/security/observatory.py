@@ -76,7 +76,8 @@ def grade_headers(
         https=https,
     )
     hsts = headers.hsts_test(fetch.header_values("strict-transport-security"), https=https, verified=verified)
-    cors_source = cors_fetch if cors_fetch is not None and cors_fetch.ok else fetch
+    # Only the probe's headers matter: a body cut at the probe's size limit still counts.
+    cors_source = cors_fetch if cors_fetch is not None and cors_fetch.status_code is not None else fetch
     findings = [
         csp,
         cookies_test(fetch.header_values("set-cookie"), hsts_passed=hsts.passed),
