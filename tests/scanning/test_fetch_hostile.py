@@ -8,7 +8,7 @@ import time
 
 import pytest
 from tests.support.fixtures import SiteFactory
-from tests.support.testsite import LocalSite, gzip_bomb
+from tests.support.testsite import LocalSite, gzip_bomb, unaccepting_port
 
 from techscaniq.domain.fetch import FetchErrorCode, FetchResult
 from techscaniq.scanning.fetch import Fetcher
@@ -47,6 +47,13 @@ async def test_server_that_never_answers_times_out(strict: Settings, local_site:
     result, elapsed = await timed_fetch(Fetcher(strict), local_site.url("/"))
     assert_failed(result, FetchErrorCode.TIMEOUT, "sent nothing for 0.3 s")
     assert 0.25 < elapsed < 0.6
+
+
+async def test_server_that_never_accepts_hits_the_connect_timeout(strict: Settings) -> None:
+    with unaccepting_port() as port:
+        result, elapsed = await timed_fetch(Fetcher(strict), f"http://127.0.0.1:{port}/")
+    assert_failed(result, FetchErrorCode.TIMEOUT, f"connecting to 127.0.0.1:{port} took longer than 0.5 s")
+    assert 0.45 < elapsed < 0.8
 
 
 async def test_slow_trickle_is_cut_at_the_total_deadline(strict: Settings, local_site: LocalSite) -> None:

@@ -14,6 +14,7 @@ its headers, body or speed and watch the system notice. Hostile behaviours are o
     # A body is sent exactly as given otherwise: a pre-compressed one names its Content-Encoding itself.
     site.route("/hang", hang=True)                            # reads the request, never answers
     site.route("/broken", raw=b"NOT HTTP AT ALL\r\n\r\n")     # malformed response, then close
+    with unaccepting_port() as port: ...                      # connecting hangs (connect timeout)
     site.redirect("/old", "/new", status=301)
     site.redirect("/a", "/b"); site.redirect("/b", "/a")      # redirect loop
     site.set("/echo", lambda request: Route(body=request.headers.get("user-agent", "")))
@@ -34,8 +35,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip as gzip_module
+import socket
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
@@ -225,6 +227,26 @@ async def _write_chunk(writer: asyncio.StreamWriter, data: bytes, delay: float) 
     await writer.drain()
     if delay:
         await asyncio.sleep(delay)
+
+
+@contextlib.contextmanager
+def unaccepting_port(fill: int = 4) -> Iterator[int]:
+    """A port on 127.0.0.1 that never accepts: its listen queue is kept full, so a new connection attempt
+    hangs until the client's connect timeout (unlike a closed port, which refuses at once)."""
+    listener = socket.socket()
+    listener.bind((HOST, 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = [socket.socket() for _ in range(fill)]
+    try:
+        for filler in fillers:
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect((HOST, port))
+        yield port
+    finally:
+        for sock in [*fillers, listener]:
+            sock.close()
 
 
 def gzip_bomb(decoded_size: int) -> bytes:
