@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from techscaniq.domain.config import ScanConfig
@@ -27,7 +28,8 @@ class PerformanceAnalyzer:
     `resource_concurrency`: resource fetches in flight in full-page mode; `max_resources`: resources
     fetched at most per page; `full_page_deadline_seconds`: time allowed for the resource phase;
     `browser_executable`: the Chromium binary for browser mode; `allow_private_targets`: whether the
-    browser may load resources from private addresses (mirrors the fetcher's address guard).
+    browser may load resources from private addresses (mirrors the fetcher's address guard);
+    `browser_concurrency`: Chromium instances running at once (each takes a few hundred MB).
     """
 
     name = "performance"
@@ -35,7 +37,7 @@ class PerformanceAnalyzer:
     def __init__(self, *, resource_concurrency: int = 6, max_resources: int = 200,
                  full_page_deadline_seconds: float = 30.0, browser_executable: str = "/usr/bin/chromium",
                  allow_private_targets: bool = False, browser_timeout_seconds: float = 30.0,
-                 ignore_https_errors: bool = False) -> None:
+                 ignore_https_errors: bool = False, browser_concurrency: int = 2) -> None:
         self.resource_concurrency = resource_concurrency
         self.max_resources = max_resources
         self.full_page_deadline_seconds = full_page_deadline_seconds
@@ -43,6 +45,7 @@ class PerformanceAnalyzer:
         self.allow_private_targets = allow_private_targets
         self.browser_timeout_seconds = browser_timeout_seconds
         self.ignore_https_errors = ignore_https_errors
+        self._browsers = asyncio.Semaphore(browser_concurrency)
 
     def enabled(self, scan_config: ScanConfig) -> bool:
         return scan_config.performance
@@ -63,6 +66,8 @@ class PerformanceAnalyzer:
         metrics.update(count_metrics(resources, page_url))
         errors: dict[str, str] = {}
 
+        if ctx.scan_config.full_page and ctx.fetcher is None:
+            errors["full_page"] = "no fetcher in the scan context: resources not fetched"
         if ctx.scan_config.full_page and ctx.fetcher is not None and fetch.ok:
             fetcher = ctx.fetcher
             timeout = ctx.scan_config.timeout_seconds
@@ -93,9 +98,11 @@ class PerformanceAnalyzer:
 
         if ctx.scan_config.browser:
             try:
-                measured = await measure_in_browser(
-                    page_url, executable_path=self.browser_executable, timeout_seconds=self.browser_timeout_seconds,
-                    allow_private_targets=self.allow_private_targets, ignore_https_errors=self.ignore_https_errors)
+                async with self._browsers:
+                    measured = await measure_in_browser(
+                        page_url, executable_path=self.browser_executable,
+                        timeout_seconds=self.browser_timeout_seconds, allow_private_targets=self.allow_private_targets,
+                        ignore_https_errors=self.ignore_https_errors)
             except BrowserUnavailableError as exc:
                 errors["browser"] = str(exc)
                 ctx.result.analysis_errors["performance.browser"] = str(exc)
