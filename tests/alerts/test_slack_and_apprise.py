@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -88,14 +89,19 @@ async def test_apprise_urls_deliver_through_the_apprise_library(
     assert delivery.status is DeliveryStatus.DELIVERED
 
 
-async def test_apprise_failures_are_retried_and_unknown_schemes_are_dead(
-    storage: SqlStorage, settings: Settings, clock: Clock, notifier: Notifier, receiver: HttpReceiver
+async def test_apprise_failures_are_retried_secrets_unlogged_and_unknown_schemes_dead(
+    storage: SqlStorage, settings: Settings, clock: Clock, notifier: Notifier, receiver: HttpReceiver,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     receiver.default_status = 503
-    await alert_through(storage, settings, clock, {"type": "apprise", "urls": [f"json://127.0.0.1:{receiver.port}/x"]})
+    secret_url = f"json://user:PASSW0RDX@127.0.0.1:{receiver.port}/SECRETPATH?token=QTOKEN"
+    await alert_through(storage, settings, clock, {"type": "apprise", "urls": [secret_url]})
+    caplog.set_level(logging.DEBUG)
     await notifier.deliver_due()
     [failing] = await storage.deliveries.find()
     assert failing.status is DeliveryStatus.FAILED and len(receiver.requests) == 1
+    for secret in ("PASSW0RDX", "SECRETPATH", "QTOKEN"):
+        assert secret not in caplog.text and secret not in failing.model_dump_json()
 
     other = make_config(
         AlertRule.model_validate({"id": "r2", "name": "Other",

@@ -17,8 +17,10 @@ class AppriseSender:
     type = "apprise"
 
     def __init__(self) -> None:
-        # Apprise's debug and info lines can quote service URLs, which are credentials.
-        logging.getLogger("apprise").setLevel(logging.WARNING)
+        # Apprise's debug and info lines, and those of urllib3 under it, quote service URLs and paths,
+        # which are credentials.
+        for name in ("apprise", "urllib3"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
     async def send(self, channel: AppriseChannel, message: AlertMessage) -> None:
         secrets = secrets_of(channel)
