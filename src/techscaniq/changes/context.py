@@ -29,6 +29,8 @@ def stable_state(values: Sequence[T], stable: int, flap_window: int) -> T:
     a value not seen in the previous `flap_window` scans is taken at once (a real change of a steady site
     is reported on the scan that shows it), a value that comes back only after `stable` equal values in a
     row. Something alternating between two edge servers thus raises one change, not one per scan."""
+    if all(value == values[0] for value in values):
+        return values[0]  # the common case: nothing changed in the window
     chronological = list(reversed(values))
     state = chronological[0]
     for j, value in enumerate(chronological):

@@ -50,6 +50,11 @@ class _Facts:
         self.history = [scan for scan in ctx.history if security_usable(scan)][:size]
         self.before = self.history
         self.after = [ctx.current, *self.history[: size - 1]]
+        names = ctx.policy.security_headers
+        self._headers = {scan.id: header_values(scan, names) for scan in [ctx.current, *self.history]}
+
+    def header(self, scan: ScanResult, name: str) -> str | None:
+        return self._headers[scan.id].get(name)
 
     def states(self, fact: Fact) -> tuple[Any, Any]:
         stable, window = self.ctx.policy.stability_scans, self.ctx.policy.stability_window
@@ -76,15 +81,15 @@ def _headers(facts: _Facts) -> list[Change]:
     names = ctx.policy.security_headers
     for name in names:
         def fact(scan: ScanResult, name: str = name) -> str | None:
-            value = header_values(scan, (name,)).get(name)
+            value = facts.header(scan, name)
             return None if value is None else normalise(name, value)
 
         was, now = facts.states(fact)
         if was == now:
             continue
         previous = facts.scan_with(fact, was)
-        before = header_values(previous, (name,)).get(name)
-        after = header_values(ctx.current, (name,)).get(name) if now is not None else None
+        before = facts.header(previous, name)
+        after = facts.header(ctx.current, name) if now is not None else None
         evidence: dict[str, Any] = {"header": name, "before": clip(before), "after": clip(after)}
         if before is not None and after is None:
             change_type = "removed"

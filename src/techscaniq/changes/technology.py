@@ -41,12 +41,14 @@ def _detections(scan: ScanResult) -> dict[str, Detection]:
 
 def settled_presence(observations: Sequence[int], stable: int, flap_window: int) -> bool | None:
     """observations newest first; True present, False absent, None never settled."""
+    if all(o == STRONG for o in observations):
+        return True  # the common case: a steady technology
     chronological = list(reversed(observations))
+    flips = [0] + [int((a > ABSENT) != (b > ABSENT)) for a, b in pairwise(chronological)]
     state: bool | None = None
     for j, seen in enumerate(chronological):
         recent = chronological[max(0, j - stable + 1): j + 1]
-        window = chronological[max(0, j - flap_window + 1): j + 1]
-        toggles = sum((a > ABSENT) != (b > ABSENT) for a, b in pairwise(window))
+        toggles = sum(flips[max(1, j - flap_window + 2): j + 1])  # changes inside the last flap_window scans
         if len(recent) == stable and all(o > ABSENT for o in recent):
             state = True
         elif len(recent) == stable and all(o == ABSENT for o in recent):
@@ -66,19 +68,22 @@ def pattern_evidence(detection: Detection) -> list[dict[str, Any]]:
     ]
 
 
-def _last_seen(scans: Sequence[ScanResult], name: str) -> tuple[ScanResult, Detection] | None:
+Index = dict[str, dict[str, Detection]]  # scan id -> technology name -> detection, built once per run
+
+
+def _last_seen(scans: Sequence[ScanResult], name: str, index: Index) -> tuple[ScanResult, Detection] | None:
     for scan in scans:
-        detection = _detections(scan).get(name)
+        detection = index[scan.id].get(name)
         if detection is not None:
             return scan, detection
     return None
 
 
-def _versions(scans: Sequence[ScanResult], name: str) -> list[tuple[ScanResult, str]]:
+def _versions(scans: Sequence[ScanResult], name: str, index: Index) -> list[tuple[ScanResult, str]]:
     """(scan, version) for the scans where the technology showed a version, newest first."""
     found = []
     for scan in scans:
-        detection = _detections(scan).get(name)
+        detection = index[scan.id].get(name)
         if detection is not None and detection.version:
             found.append((scan, detection.version))
     return found
@@ -96,7 +101,7 @@ def detect_technologies(ctx: DetectionContext) -> list[Change]:
     version = ctx.current.fingerprint_version
     # Scans that decide a transition (this one and the S before it) read with another database: data change.
     foreign = any(scan.fingerprint_version != version for scan in after_window[: policy.stability_scans + 1])
-    maps = {scan.id: _detections(scan) for scan in [ctx.current, *usable]}
+    maps: Index = {scan.id: _detections(scan) for scan in [ctx.current, *usable]}
     min_confidence = policy.min_confidence
 
     def observations(window: Sequence[ScanResult], name: str) -> list[int]:
@@ -112,21 +117,22 @@ def detect_technologies(ctx: DetectionContext) -> list[Change]:
         was = settled_presence(observations(before_window, name), policy.stability_scans, policy.stability_window)
         now = settled_presence(observations(after_window, name), policy.stability_scans, policy.stability_window)
         if now and (was is False or (was is None and len(before_window) >= policy.stability_scans)):
-            if seen := _last_seen(after_window, name):
-                added.append(_added(ctx, previous, seen[1], after_window, foreign))
+            if seen := _last_seen(after_window, name, maps):
+                added.append(_added(ctx, previous, seen[1], after_window, foreign, maps))
         elif was and now is False:
-            if seen := _last_seen(before_window, name):
+            if seen := _last_seen(before_window, name, maps):
                 removed.append(_removed(ctx, previous, seen, after_window, foreign))
         elif was and now and name in maps[ctx.current.id]:
-            changes += _updated(ctx, maps[ctx.current.id][name], before_window, after_window)
+            changes += _updated(ctx, maps[ctx.current.id][name], before_window, after_window, maps)
     _pair_replacements(ctx, added, removed, maps, previous)
     return added + removed + changes
 
 
 def _added(
-    ctx: DetectionContext, previous: ScanResult, detection: Detection, window: Sequence[ScanResult], foreign: bool
+    ctx: DetectionContext, previous: ScanResult, detection: Detection, window: Sequence[ScanResult], foreign: bool,
+    index: Index,
 ) -> Change:
-    present_in = [scan.id for scan in window if detection.name in _detections(scan)][: ctx.policy.stability_scans]
+    present_in = [scan.id for scan in window if detection.name in index[scan.id]][: ctx.policy.stability_scans]
     return ctx.change(
         TECHNOLOGY, "added", detection.name, previous=previous, before=None,
         after={"version": detection.version, "categories": detection.categories},
@@ -165,13 +171,14 @@ def _removed(
 
 
 def _updated(
-    ctx: DetectionContext, current: Detection, history: Sequence[ScanResult], window: Sequence[ScanResult]
+    ctx: DetectionContext, current: Detection, history: Sequence[ScanResult], window: Sequence[ScanResult],
+    index: Index,
 ) -> list[Change]:
     """Version and category changes of a technology present before and now. A version is judged with
     stable_state over the scans that showed one, so two back ends serving different versions do not
     raise an upgrade and a downgrade every other scan; an unknown version is never a change."""
     changes: list[Change] = []
-    known, shown = _versions(history, current.name), _versions(window, current.name)
+    known, shown = _versions(history, current.name, index), _versions(window, current.name, index)
     policy = ctx.policy
     old = stable_state([v for _, v in known], policy.stability_scans, policy.stability_window) if known else None
     new = stable_state([v for _, v in shown], policy.stability_scans, policy.stability_window) if shown else None
@@ -186,7 +193,7 @@ def _updated(
                       "patterns": pattern_evidence(current)},
             data_change=scan.fingerprint_version != ctx.current.fingerprint_version,
         ))
-    seen = _last_seen(history, current.name)
+    seen = _last_seen(history, current.name, index)
     if seen and sorted(seen[1].categories) != sorted(current.categories):
         scan, old_detection = seen
         changes.append(ctx.change(
