@@ -175,6 +175,7 @@ class KafkaEventBus:
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.lag_refresh_seconds = lag_refresh_seconds
         self._lag_task: asyncio.Task[None] | None = None
+        self._joining: set[asyncio.Task[None]] = set()
         self._producer: Any = None
         self._subscriptions: list[_Subscription] = []
         self._running = False
@@ -272,7 +273,9 @@ class KafkaEventBus:
         self._subscriptions.append(subscription)
         if self._running:
             # Called outside a coroutine by contract; the consumer joins its group in the background.
-            asyncio.get_running_loop().create_task(self._start_consumer(subscription))
+            task = asyncio.get_running_loop().create_task(self._start_consumer(subscription))
+            self._joining.add(task)  # keep a reference until done (the loop holds tasks only weakly)
+            task.add_done_callback(self._joining.discard)
 
     async def _start_consumer(self, subscription: _Subscription) -> None:
         consumer = AIOKafkaConsumer(

@@ -1,0 +1,60 @@
+"""The metrics store on METRICS_DATABASE_URL: its schema and its bulk ingest.
+
+The schema is database/migrations/002_timescale_metrics.sql, the file the deployment guide applies by hand
+(TimescaleDB hypertables when the extension exists, native day partitions otherwise). Points go in with COPY,
+the fastest way into PostgreSQL; COPY cannot skip rows already stored, so it fills a session temp table and
+one INSERT ... ON CONFLICT DO NOTHING moves the new rows: a re-delivered scan stores nothing twice."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from techscaniq.storage.protocols import MetricPoint
+
+MIGRATION = Path(__file__).resolve().parents[3] / "database" / "migrations" / "002_timescale_metrics.sql"
+PERFORMANCE_COLUMNS = ("time", "organization_id", "config_id", "scan_id", "metric", "value")
+
+
+def plain_postgres_url(url: str) -> str:
+    """asyncpg wants postgresql://; SQLAlchemy-style URLs name the driver too."""
+    for prefix in ("postgresql+asyncpg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix):]
+    return url
+
+
+async def apply_metrics_schema(url: str) -> str:
+    """Apply 002_timescale_metrics.sql (idempotent) and run its maintenance once; returns a one-line summary."""
+    if not MIGRATION.is_file():
+        raise FileNotFoundError(f"metrics schema not found at {MIGRATION} (run from a full checkout or image)")
+    conn = await asyncpg.connect(plain_postgres_url(url))
+    try:
+        await conn.execute(MIGRATION.read_text(encoding="utf-8"))
+        timescale = await conn.fetchval("SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'timescaledb')")
+        maintenance = await conn.fetchval("SELECT metrics_maintenance()")
+    finally:
+        await conn.close()
+    backend = "TimescaleDB hypertables" if timescale else "native day partitions"
+    return f"metrics schema ({backend}): {maintenance}"
+
+
+async def copy_performance_metrics(conn: Any, points: Sequence[MetricPoint]) -> int:
+    """Bulk-insert points on an asyncpg connection with COPY; returns how many were new."""
+    if not points:
+        return 0
+    records = [(p.time, p.organization_id, p.config_id, p.scan_id, p.metric, p.value) for p in points]
+    async with conn.transaction():
+        await conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS performance_metrics_incoming "
+            "(LIKE performance_metrics INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        await conn.copy_records_to_table("performance_metrics_incoming", records=records, columns=PERFORMANCE_COLUMNS)
+        status: str = await conn.execute(
+            f"INSERT INTO performance_metrics ({', '.join(PERFORMANCE_COLUMNS)}) "
+            f"SELECT {', '.join(PERFORMANCE_COLUMNS)} FROM performance_metrics_incoming ON CONFLICT DO NOTHING"
+        )
+    return int(status.rsplit(" ", 1)[-1])  # "INSERT 0 <rows>"
