@@ -1,0 +1,55 @@
+"""`techscaniq changes list|false-positive` against the embedded SQLite database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import pytest
+from tests.changes.builders import Site, Timeline, make_config, tech
+
+from techscaniq.changes import ChangeDetector
+from techscaniq.changes.cli import false_positive_command, list_command, register
+from techscaniq.domain.change import Change
+from techscaniq.settings import Settings
+from techscaniq.storage.sql import SqlStorage
+
+
+async def _record_changes(settings: Settings) -> list[Change]:
+    storage = SqlStorage(settings)
+    await storage.start()
+    try:
+        timeline = Timeline(storage, ChangeDetector(storage), make_config())
+        site = Site()
+        await timeline.step(site)
+        site.technologies["Stripe"] = tech("Stripe", categories=("Payment processors",))
+        return await timeline.step_changes(site)
+    finally:
+        await storage.close()
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(argv)
+
+
+def test_list_and_mark_false_positive(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    [change] = asyncio.run(_record_changes(settings))
+
+    assert list_command(_parse(["changes", "list", "--organization", "org-1"]), settings) == 0
+    listed = capsys.readouterr().out
+    assert change.id in listed and "technology/added Stripe" in listed and "false positive" not in listed
+
+    assert false_positive_command(_parse(["changes", "false-positive", change.id, "--organization", "org-2"]),
+                                  settings) == 1
+    assert "no change" in capsys.readouterr().out
+    assert false_positive_command(_parse(["changes", "false-positive", change.id]), settings) == 0
+    assert list_command(_parse(["changes", "list", "--json"]), settings) == 0
+    assert Change.model_validate_json(capsys.readouterr().out.splitlines()[-1]).false_positive
+    assert false_positive_command(_parse(["changes", "false-positive", change.id, "--undo"]), settings) == 0
+    assert "unmarked" in capsys.readouterr().out
+    assert list_command(_parse(["changes", "list", "--min-impact", "medium"]), settings) == 0
+    assert change.id not in capsys.readouterr().out  # a low-impact change is filtered out
+    assert list_command(_parse(["changes", "list", "--type", "technology"]), settings) == 0
+    assert "false positive" not in capsys.readouterr().out
