@@ -206,3 +206,18 @@ async def test_browser_requests_obey_the_address_guard(local_site: LocalSite, sc
     report, errors = await analyze(scan_context, local_site.url("/"), PerformanceAnalyzer(), browser=True)
     assert "ERR_BLOCKED_BY_CLIENT" in errors["performance.browser"]  # 127.0.0.1 is a loopback address
     assert "ttfb_ms" in report.metrics
+
+
+async def test_hostile_page_is_cut_not_choked_on(local_site: LocalSite, scan_context: ContextFactory) -> None:
+    body = "<html>" + '<img src="/i{}.png">' * 100_000 + "<style>" + "@font-face{src:url(/f.woff)}" * 20_000
+    local_site.route("/", body=body.replace("{}", "") + "</style></html>")
+    started = time.perf_counter()
+    report, _ = await analyze(scan_context, local_site.url("/"))
+    assert time.perf_counter() - started < 5
+    assert report.metrics["image_count"] == 1 and report.metrics["font_count"] == 1  # deduplicated
+
+
+def test_metric_aliases_of_the_guide() -> None:
+    report = PerformanceReport(metrics={"load_time_ms": 812.0, "ttfb_ms": 95.5, "transfer_bytes": 2048.0})
+    assert (report.metric("load_time"), report.metric("ttfb"), report.metric("size")) == (812.0, 95.5, 2048.0)
+    assert report.metric("fcp") is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 import warnings
 from collections.abc import AsyncIterator
 
@@ -255,3 +256,19 @@ async def test_large_pages_keep_the_cors_probe_and_listing_checks(tls_site: Loca
     assert results(report)["cross-origin-resource-sharing"].endswith("universal-access")
     exposed = [f.data["path"] for f in report.findings if f.result == "sensitive-path-exposed"]
     assert exposed == ["/backup/"]
+
+
+async def test_hostile_headers_are_graded_quickly(tls_site: LocalSite, scan_context: ContextFactory) -> None:
+    # Just under the fetcher's limit for a response head (it refuses larger ones outright).
+    headers = [("Set-Cookie", f"sess{index}=x" + "; SameSite" * 2) for index in range(600)]
+    headers += [("Content-Security-Policy", "script-src " + "'self' " * 2_000),
+                ("Strict-Transport-Security", "max-age=" + "9" * 2_000), ("Referrer-Policy", ",".join(["x"] * 5_000))]
+    tls_site.route("/", body="<html>" + "<script src=//evil.example/a.js></script>" * 20_000 + "</html>",
+                   headers=headers)
+    started = time.perf_counter()
+    report = await analyze(scan_context, tls_site.url("/"))
+    assert time.perf_counter() - started < 5
+    found = results(report)
+    assert found["cookies"] == "cookies-session-without-httponly-flag"  # the worst of the 600
+    assert found["subresource-integrity"] == "sri-not-implemented-and-external-scripts-not-loaded-securely"
+    assert found["referrer-policy"] == "referrer-policy-header-invalid"

@@ -12,7 +12,7 @@ from selectolax.lexbor import LexborHTMLParser
 from techscaniq.scanning.security.sri import registrable_domain
 
 KINDS = ("script", "stylesheet", "image", "font", "media", "iframe")
-MAX_REFERENCES = 5000  # a hostile page with a million <img> tags is cut here
+MAX_REFERENCES = 5000  # distinct resources; a hostile page with a million <img> tags is cut here
 
 _PRELOAD_KINDS = {"script": "script", "style": "stylesheet", "image": "image", "font": "font",
                   "audio": "media", "video": "media"}
@@ -62,9 +62,11 @@ def page_resources(document: LexborHTMLParser | None, page_url: str) -> list[Res
     base_tag = document.css_first("base[href]")
     base = urljoin(page_url, base_tag.attributes.get("href") or "") if base_tag is not None else page_url
     found: list[Resource] = []
+    seen: set[str] = set()
 
     def add(reference: str | None, kind: str) -> None:
-        if len(found) < MAX_REFERENCES and (url := _absolute(base, reference)):
+        if len(found) < MAX_REFERENCES and (url := _absolute(base, reference)) and url not in seen:
+            seen.add(url)
             found.append(Resource(url, kind))
 
     for node in document.css("script[src], link[href], img[src], video, audio, source[src], iframe[src], "
@@ -95,7 +97,7 @@ def page_resources(document: LexborHTMLParser | None, page_url: str) -> list[Res
         elif tag == "style":
             for resource in css_references(node.text(deep=True) or "", base):
                 add(resource.url, resource.kind)
-    return dedupe(found)
+    return found
 
 
 def dedupe(resources: list[Resource]) -> list[Resource]:

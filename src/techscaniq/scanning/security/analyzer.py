@@ -117,6 +117,7 @@ class SecurityAnalyzer:
         details: dict[str, Any] = {"page_url": page_url, "https": https}
         if errors:
             details["errors"] = errors
+            ctx.result.analysis_errors.update({f"security.{label}": why for label, why in errors.items()})
         ctx.result.security = SecurityReport(
             score=graded.score, grade=graded.grade, findings=findings, tls=fetch.tls, details=details,
             tests_passed=graded.tests_passed, tests_failed=graded.tests_failed, vulnerabilities=vulnerabilities,
