@@ -126,13 +126,24 @@ def test_cli_update_and_status(settings: Settings, capsys: pytest.CaptureFixture
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["advisories", "update", "--source", str(SAMPLE)])
     args.settings = settings
-    assert args.func(args) == 0
+    assert args.handler(args) == 0
     assert "installed 4 advisories for 3 libraries" in capsys.readouterr().out
     args = parser.parse_args(["advisories", "status"])
     args.settings = settings
-    assert args.func(args) == 0
+    assert args.handler(args) == 0
     assert "retirejs: 4 advisories" in capsys.readouterr().out
     args = parser.parse_args(["advisories", "update", "--source", os.devnull])
     args.settings = settings
-    assert args.func(args) == 1
+    assert args.handler(args) == 1
     assert "advisories update failed" in capsys.readouterr().err
+
+
+def test_techscaniq_cli_runs_advisories_update(settings: Settings, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # Through the real `techscaniq` entry point; DATA_DIR points it at this test's directory.
+    from techscaniq.cli import main
+
+    monkeypatch.setenv("DATA_DIR", str(settings.data_dir))
+    assert main(["advisories", "update", "--source", str(SAMPLE)]) == 0
+    assert (settings.data_dir / "advisories" / "retirejs.json").exists()
+    assert "installed 4 advisories" in capsys.readouterr().out

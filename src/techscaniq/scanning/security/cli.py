@@ -16,9 +16,9 @@ def register(subparsers: Any) -> None:
     update = commands.add_parser("update", help="install the Retire.js advisory repository")
     update.add_argument("--source", default=None,
                         help=f"URL or local file of a Retire.js jsrepository.json (default: {RETIREJS_URL})")
-    update.set_defaults(func=run_update)
+    update.set_defaults(handler=run_update)
     status = commands.add_parser("status", help="show which advisory sources are loaded")
-    status.set_defaults(func=run_status)
+    status.set_defaults(handler=run_status)
 
 
 def _settings(args: argparse.Namespace) -> Any:
