@@ -24,10 +24,10 @@ HSTS = "max-age=31536000; includeSubDomains"
 CSP = "default-src 'self'; script-src 'self' 'nonce-abc123'; object-src 'none'"
 
 
-def make_config(**scan_config: object) -> MonitoringConfig:
+def make_config(id: str = "cfg-shop", **scan_config: object) -> MonitoringConfig:
     thresholds = {"load_time": 20, "ttfb": 25}
     return MonitoringConfig(
-        id="cfg-shop",
+        id=id,
         organization_id="org-1",
         name="Shop",
         url="https://shop.example.test/",
@@ -115,7 +115,7 @@ class Timeline:
         return summary(await self.step_changes(site))
 
     async def step_changes(self, site: Site) -> list[Change]:
-        scan = site.scan()
+        scan = site.scan().model_copy(update={"config_id": self.config.id})
         body = " ".join(sorted(site.technologies)).encode()
         await self.storage.scans.add(scan, body=body)
         self.scans.append(scan)

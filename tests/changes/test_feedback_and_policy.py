@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
-from tests.changes.builders import Site, Timeline, tech
+from tests.changes.builders import Site, Timeline, make_config, tech
 
-from techscaniq.changes import DetectionPolicy, ImpactTable, mark_false_positive
+from techscaniq.changes import ChangeDetector, DetectionPolicy, ImpactTable, mark_false_positive
 from techscaniq.domain.common import Impact
 from techscaniq.observability.metrics import REGISTRY
 from techscaniq.storage.sql import SqlStorage
@@ -16,7 +16,10 @@ def ratio() -> float | None:
     return REGISTRY.get_sample_value("techscaniq_change_false_positive_ratio")
 
 
-async def test_marking_false_positives_updates_the_ratio(timeline: Timeline, storage: SqlStorage) -> None:
+async def test_marking_false_positives_updates_the_ratio(sqlite_storage: SqlStorage) -> None:
+    """SQLite only: the ratio covers every stored change, so this test needs a database of its own."""
+    storage = sqlite_storage
+    timeline = Timeline(storage, ChangeDetector(storage), make_config())
     site = Site()
     await timeline.step(site)
     site.technologies["A"] = tech("A")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.changes.builders import Site, Timeline, certificate, make_config, summary, tech
 
 from techscaniq.changes import ChangeDetector
+from techscaniq.domain.common import new_id
 from techscaniq.domain.scan import ScanResult
 from techscaniq.domain.technology import Detection
 from techscaniq.observability.metrics import REGISTRY
@@ -205,7 +206,7 @@ async def test_fingerprint_database_update_with_reanalysis_reports_nothing(stora
         words = [*(body or b"").decode().split(), "Cloudflare"]  # the new database finds it in the same body
         return [new_database[word] for word in words if word in new_database]
 
-    timeline = Timeline(storage, ChangeDetector(storage, reanalyze=reanalyze), make_config())
+    timeline = Timeline(storage, ChangeDetector(storage, reanalyze=reanalyze), make_config(id=f"cfg-{new_id()}"))
     site = Site()
     await timeline.step(site)
     await timeline.step(site)
@@ -245,8 +246,7 @@ async def test_redelivered_scan_stores_nothing_new(timeline: Timeline, storage: 
     assert await timeline.detector.handle_scan(scan, timeline.config) == []
     # A fresh detector (a restart, or another replica) agrees and stores nothing either.
     assert await ChangeDetector(storage).handle_scan(scan, timeline.config) == []
-    assert await storage.changes.count() == 1
-    [stored] = await storage.changes.find(config_id="cfg-shop")
+    [stored] = await storage.changes.find(config_id=timeline.config.id)
     assert stored.id == first[0].id
 
 
