@@ -209,8 +209,10 @@ fetch_kafka_libs() {
   fi
   log "fetching the Kafka broker jars from Maven Central"
   rm -rf "$KAFKA_HOME/libs"
-  mvn -q -B -Dstyle.color=never -f "$ROOT/scripts/kafka/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
-    -DoutputDirectory="$KAFKA_HOME/libs" >&2 || die "mvn could not fetch the Kafka jars"
+  mkdir -p "$KAFKA_HOME"
+  mvn -q -B -f "$ROOT/scripts/kafka/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$KAFKA_HOME/libs" >"$KAFKA_HOME/maven.log" 2>&1 \
+    || { tail -n 30 "$KAFKA_HOME/maven.log" >&2; die "mvn could not fetch the Kafka jars (log: $KAFKA_HOME/maven.log)"; }
   touch "$KAFKA_HOME/libs/.pom"
 }
 
