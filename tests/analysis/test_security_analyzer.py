@@ -272,3 +272,11 @@ async def test_hostile_headers_are_graded_quickly(tls_site: LocalSite, scan_cont
     assert found["cookies"] == "cookies-session-without-httponly-flag"  # the worst of the 600
     assert found["subresource-integrity"] == "sri-not-implemented-and-external-scripts-not-loaded-securely"
     assert found["referrer-policy"] == "referrer-policy-header-invalid"
+
+
+async def test_legacy_probe_only_reaches_the_address_the_fetch_connected_to(
+        site_factory: SiteFactory, scan_context: ContextFactory) -> None:
+    # The fetch of a site with an expired certificate fails before it records a connected address.
+    site = await site_factory(tls=True, certificate="expired")
+    found = results(await analyze(scan_context, site.url("/"), check_legacy_tls=True))
+    assert found["tls-legacy-tlsv1.0"] == "tls-legacy-protocol-not_testable"

@@ -16,7 +16,7 @@ from techscaniq.scanning.security.exposure import mixed_content, probe_sensitive
 from techscaniq.scanning.security.observatory import CORS_PROBE_ORIGIN, grade_headers
 from techscaniq.scanning.security.page import page_document
 from techscaniq.scanning.security.tls_checks import tls_findings
-from techscaniq.scanning.security.tls_probe import legacy_findings, probe_legacy_tls
+from techscaniq.scanning.security.tls_probe import LegacyProbe, ProbeOutcome, legacy_findings, probe_legacy_tls
 
 T = TypeVar("T")
 
@@ -71,10 +71,14 @@ class SecurityAnalyzer:
             cors_fetch = guarded("cors", ctx.fetcher.fetch(
                 page_url, timeout=timeout, max_bytes=_CORS_PROBE_MAX_BYTES, headers={"Origin": CORS_PROBE_ORIGIN}))
         legacy: Awaitable[Any] | None = None
-        if ctx.scan_config.check_legacy_tls and https:
+        if ctx.scan_config.check_legacy_tls and https and fetch.remote_ip:
+            # The address the fetcher connected to, so the probe never reaches one its guard refused.
             legacy = guarded("legacy_tls", probe_legacy_tls(
-                fetch.remote_ip or parts.hostname or "", parts.port or 443, server_hostname=parts.hostname,
+                fetch.remote_ip, parts.port or 443, server_hostname=parts.hostname,
                 handshake_timeout=self.legacy_tls_timeout))
+        elif ctx.scan_config.check_legacy_tls and https:
+            legacy = _ready([LegacyProbe(protocol, ProbeOutcome.NOT_TESTABLE, "the fetch connected to no address")
+                             for protocol in ("TLSv1.0", "TLSv1.1")])
         sensitive: Awaitable[list[SecurityFinding] | None] | None = None
         if ctx.scan_config.probe_sensitive_paths and ctx.fetcher is not None:
             fetcher = ctx.fetcher
