@@ -18,7 +18,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_password: SecretStr | None = None
     kafka_servers: str | None = None
-    jwt_secret_key: SecretStr = SecretStr("change-me-in-production")
+    # Unset: a random key is generated once and kept in DATA_DIR/jwt_secret (embedded convenience).
+    jwt_secret_key: SecretStr | None = None
     jwt_expiry_minutes: int = 60
     database_pool_min_size: int = Field(default=2, ge=1)
     database_pool_max_size: int = Field(default=10, ge=1)
@@ -50,9 +51,9 @@ class Settings(BaseSettings):
     max_decoded_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     user_agent: str = "TechScanIQ/0.1 (+https://github.com/techscaniq/techscaniq)"
     fingerprints_dir: Path | None = None
-    # PEM file of CAs trusted in addition to the system store (internal sites, test CAs).
     fingerprints_dns: bool = False  # resolve TXT/MX/NS/CNAME/SOA for `dns` fingerprints (only if any exist)
     fingerprints_stylesheets: bool = False  # fetch linked stylesheets for `css` fingerprints
+    # PEM file of CAs trusted in addition to the system store (internal sites, test CAs).
     extra_ca_bundle: Path | None = None
 
     # --- scheduling and pipeline ---

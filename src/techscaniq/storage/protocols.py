@@ -204,13 +204,26 @@ class ProcessedEventRepository(Protocol):
 
 
 class Storage(Protocol):
-    configs: ConfigRepository
-    scans: ScanRepository
-    metrics: MetricRepository
-    changes: ChangeRepository
-    alerts: AlertRepository
-    deliveries: DeliveryRepository
-    processed: ProcessedEventRepository
+    @property
+    def configs(self) -> ConfigRepository: ...
+
+    @property
+    def scans(self) -> ScanRepository: ...
+
+    @property
+    def metrics(self) -> MetricRepository: ...
+
+    @property
+    def changes(self) -> ChangeRepository: ...
+
+    @property
+    def alerts(self) -> AlertRepository: ...
+
+    @property
+    def deliveries(self) -> DeliveryRepository: ...
+
+    @property
+    def processed(self) -> ProcessedEventRepository: ...
 
     async def start(self) -> None:
         """Connect and apply pending migrations."""

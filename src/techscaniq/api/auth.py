@@ -1,0 +1,105 @@
+"""Who is calling: a JWT signed with JWT_SECRET_KEY (organization claim, role) or an organization's
+API key. Every query the API makes is scoped to the caller's organization."""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import jwt
+
+from techscaniq.domain.common import utcnow
+from techscaniq.settings import Settings
+
+if TYPE_CHECKING:
+    from techscaniq.system import MonitoringSystem
+
+ALGORITHM = "HS256"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    VIEWER = "viewer"
+
+
+@dataclass(frozen=True)
+class Principal:
+    organization_id: str
+    role: Role
+    subject: str
+
+    @property
+    def can_write(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+class AuthError(Exception):
+    """Missing or invalid credentials (HTTP 401)."""
+
+
+def signing_key(settings: Settings) -> str:
+    """JWT_SECRET_KEY, or a random key generated once into the data directory (mode 0600)."""
+    if settings.jwt_secret_key is not None:
+        return settings.jwt_secret_key.get_secret_value()
+    path = settings.data_dir / "jwt_secret"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def create_token(settings: Settings, organization_id: str, role: Role = Role.ADMIN, subject: str = "user",
+                 expires_minutes: int | None = None) -> str:
+    now = utcnow()
+    claims = {
+        "sub": subject,
+        "org": organization_id,
+        "role": role.value,
+        "iat": now,
+        "exp": now + timedelta(minutes=expires_minutes or settings.jwt_expiry_minutes),
+    }
+    return jwt.encode(claims, signing_key(settings), algorithm=ALGORITHM)
+
+
+def principal_from_credentials(settings: Settings, token: str | None) -> Principal:
+    if not token:
+        raise AuthError("missing credentials: send 'Authorization: Bearer <token>' or 'X-API-Key: <key>'")
+    api_key_org = _organization_of_api_key(settings, token)
+    if api_key_org is not None:
+        return Principal(api_key_org, Role.ADMIN, "api-key")
+    try:
+        claims = jwt.decode(token, signing_key(settings), algorithms=[ALGORITHM],
+                            options={"require": ["exp", "org"]})
+    except jwt.ExpiredSignatureError:
+        raise AuthError("token expired") from None
+    except jwt.PyJWTError as exc:
+        raise AuthError(f"invalid token: {exc}") from None
+    try:
+        role = Role(claims.get("role", Role.VIEWER.value))
+    except ValueError:
+        raise AuthError(f"invalid token: unknown role {claims.get('role')!r}") from None
+    return Principal(str(claims["org"]), role, str(claims.get("sub", "")))
+
+
+def _organization_of_api_key(settings: Settings, key: str) -> str | None:
+    for pair in (settings.api_keys or "").split(","):
+        organization, _, expected = pair.strip().partition(":")
+        if expected and hmac.compare_digest(expected.encode(), key.encode()):
+            return organization
+    return None
+
+
+async def organization_from_token(system: MonitoringSystem, token: str | None) -> str | None:
+    try:
+        return principal_from_credentials(system.settings, token).organization_id
+    except AuthError:
+        return None

@@ -1,0 +1,39 @@
+"""/api/v1/scans: the history of scans, filtered and paginated, within one organization."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from techscaniq.api.auth import Principal
+from techscaniq.api.dependencies import get_principal, get_system
+from techscaniq.api.errors import NotFoundError
+from techscaniq.domain.scan import ScanStatus
+from techscaniq.system import MonitoringSystem
+
+router = APIRouter(prefix="/api/v1/scans", tags=["scans"])
+
+
+@router.get("", summary="Scans, newest first")
+async def list_scans(
+    config_id: str | None = None, status: ScanStatus | None = None, since: datetime | None = None,
+    until: datetime | None = None, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
+) -> list[dict[str, Any]]:
+    scans = await system.storage.scans.find(
+        config_id=config_id, organization_id=principal.organization_id, status=status, since=since, until=until,
+        limit=limit, offset=offset,
+    )
+    return [scan.model_dump(mode="json") for scan in scans]
+
+
+@router.get("/{scan_id}", summary="One scan with its full result")
+async def get_scan(
+    scan_id: str, principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system)
+) -> dict[str, Any]:
+    scan = await system.storage.scans.get(scan_id, principal.organization_id)
+    if scan is None:
+        raise NotFoundError(f"no scan with id {scan_id!r}")
+    return scan.model_dump(mode="json")

@@ -1,0 +1,215 @@
+"""The `techscaniq` command (also `python -m techscaniq`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from techscaniq import __version__
+from techscaniq.settings import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="techscaniq", description="Continuous monitoring of websites.")
+    parser.add_argument("--version", action="version", version=f"techscaniq {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("run", help="start the whole system in the foreground").set_defaults(handler=_run)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations (core and metrics)")
+    migrate.set_defaults(handler=_migrate)
+
+    schema = commands.add_parser("schema", help="print the PostgreSQL core schema (001_monitoring_core_schema.sql)")
+    schema.set_defaults(handler=_schema)
+
+    scan = commands.add_parser("scan", help="scan one URL once and print the result")
+    scan.add_argument("url")
+    scan.add_argument("--json", action="store_true", help="print the full result as JSON")
+    scan.add_argument("--fingerprints", type=Path, help="a Wappalyzer-format directory merged over our own set")
+    scan.add_argument("--no-technologies", action="store_true")
+    scan.add_argument("--no-performance", action="store_true")
+    scan.add_argument("--no-security", action="store_true")
+    scan.add_argument("--full-page", action="store_true", help="also fetch sub-resources for page weight")
+    scan.add_argument("--browser", action="store_true", help="render in headless Chromium (js/dom, web vitals)")
+    scan.add_argument("--allow-private", action="store_true", help="allow private and loopback addresses")
+    scan.set_defaults(handler=_scan)
+
+    config = commands.add_parser("config", help="add or list monitoring configs")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    add = config_commands.add_parser("add", help="add configs from a YAML or JSON file (one or a list)")
+    add.add_argument("file", type=Path)
+    add.set_defaults(handler=_config_add)
+    listing = config_commands.add_parser("list", help="list configs")
+    listing.add_argument("--organization")
+    listing.set_defaults(handler=_config_list)
+
+    token = commands.add_parser("token", help="print a JWT for the API and WebSocket")
+    token.add_argument("--organization", "--org", required=True)
+    token.add_argument("--role", choices=["admin", "viewer"], default="admin")
+    token.add_argument("--subject", default="cli")
+    token.add_argument("--expires-minutes", type=int, default=None)
+    token.set_defaults(handler=_token)
+
+    for register in _plugin_registrations():
+        register(commands)
+    return parser
+
+
+def _plugin_registrations() -> list[Any]:
+    """Sub-commands owned by their stage (fingerprints, advisories, changes)."""
+    from techscaniq.changes.cli import register as changes
+    from techscaniq.scanning.fingerprints.cli import register as fingerprints
+    from techscaniq.scanning.security.cli import register as advisories
+
+    return [fingerprints, advisories, changes]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.handler(args)
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            print(f"error: {field}: {error['msg']}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return result
+
+
+def _run(_: argparse.Namespace) -> int:
+    from techscaniq.runner import main as run_main
+
+    return run_main()
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    from techscaniq.storage.migrate_all import migrate_all
+
+    for line in asyncio.run(migrate_all(Settings())):
+        print(line)
+    return 0
+
+
+def _schema(_: argparse.Namespace) -> int:
+    from techscaniq.storage.sql.migrations import core_schema_sql
+
+    print(core_schema_sql(), end="")
+    return 0
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from techscaniq.domain.config import ScanConfig
+    from techscaniq.scanning.analyzers import build_analyzers
+    from techscaniq.scanning.fetch import Fetcher
+    from techscaniq.scanning.scanner import Scanner
+
+    updates: dict[str, Any] = {}
+    if args.fingerprints:
+        updates["fingerprints_dir"] = args.fingerprints
+    if args.allow_private:
+        updates["allow_private_targets"] = True
+    settings = Settings().model_copy(update=updates)
+    scan_config = ScanConfig(
+        technologies=not args.no_technologies, performance=not args.no_performance,
+        security=not args.no_security, full_page=args.full_page, browser=args.browser,
+    )
+
+    async def scan_once() -> Any:
+        fetcher = Fetcher(settings)
+        try:
+            return await Scanner(settings, build_analyzers(settings), fetcher).scan_url(args.url, scan_config)
+        finally:
+            await fetcher.aclose()
+
+    result = asyncio.run(scan_once())
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        print(_summary(result))
+    return 0 if result.succeeded else 3
+
+
+def _summary(result: Any) -> str:
+    lines = [f"{result.url}: {result.status}"]
+    if result.error:
+        lines.append(f"  error: {result.error.code}: {result.error.message}")
+    if result.response:
+        lines.append(f"  status {result.response.status_code}  final URL {result.response.final_url}")
+    if result.performance:
+        metrics = result.performance.metrics
+        shown = ("ttfb_ms", "load_time_ms", "transfer_bytes")
+        lines.append("  " + "  ".join(f"{name} {metrics[name]:.0f}" for name in shown if name in metrics))
+    if result.security:
+        lines.append(f"  security grade {result.security.grade} ({result.security.score}/100)")
+    for tech in result.technologies:
+        version = f" {tech.version}" if tech.version else ""
+        lines.append(f"  - {tech.name}{version} [{', '.join(tech.categories)}] {tech.confidence}%")
+    for step, reason in result.analysis_errors.items():
+        lines.append(f"  ! {step} failed: {reason}")
+    return "\n".join(lines)
+
+
+def _load_documents(path: Path) -> list[dict[str, Any]]:
+    text = path.read_text(encoding="utf-8")
+    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    if isinstance(data, dict) and "configs" in data:
+        data = data["configs"]
+    documents = data if isinstance(data, list) else [data]
+    if not all(isinstance(document, dict) for document in documents):
+        raise ValueError(f"{path}: expected a config object or a list of them")
+    return documents
+
+
+def _config_add(args: argparse.Namespace) -> int:
+    from techscaniq.domain.config import MonitoringConfig
+    from techscaniq.storage.factory import create_storage
+
+    configs = [MonitoringConfig.model_validate(document) for document in _load_documents(args.file)]
+
+    async def add() -> None:
+        storage = create_storage(Settings())
+        await storage.start()
+        try:
+            for config in configs:
+                await storage.configs.add(config, next_run_at=None if config.paused else config.created_at)
+                print(f"added {config.id}  {config.name}  {config.url}")
+        finally:
+            await storage.close()
+
+    asyncio.run(add())
+    return 0
+
+
+def _config_list(args: argparse.Namespace) -> int:
+    from techscaniq.storage.factory import create_storage
+
+    async def listing() -> None:
+        storage = create_storage(Settings())
+        await storage.start()
+        try:
+            for config in await storage.configs.find(args.organization):
+                state = "paused" if config.paused else "active"
+                print(f"{config.id}  {config.organization_id}  {state:<6}  {config.schedule.type}:"
+                      f"{config.schedule.expression}  {config.url}")
+        finally:
+            await storage.close()
+
+    asyncio.run(listing())
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from techscaniq.api.auth import Role, create_token
+
+    print(create_token(Settings(), args.organization, Role(args.role), args.subject, args.expires_minutes))
+    return 0

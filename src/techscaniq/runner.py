@@ -1,0 +1,57 @@
+"""Runs the system in the foreground: banner, then until SIGINT/SIGTERM, then a clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from typing import TextIO
+
+from techscaniq import __version__
+from techscaniq.settings import Settings
+from techscaniq.system import MonitoringSystem
+
+_STATE_MARK = {"running": "OK ", "degraded": "WARN", "failed": "FAIL", "stopped": "--  "}
+
+
+def banner(system: MonitoringSystem) -> str:
+    mode = "embedded (SQLite, in-process bus)" if system.settings.embedded else "scale-out"
+    lines = [
+        "=" * 64,
+        f"  TechScanIQ Continuous Monitoring {__version__}",
+        f"  mode: {mode}    instance: {system.instance_id}",
+        "=" * 64,
+    ]
+    for component in system.components.values():
+        mark = _STATE_MARK.get(component.state, component.state)
+        lines.append(f"  [{mark}] {component.name:<12} {component.state:<8} {component.detail}")
+    lines.append("=" * 64)
+    if "api" in system.ports:
+        lines.append(f"  health:    http://localhost:{system.ports['api']}/health")
+        lines.append(f"  dashboard: http://localhost:{system.ports['api']}/")
+    if "websocket" in system.ports:
+        lines.append(f"  websocket: ws://localhost:{system.ports['websocket']}/ws  stats: /stats")
+    lines.append("  Ctrl+C stops the system cleanly.")
+    return "\n".join(lines)
+
+
+async def run_forever(settings: Settings | None = None, out: TextIO = sys.stdout) -> int:
+    system = MonitoringSystem(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await system.start()
+    print(banner(system), file=out, flush=True)
+    failed = [c.name for c in system.components.values() if c.state == "failed"]
+    if failed:
+        print(f"  components failed to start: {', '.join(failed)}", file=out, flush=True)
+    await stop.wait()
+    print("  stopping...", file=out, flush=True)
+    await system.stop()
+    print("  stopped cleanly.", file=out, flush=True)
+    return 0
+
+
+def main() -> int:
+    return asyncio.run(run_forever())

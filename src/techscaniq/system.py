@@ -1,0 +1,321 @@
+"""MonitoringSystem: the one place that wires every stage from settings.
+
+    system = MonitoringSystem()
+    await system.start()
+    config_id = await system.add_monitoring_config({...})   # the guide's config format
+    ...
+    await system.stop()
+
+Which backends run is chosen by settings alone: no DATABASE_URL / KAFKA_SERVERS means one process
+with SQLite and the in-process bus (embedded); with them, PostgreSQL and Kafka (scale-out)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Generator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import uvicorn
+
+from techscaniq.alerts import AlertEngine, JsonFileSilenceStore, Notifier
+from techscaniq.bus.memory import InMemoryEventBus
+from techscaniq.bus.protocol import EventBus
+from techscaniq.changes import ChangeDetector
+from techscaniq.domain.config import MonitoringConfig
+from techscaniq.domain.events import Topic
+from techscaniq.domain.scan import ScanResult, ScanTrigger
+from techscaniq.observability.logging import configure_logging
+from techscaniq.observability.metrics import ACTIVE_CONFIGS, CONFIGS
+from techscaniq.pipeline.clock import Clock, system_clock
+from techscaniq.pipeline.scheduler import Scheduler, scan_requested
+from techscaniq.pipeline.stages import AlertStage, ChangeStage, finish_interrupted_work
+from techscaniq.pipeline.worker import ScanWorker
+from techscaniq.realtime.hub import RealtimeHub
+from techscaniq.scanning.analyzers import build_analyzers
+from techscaniq.scanning.fetch import Fetcher
+from techscaniq.scanning.fingerprints.registry import FingerprintRegistry
+from techscaniq.scanning.reanalysis import TechnologyReanalyzer
+from techscaniq.scanning.scanner import Scanner
+from techscaniq.settings import Settings
+from techscaniq.storage.factory import create_storage
+
+log = logging.getLogger("techscaniq.system")
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """The system owns SIGINT/SIGTERM: uvicorn must not capture (and later re-raise) them."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+class ConfigNotFoundError(LookupError):
+    def __init__(self, config_id: str) -> None:
+        super().__init__(f"no monitoring config with id {config_id!r}")
+        self.config_id = config_id
+
+
+@dataclass
+class ComponentState:
+    name: str
+    state: str = "stopped"  # stopped | running | degraded | failed
+    detail: str = ""
+
+    @property
+    def healthy(self) -> bool:
+        return self.state == "running"
+
+
+class MonitoringSystem:
+    def __init__(self, settings: Settings | None = None, *, clock: Clock = system_clock,
+                 serve_http: bool = True, configure_logs: bool = True) -> None:
+        self.settings = settings or Settings()
+        self.clock = clock
+        self.instance_id = self.settings.instance_id or f"{socket.gethostname()}-{os.getpid()}"
+        self._serve_http = serve_http
+        self._configure_logs = configure_logs
+        self.storage = create_storage(self.settings)
+        self.bus: EventBus = self._create_bus()
+        self.fetcher = Fetcher(self.settings)
+        self.fingerprints = FingerprintRegistry(self.settings)
+        self.analyzers = build_analyzers(self.settings, self.fingerprints)
+        self.scanner = Scanner(self.settings, self.analyzers, self.fetcher)
+        self.scheduler = Scheduler(self.storage, self.bus, self.settings, self.instance_id, clock)
+        self.worker = ScanWorker(self.storage, self.bus, self.scanner, clock)
+        self.change_detector = ChangeDetector(
+            self.storage, reanalyze=TechnologyReanalyzer(self.storage.scans, self.analyzers[0])
+        )
+        self.notifier = Notifier(self.storage, self.settings, clock=clock)
+        self.alert_engine = AlertEngine(
+            self.storage, self.settings, clock=clock,
+            silences=JsonFileSilenceStore(self.settings.data_dir / "silences.json"), on_outbox=self.notifier.wake,
+        )
+        self.change_stage = ChangeStage(self.storage, self.bus, self.change_detector)
+        self.alert_stage = AlertStage(self.storage, self.bus, self.alert_engine)
+        self.realtime = RealtimeHub(self.bus, self._authenticate_websocket, self.instance_id)
+        self.components: dict[str, ComponentState] = {
+            name: ComponentState(name)
+            for name in ("database", "event_bus", "scheduler", "scan_worker", "change_detector", "alert_engine",
+                         "notifier", "realtime", "api", "websocket")
+        }
+        self._tasks: list[asyncio.Task[None]] = []
+        self._servers: dict[str, uvicorn.Server] = {}
+        self.ports: dict[str, int] = {}
+        self._started = False
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        if self._configure_logs:
+            configure_logging(self.settings)
+        await self.storage.start()
+        self._set("database", "running", self._describe_database())
+        if self.settings.embedded:
+            # One process owns every lease: whatever a previous run had claimed is free again.
+            await self.storage.configs.release_leases()
+        self.bus.subscribe(Topic.SCAN_REQUESTED, "scan-workers", self.worker.handle,
+                           concurrency=self.settings.scan_concurrency)
+        # Per-config order matters from here on (history, throttles): sharded by config id.
+        self.bus.subscribe(Topic.SCAN_COMPLETED, "change-detector", self.change_stage.handle, concurrency=4)
+        self.bus.subscribe(Topic.CHANGE_DETECTED, "alert-engine", self.alert_stage.handle, concurrency=4)
+        await self.bus.start()
+        self._set("event_bus", "running", type(self.bus).__name__)
+        if self.settings.embedded:
+            await finish_interrupted_work(self.storage, self.change_stage, self.alert_stage)
+        self._spawn("scheduler", self.scheduler.run())
+        self._spawn("notifier", self.notifier.run())
+        self._set("scan_worker", "running", f"concurrency {self.settings.scan_concurrency}")
+        self._set("change_detector", "running")
+        self._set("alert_engine", "running")
+        self._set("realtime", "running")
+        if self._serve_http:
+            from techscaniq.api.app import create_app
+
+            await self._serve("api", create_app(self), self.settings.http_port)
+            await self._serve("websocket", self.realtime.app, self.settings.websocket_port)
+        await self.refresh_gauges()
+        self._started = True
+        log.info("monitoring system started (%s)", "embedded" if self.settings.embedded else "scale-out")
+
+    async def stop(self) -> None:
+        """Graceful: no new runs are claimed, in-flight scans get the grace period to finish; a scan
+        cut off keeps its lease in storage and runs again after restart. Nothing stored is lost."""
+        if not self._started:
+            return
+        self.scheduler.stop()
+        self.notifier.stop()
+        for server in self._servers.values():
+            server.should_exit = True
+        grace = self.settings.shutdown_grace_seconds
+        self.worker.stopping = True
+        if isinstance(self.bus, InMemoryEventBus):
+            await self.bus.stop(drain_seconds=grace)
+        else:
+            await self.bus.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        self._servers.clear()
+        await self.fetcher.aclose()
+        await self.notifier.aclose()
+        await self.storage.close()
+        for state in self.components.values():
+            state.state = "stopped"
+        self._started = False
+        log.info("monitoring system stopped")
+
+    async def __aenter__(self) -> MonitoringSystem:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
+    # ---- configs -------------------------------------------------------------------------
+
+    async def add_monitoring_config(self, config: dict[str, Any] | MonitoringConfig) -> str:
+        """Validate and store a config; its first scan runs right away. Returns the config id."""
+        if isinstance(config, MonitoringConfig):
+            model = config
+        else:
+            now = self.clock()
+            model = MonitoringConfig.model_validate({"created_at": now, "updated_at": now, **config})
+        await self.storage.configs.add(model, next_run_at=None if model.paused else self.clock())
+        self.scheduler.wake()
+        await self.refresh_gauges()
+        return model.id
+
+    async def get_monitoring_config(self, config_id: str, organization_id: str | None = None) -> MonitoringConfig:
+        config = await self.storage.configs.get(config_id, organization_id)
+        if config is None:
+            raise ConfigNotFoundError(config_id)
+        return config
+
+    async def list_monitoring_configs(self, organization_id: str | None = None, limit: int = 1000,
+                                      offset: int = 0) -> list[MonitoringConfig]:
+        return await self.storage.configs.find(organization_id, limit=limit, offset=offset)
+
+    async def update_monitoring_config(self, config_id: str, changes: dict[str, Any],
+                                       organization_id: str | None = None) -> MonitoringConfig:
+        """Apply a partial update (any top-level field of the config), validated as a whole."""
+        current = await self.get_monitoring_config(config_id, organization_id)
+        data = current.model_dump(mode="python")
+        for field in ("id", "organization_id", "created_at", "schema_version"):
+            changes.pop(field, None)
+        data.update(changes)
+        data["updated_at"] = self.clock()
+        updated = MonitoringConfig.model_validate(data)
+        schedule_changed = updated.schedule != current.schedule or updated.paused != current.paused
+        next_run = await self.storage.configs.next_run_at(config_id)
+        if schedule_changed:
+            next_run = None if updated.paused else self.clock()
+        await self.storage.configs.update(updated, next_run_at=next_run)
+        self.scheduler.wake()
+        await self.refresh_gauges()
+        return updated
+
+    async def remove_monitoring_config(self, config_id: str, organization_id: str | None = None) -> None:
+        if not await self.storage.configs.delete(config_id, organization_id):
+            raise ConfigNotFoundError(config_id)
+        await self.refresh_gauges()
+
+    async def pause_monitoring_config(self, config_id: str, organization_id: str | None = None) -> MonitoringConfig:
+        return await self.update_monitoring_config(config_id, {"paused": True}, organization_id)
+
+    async def resume_monitoring_config(self, config_id: str, organization_id: str | None = None) -> MonitoringConfig:
+        return await self.update_monitoring_config(config_id, {"paused": False}, organization_id)
+
+    async def scan_now(self, config_id: str, organization_id: str | None = None, *, wait: bool = False,
+                       wait_seconds: float = 120.0) -> str | ScanResult:
+        """Queue an immediate scan (outside the schedule). Returns its scan id, or with `wait=True`
+        the stored ScanResult once it is done."""
+        config = await self.get_monitoring_config(config_id, organization_id)
+        event = scan_requested(config.id, config.organization_id, None, ScanTrigger.MANUAL)
+        await self.bus.publish(event)
+        if not wait:
+            return event.id
+        async with asyncio.timeout(wait_seconds):
+            # Polling storage (not an in-process event) works whichever replica runs the scan.
+            while (scan := await self.storage.scans.get(event.id)) is None:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        return scan
+
+    async def next_run_at(self, config_id: str) -> datetime | None:
+        return await self.storage.configs.next_run_at(config_id)
+
+    # ---- health --------------------------------------------------------------------------
+
+    async def health(self) -> dict[str, Any]:
+        database_ok = await self.storage.ping()
+        self._set("database", "running" if database_ok else "failed",
+                  self._describe_database() if database_ok else "not answering")
+        self._set("event_bus", "running" if self.bus.healthy else "failed", type(self.bus).__name__)
+        for task in self._tasks:
+            if task.done() and task.get_name() in self.components:
+                self._set(task.get_name(), "failed", "stopped unexpectedly")
+        components = {name: {"status": c.state, "detail": c.detail} for name, c in self.components.items()}
+        healthy = all(c.healthy for c in self.components.values()
+                      if c.name not in ("api", "websocket") or self._serve_http)
+        return {"status": "healthy" if healthy else "unhealthy", "instance": self.instance_id,
+                "mode": "embedded" if self.settings.embedded else "scale-out", "components": components}
+
+    async def ready(self) -> bool:
+        return self._started and await self.storage.ping() and self.bus.healthy
+
+    async def refresh_gauges(self) -> None:
+        CONFIGS.set(await self.storage.configs.count())
+        ACTIVE_CONFIGS.set(await self.storage.configs.count(active_only=True))
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _create_bus(self) -> EventBus:
+        if self.settings.kafka_servers:
+            from techscaniq.bus.kafka import KafkaEventBus
+
+            return KafkaEventBus(self.settings)
+        return InMemoryEventBus(queue_size=self.settings.bus_queue_size)
+
+    def _describe_database(self) -> str:
+        return "PostgreSQL" if self.storage.dialect == "postgresql" else f"SQLite {self.settings.sqlite_path}"
+
+    def _set(self, name: str, state: str, detail: str = "") -> None:
+        component = self.components.setdefault(name, ComponentState(name))
+        component.state, component.detail = state, detail
+
+    def _spawn(self, name: str, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine, name=name)
+        self._tasks.append(task)
+        self._set(name, "running")
+
+    async def _serve(self, name: str, app: Any, port: int) -> None:
+        # We bind the socket ourselves: a port in use is then a clear component failure, not an exit.
+        try:
+            sock = socket.create_server((self.settings.host, port), reuse_port=False)
+        except OSError as exc:
+            self._set(name, "failed", f"cannot listen on {self.settings.host}:{port}: {exc.strerror}")
+            log.error("%s server cannot listen on port %s: %s", name, port, exc)
+            return
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", ws_ping_interval=20)
+        server = _EmbeddedServer(config)
+        task = asyncio.create_task(server.serve(sockets=[sock]), name=f"{name}-server")
+        while not server.started and not task.done():  # noqa: ASYNC110 (uvicorn offers no started event)
+            await asyncio.sleep(0.01)
+        self._tasks.append(task)
+        self._servers[name] = server
+        self.ports[name] = sock.getsockname()[1]
+        self._set(name, "running", f"http://{self.settings.host}:{self.ports[name]}")
+
+    async def _authenticate_websocket(self, token: str | None) -> str | None:
+        from techscaniq.api.auth import organization_from_token
+
+        return await organization_from_token(self, token)
