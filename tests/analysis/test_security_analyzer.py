@@ -280,3 +280,16 @@ async def test_legacy_probe_only_reaches_the_address_the_fetch_connected_to(
     site = await site_factory(tls=True, certificate="expired")
     found = results(await analyze(scan_context, site.url("/"), check_legacy_tls=True))
     assert found["tls-legacy-tlsv1.0"] == "tls-legacy-protocol-not_testable"
+
+
+@pytest.mark.parametrize("answer", ["refused", "garbage"])
+async def test_no_http_service_means_no_redirection_needed(site_factory: SiteFactory, scan_context: ContextFactory,
+                                                           answer: str) -> None:
+    site, plain = await site_factory(tls=True), await site_factory()
+    site.route("/", body="<html></html>")
+    plain.route("/", raw=b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+    port = plain.port
+    if answer == "refused":
+        await plain.close()
+    report = await analyze(scan_context, site.url("/"), SecurityAnalyzer(http_port=port))
+    assert results(report)["redirection"] == "redirection-not-needed-no-http"

@@ -10,8 +10,6 @@ from techscaniq.scanning.security.grading import finding
 
 TEST = "redirection"
 
-_UNREACHABLE = frozenset({FetchErrorCode.CONNECTION, FetchErrorCode.TIMEOUT, FetchErrorCode.DNS})
-
 
 def route_of(fetch: FetchResult) -> list[str]:
     """The URLs visited: the requested one, every redirect target, ending at the final URL."""
@@ -24,11 +22,15 @@ def route_of(fetch: FetchResult) -> list[str]:
 
 def redirection_test(http_fetch: FetchResult | None) -> SecurityFinding:
     """`http_fetch` is the fetch of the site's http:// URL (redirects followed); None: no HTTP service."""
-    if http_fetch is None or (http_fetch.error is not None and http_fetch.error.code in _UNREACHABLE):
+    if http_fetch is None:
         return finding(TEST, "redirection-not-needed-no-http")
     route = route_of(http_fetch)
     if http_fetch.error is not None and http_fetch.error.code is FetchErrorCode.TLS:
         return finding(TEST, "redirection-invalid-cert", route=route)
+    if http_fetch.status_code is None and not http_fetch.redirects:
+        # Nothing answered over HTTP (refused, timed out, not HTTP at all): a browser cannot be served there.
+        reason = http_fetch.error.code.value if http_fetch.error else None
+        return finding(TEST, "redirection-not-needed-no-http", reason=reason)
     if http_fetch.tls is not None and not http_fetch.tls.verified:
         return finding(TEST, "redirection-invalid-cert", route=route)
     value = " -> ".join(route)[:8192]
