@@ -69,3 +69,10 @@ def test_failed_or_disabled_performance_is_skipped() -> None:
     slow.analysis_errors["performance"] = "browser crashed"
     assert replay.judge(slow) == []
     assert run(replay, site, "load_time_ms", [1000]) == [set()]
+
+
+def test_non_finite_measurements_are_ignored() -> None:
+    site, replay = Site(), Replay()
+    steps = run(replay, site, "load_time_ms", [1000, float("nan"), 1000, float("inf"), 1000, 1000, 1300, 1300])
+    assert [i for i, step in enumerate(steps) if step] == [7]
+    assert steps[7] == {("performance", "regressed", "load_time_ms", "medium")}

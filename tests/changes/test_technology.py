@@ -134,3 +134,12 @@ def test_two_back_ends_with_different_versions_raise_one_change_not_one_per_scan
         steps.append(replay.step(site))
     assert steps[0] == {("technology", "upgraded", "jQuery", "low")}
     assert all(step == set() for step in steps[1:])
+
+
+def test_hostile_version_strings_are_clipped_in_stored_changes() -> None:
+    site, replay = Site(), Replay()
+    replay.step(site)
+    site.technologies["jQuery"] = tech("jQuery", "4." + "9" * 100_000, categories=("JavaScript libraries",))
+    [change] = replay.step_changes(site)
+    assert change.change_type == "upgraded" and change.before == "3.6.0"
+    assert len(change.after) <= 301

@@ -13,6 +13,7 @@ Replayed over the stored history (oldest to newest) for the previous scan and fo
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from statistics import median
@@ -116,10 +117,10 @@ def detect_performance(ctx: DetectionContext) -> list[Change]:
     changes: list[Change] = []
     for metric, threshold in sorted(thresholds(ctx).items()):
         value = current.performance.metrics.get(metric)
-        if value is None:
+        if value is None or not math.isfinite(value):
             continue
         series = [(s.id, s.performance.metrics[metric]) for s in usable
-                  if s.performance is not None and metric in s.performance.metrics]
+                  if s.performance is not None and math.isfinite(s.performance.metrics.get(metric, math.nan))]
         before_points = list(reversed(series))
         after_points = list(reversed([(current.id, value), *series[: policy.history_window - 1]]))
         min_delta = policy.min_absolute_delta.get(metric, 0.0)

@@ -135,10 +135,10 @@ def _added(
     present_in = [scan.id for scan in window if detection.name in index[scan.id]][: ctx.policy.stability_scans]
     return ctx.change(
         TECHNOLOGY, "added", detection.name, previous=previous, before=None,
-        after={"version": detection.version, "categories": detection.categories},
+        after={"version": clip(detection.version), "categories": detection.categories},
         impact=ctx.impacts.impact("technology", "added", [detection.name], detection.categories),
         evidence={
-            "confidence": detection.confidence, "categories": detection.categories, "version": detection.version,
+            "confidence": detection.confidence, "categories": detection.categories, "version": clip(detection.version),
             "patterns": pattern_evidence(detection), "implied_by": detection.implied_by[:MAX_PATTERNS],
             "present_in_scans": present_in,
             "fingerprint_versions": {"before": previous.fingerprint_version, "after": ctx.current.fingerprint_version},
@@ -158,7 +158,7 @@ def _removed(
     absent_in = [scan.id for scan in window[: ctx.policy.stability_scans]]
     return ctx.change(
         TECHNOLOGY, "removed", detection.name, previous=previous,
-        before={"version": detection.version, "categories": detection.categories}, after=None,
+        before={"version": clip(detection.version), "categories": detection.categories}, after=None,
         impact=ctx.impacts.impact("technology", "removed", [detection.name], detection.categories),
         evidence={
             "categories": detection.categories, "last_seen_scan_id": last_scan.id,
@@ -187,7 +187,7 @@ def _updated(
         delta = compare_versions(old, current.version)
         impact = ctx.impacts.impact("technology", delta.direction, [current.name], [delta.level], current.categories)
         changes.append(ctx.change(
-            TECHNOLOGY, delta.direction, current.name, previous=scan, before=old, after=current.version,
+            TECHNOLOGY, delta.direction, current.name, previous=scan, before=clip(old), after=clip(current.version),
             impact=impact,
             evidence={"level": delta.level, "categories": current.categories, "confidence": current.confidence,
                       "patterns": pattern_evidence(current)},

@@ -18,8 +18,8 @@ class VersionDelta:
 def compare_versions(before: str, after: str) -> VersionDelta:
     """Numeric parts decide the direction; the first differing part names the level (the fourth and later
     parts count as patch). Same numbers but different text (a suffix) is an undirected change."""
-    old = [int(part) for part in _NUMBER.findall(before)[:8]]
-    new = [int(part) for part in _NUMBER.findall(after)[:8]]
+    old = _parts(before)
+    new = _parts(after)
     width = max(len(old), len(new))
     old += [0] * (width - len(old))
     new += [0] * (width - len(new))
@@ -27,3 +27,8 @@ def compare_versions(before: str, after: str) -> VersionDelta:
         if a != b:
             return VersionDelta("upgraded" if b > a else "downgraded", _LEVELS[min(index, 2)])
     return VersionDelta("version_changed", "other")
+
+
+def _parts(version: str) -> list[int]:
+    # Versions come from page text: a hostile one may be a 100,000-digit number; 18 digits is plenty.
+    return [int(part[:18]) for part in _NUMBER.findall(version[:1000])[:8]]
