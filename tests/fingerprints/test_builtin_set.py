@@ -9,6 +9,8 @@ technology, the ones listed in `also`, and whatever those imply.
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -166,3 +168,30 @@ def _plain_pages() -> Iterator[PageData]:
 def test_a_plain_page_without_markers_detects_nothing() -> None:
     for page in _plain_pages():
         assert _engine().analyze(page) == []
+
+
+def _pattern_literals() -> list[str]:
+    """Rough literal text of every markup pattern (regex syntax blanked out), used to build hostile pages."""
+    literals = set()
+    for technology in _raw_technologies().values():
+        for source in ("html", "scriptSrc", "scripts", "css"):
+            for pattern in technology.get(source, []):
+                regex = pattern.split("\\;")[0]
+                text = re.sub(r"\[[^\]]*\]|\(\?[:!=<]|\{\d+(?:,\d*)?\}|[()?*+|^$]", " ", regex)
+                literals.add(re.sub(r"\\(.)", r"\1", text).replace(">", " ").strip()[:60])
+    return sorted(literals)
+
+
+@pytest.mark.timeout(120)
+def test_hostile_pages_full_of_our_markers_are_analyzed_in_bounded_time() -> None:
+    # Each pattern's literal text repeated in tags that never close, and once more inside one endless tag: a pattern
+    # that rescans the rest of the page from every candidate start (quadratic or worse) takes seconds here, not ms.
+    slowest = (0.0, "")
+    for literal in _pattern_literals():
+        unclosed = f"<{literal} " * (40_000 // (len(literal) + 2))
+        endless = "<div " + f"{literal.replace('<', ' ')} " * (40_000 // (len(literal) + 1))
+        for html in (unclosed, endless):
+            started = time.perf_counter()
+            _engine().analyze(PageData(url="https://www.example.test/", html=html))
+            slowest = max(slowest, (time.perf_counter() - started, literal))
+    assert slowest[0] < 0.5, f"a 40 kB page of {slowest[1]!r} took {slowest[0]:.2f} s"
