@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from techscaniq.bus.kafka import KafkaEventBus
 from techscaniq.bus.memory import InMemoryEventBus
@@ -253,3 +254,36 @@ async def test_kafka_an_event_stuck_in_a_hung_member_goes_to_a_survivor() -> Non
     finally:
         await doomed.stop()
         await survivor.stop()
+
+
+@pytest.mark.services
+async def test_kafka_an_event_that_keeps_failing_goes_to_the_dead_letter_topic_and_the_rest_flow() -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, kafka_servers=_kafka_servers(), kafka_topic_prefix=f"test-{uuid.uuid4().hex[:12]}."
+    )
+    bus = KafkaEventBus(settings, max_attempts=3, retry_base_seconds=0.01, heartbeat_interval_ms=300)
+    handled: list[int] = []
+
+    async def handle(e: Event) -> None:
+        if e.payload["n"] == 1:
+            raise ValueError("poison")
+        handled.append(e.payload["n"])
+
+    bus.subscribe(Topic.CHANGE_DETECTED, "alerts", handle)
+    await started(bus)
+    dead = AIOKafkaConsumer(
+        bus.dead_letter_topic, bootstrap_servers=settings.kafka_servers, auto_offset_reset="earliest"
+    )
+    await dead.start()
+    try:
+        sent = [event(topic=Topic.CHANGE_DETECTED, n=n) for n in range(3)]
+        for e in sent:
+            await bus.publish(e)
+        record = await asyncio.wait_for(dead.getone(), 20)
+        await eventually(lambda: handled == [0, 2])
+        assert Event.from_bytes(record.value).id == sent[1].id
+        headers = {k: v.decode() for k, v in record.headers}
+        assert headers["group"] == "alerts" and headers["attempts"] == "3" and "poison" in headers["error"]
+    finally:
+        await dead.stop()
+        await bus.stop()

@@ -7,9 +7,11 @@ that subscribe with the same group share the partitions and a dead replica's par
 
 Delivery is at least once: auto-commit is off and a batch's offsets are committed only after every handler
 of the batch has returned. A handler that raises is retried with capped backoff in place (the partition does
-not move past it); after `max_attempts` the event is logged as dead (it stays in the topic) so that one poison
-event cannot stall its config forever. Within a subscription, up to `concurrency` keys run in parallel while
-each key's events run one at a time, in offset order. Producers are idempotent (no duplicates from retries)."""
+not move past it); after `max_attempts` (about two minutes by default) the event goes to the dead-letter topic
+(`<prefix>dead-letter`, with the failing group and error in its headers) so that one poison event cannot
+stall its config forever, and nothing is lost: an operator can replay it. Within a subscription, up to
+`concurrency` keys run in parallel while each key's events run one at a time, in offset order. Producers are
+idempotent (no duplicates from retries)."""
 
 from __future__ import annotations
 
@@ -100,9 +102,16 @@ class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
                 return
             for tp, records in owned.items():  # lag counts from here while the batch is in hand
                 self.next_offsets.setdefault(tp, records[0].offset)
-            await self._handle_batch([record for records in owned.values() for record in records])
-            offsets = {tp: records[-1].offset + 1 for tp, records in owned.items()}
-            await self.consumer.commit(offsets)
+            try:
+                await self._handle_batch([record for records in owned.values() for record in records])
+                offsets = {tp: records[-1].offset + 1 for tp, records in owned.items()}
+                await self.consumer.commit(offsets)
+            except KafkaError:
+                # Not committed: rewind so this member reads the batch again instead of moving past it.
+                for tp, records in owned.items():
+                    if tp in self.consumer.assignment():
+                        self.consumer.seek(tp, records[0].offset)
+                raise
             self.next_offsets.update(offsets)
 
     async def _handle_batch(self, records: list[Any]) -> None:
@@ -125,11 +134,12 @@ class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as error:
                 EVENT_HANDLER_ERRORS.labels(self.topic.value, self.group).inc()
                 if attempt == attempts:
-                    log.exception("event %s on %s failed %d times; giving up (dead letter)", event.id, self.name,
-                                  attempt)
+                    log.exception("event %s on %s failed %d times; moving it to the dead-letter topic", event.id,
+                                  self.name, attempt)
+                    await self.bus.dead_letter(event, self.group, attempt, error)
                     return
                 log.warning("event %s on %s failed (attempt %d); retrying", event.id, self.name, attempt,
                             exc_info=True)
@@ -151,9 +161,9 @@ class KafkaEventBus:
         settings: Settings,
         *,
         replication_factor: int = 1,
-        max_attempts: int = 8,
+        max_attempts: int = 12,
         retry_base_seconds: float = 0.05,
-        max_retry_delay: float = 5.0,
+        max_retry_delay: float = 30.0,
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 1_000,
         lag_refresh_seconds: float = 5.0,
@@ -183,6 +193,20 @@ class KafkaEventBus:
 
     def topic_name(self, topic: Topic) -> str:
         return f"{self.topic_prefix}{topic.value}"
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return f"{self.topic_prefix}dead-letter"
+
+    async def dead_letter(self, event: Event, group: str, attempts: int, error: BaseException) -> None:
+        headers = [
+            ("source-topic", self.topic_name(event.topic).encode()),
+            ("group", group.encode()),
+            ("attempts", str(attempts).encode()),
+            ("error", repr(error)[:1000].encode()),
+        ]
+        await self._producer.send_and_wait(self.dead_letter_topic, event.to_bytes(), key=event.key.encode(),
+                                           headers=headers)
 
     async def start(self) -> None:
         await self.ensure_topics()
@@ -215,10 +239,11 @@ class KafkaEventBus:
         await admin.start()
         try:
             existing = set(await admin.list_topics())
+            wanted = [self.topic_name(t) for t in Topic] + [self.dead_letter_topic]
             missing = [
-                NewTopic(self.topic_name(t), num_partitions=self.partitions, replication_factor=self.replication_factor)
-                for t in Topic
-                if self.topic_name(t) not in existing
+                NewTopic(name, num_partitions=self.partitions, replication_factor=self.replication_factor)
+                for name in wanted
+                if name not in existing
             ]
             if missing:
                 try:
