@@ -102,8 +102,11 @@ async def test_certificate_kinds(site_factory: SiteFactory, scan_context: Contex
     report = await analyze(scan_context, site.url("/"))
     found = results(report)
     assert {test: found.get(test) for test in expected} == expected
-    hsts = "hsts-implemented-max-age-at-least-six-months" if kind == "valid" else "hsts-invalid-cert"
-    assert found["strict-transport-security"] == hsts
+    if kind == "valid":
+        assert found["strict-transport-security"] == "hsts-implemented-max-age-at-least-six-months"
+    else:  # the fetch refused the certificate: no headers were seen, so nothing else is graded
+        assert (report.score, report.grade, report.details["graded"]) == (0, "F", False)
+        assert "strict-transport-security" not in found and "rejected" in report.details["reason"]
     failed = {finding.severity for finding in report.findings if finding.category == "tls" and not finding.passed}
     assert ("critical" in failed) is (kind != "valid")
 
@@ -275,11 +278,12 @@ async def test_hostile_headers_are_graded_quickly(tls_site: LocalSite, scan_cont
 
 
 async def test_legacy_probe_only_reaches_the_address_the_fetch_connected_to(
-        site_factory: SiteFactory, scan_context: ContextFactory) -> None:
-    # The fetch of a site with an expired certificate fails before it records a connected address.
-    site = await site_factory(tls=True, certificate="expired")
-    found = results(await analyze(scan_context, site.url("/"), check_legacy_tls=True))
-    assert found["tls-legacy-tlsv1.0"] == "tls-legacy-protocol-not_testable"
+        tls_site: LocalSite, scan_context: ContextFactory) -> None:
+    tls_site.route("/", body="<html></html>")
+    ctx = await scan_context(tls_site.url("/"), check_legacy_tls=True)
+    ctx.fetch.remote_ip = None  # a fetch that recorded no connected address (the guard vetted none)
+    await SecurityAnalyzer().analyze(ctx)
+    assert results(ctx.result.security)["tls-legacy-tlsv1.0"] == "tls-legacy-protocol-not_testable"
 
 
 @pytest.mark.parametrize("answer", ["refused", "garbage"])
@@ -293,3 +297,12 @@ async def test_no_http_service_means_no_redirection_needed(site_factory: SiteFac
         await plain.close()
     report = await analyze(scan_context, site.url("/"), SecurityAnalyzer(http_port=port))
     assert results(report)["redirection"] == "redirection-not-needed-no-http"
+
+
+async def test_site_that_does_not_answer_is_not_graded(local_site: LocalSite, scan_context: ContextFactory) -> None:
+    url = local_site.url("/")
+    await local_site.close()
+    ctx = await scan_context(url)
+    await SecurityAnalyzer().analyze(ctx)
+    assert ctx.result.security is None
+    assert ctx.result.analysis_errors["security"].startswith("no response to grade")

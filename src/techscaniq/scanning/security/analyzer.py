@@ -48,8 +48,11 @@ class SecurityAnalyzer:
         page_url = fetch.final_url or ctx.url
         parts = urlsplit(page_url)
         https = parts.scheme == "https"
+        if fetch.status_code is None:
+            self._ungraded(ctx, https)
+            return
         document = page_document(ctx)
-        is_html = document is not None
+        is_html = document is not None or "html" in (fetch.content_type or "").lower()
         errors: dict[str, str] = {}
         timeout = ctx.scan_config.timeout_seconds
 
@@ -125,6 +128,20 @@ class SecurityAnalyzer:
         ctx.result.security = SecurityReport(
             score=graded.score, grade=graded.grade, findings=findings, tls=fetch.tls, details=details,
             tests_passed=graded.tests_passed, tests_failed=graded.tests_failed, vulnerabilities=vulnerabilities,
+        )
+
+    @staticmethod
+    def _ungraded(ctx: ScanContext, https: bool) -> None:
+        """No response to grade. A certificate the fetch refused is itself the finding (grade F: browsers
+        refuse the site too); with no TLS facts either, there is nothing to report."""
+        fetch = ctx.fetch
+        reason = fetch.error.message if fetch.error else "no response"
+        if fetch.tls is None:
+            ctx.result.analysis_errors["security"] = f"no response to grade: {reason}"[:500]
+            return
+        ctx.result.security = SecurityReport(
+            score=0, grade="F", findings=tls_findings(fetch.tls, https=https), tls=fetch.tls,
+            details={"page_url": fetch.final_url or ctx.url, "https": https, "graded": False, "reason": reason},
         )
 
     def _http_url(self, url: str) -> str:

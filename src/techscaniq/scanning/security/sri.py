@@ -51,11 +51,11 @@ def _worse(candidate: str, current: str | None) -> str:
 
 
 def sri_test(document: HTMLParser | None, page_url: str, *, is_html: bool) -> SecurityFinding:
-    if not is_html or document is None:
+    if not is_html:
         return finding(TEST, "sri-not-implemented-response-not-html")
     page = urlsplit(page_url)
     page_domain = registrable_domain(page.hostname or "")
-    scripts = document.css("script")
+    scripts = document.css("script") if document is not None else []
     if not scripts:
         return finding(TEST, "sri-not-implemented-but-no-scripts-loaded")
     result: str | None = None
