@@ -85,8 +85,10 @@ install_missing() {
   ((${#pkgs[@]})) || return 0
   command -v apt-get >/dev/null || die "missing ${pkgs[*]} and no apt-get to install them"
   log "installing ${pkgs[*]} with apt-get"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2
+  # Bounded: wait at most 2 minutes for another apt (e.g. unattended-upgrades) and 15 for the whole install.
+  local apt=(timeout 900 env DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=120)
+  as_root "${apt[@]}" update >&2
+  as_root "${apt[@]}" install -y --no-install-recommends "${pkgs[@]}" >&2
 }
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -210,7 +212,7 @@ fetch_kafka_libs() {
   log "fetching the Kafka broker jars from Maven Central"
   rm -rf "$KAFKA_HOME/libs"
   mkdir -p "$KAFKA_HOME"
-  mvn -q -B -f "$ROOT/scripts/kafka/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+  timeout 900 mvn -q -B -f "$ROOT/scripts/kafka/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
     -DoutputDirectory="$KAFKA_HOME/libs" >"$KAFKA_HOME/maven.log" 2>&1 \
     || { tail -n 30 "$KAFKA_HOME/maven.log" >&2; die "mvn could not fetch the Kafka jars (log: $KAFKA_HOME/maven.log)"; }
   touch "$KAFKA_HOME/libs/.pom"
@@ -297,27 +299,28 @@ wait_kafka() {
 }
 
 # ---------------------------------------------------------------- commands
+# Whether variable $1 is set and its server answers (then it is used as it is).
+from_environment() {
+  local value="${!1:-}"
+  [ -n "$value" ] || return 1
+  if reachable "$value" "$2"; then log "using $1 from the environment"; return 0; fi
+  log "$1 is set but does not answer; starting a local service instead"
+  return 1
+}
+
 start() {
   local env_only=0
   [ "${1:-}" != "--env" ] || env_only=1
   local t0=$SECONDS
   NEED_PG=1 NEED_REDIS=1 NEED_KAFKA=1
-  if [ -n "${DATABASE_URL:-}" ] && reachable "$DATABASE_URL" 5432; then
-    NEED_PG=0; log "using DATABASE_URL from the environment"
-  elif [ -n "${DATABASE_URL:-}" ]; then
-    log "DATABASE_URL does not answer; starting a local PostgreSQL instead"
-  fi
-  if [ -n "${METRICS_DATABASE_URL:-}" ] && reachable "$METRICS_DATABASE_URL" 5432; then
-    METRICS_DATABASE_URL_OK=1; log "using METRICS_DATABASE_URL from the environment"
+  if from_environment DATABASE_URL 5432; then NEED_PG=0; fi
+  if from_environment METRICS_DATABASE_URL 5432; then
+    METRICS_DATABASE_URL_OK=1
   elif [ "$NEED_PG" = 0 ]; then
-    METRICS_DATABASE_URL="$DATABASE_URL"  # one database holds both schemas
+    METRICS_DATABASE_URL="$DATABASE_URL"  # one database can hold both schemas
   fi
-  if [ -n "${REDIS_URL:-}" ] && reachable "$REDIS_URL" 6379; then
-    NEED_REDIS=0; log "using REDIS_URL from the environment"
-  fi
-  if [ -n "${KAFKA_SERVERS:-}" ] && reachable "$KAFKA_SERVERS" 9092; then
-    NEED_KAFKA=0; log "using KAFKA_SERVERS from the environment"
-  fi
+  if from_environment REDIS_URL 6379; then NEED_REDIS=0; fi
+  if from_environment KAFKA_SERVERS 9092; then NEED_KAFKA=0; fi
   mkdir -p "$SVC"
   install_missing
   [ "$NEED_KAFKA" = 0 ] || launch_kafka
