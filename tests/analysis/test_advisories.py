@@ -147,3 +147,9 @@ def test_techscaniq_cli_runs_advisories_update(settings: Settings, capsys: pytes
     assert main(["advisories", "update", "--source", str(SAMPLE)]) == 0
     assert (settings.data_dir / "advisories" / "retirejs.json").exists()
     assert "installed 4 advisories" in capsys.readouterr().out
+
+
+def test_major_only_versions_match_only_advisories_covering_the_whole_line() -> None:
+    # "3" could be 3.7.1, so fixed-in-3.x advisories are not claimed; every Vue 2 release has CVE-2024-9506.
+    assert ids([Detection(name="jQuery", version="3")]) == set()
+    assert ids([Detection(name="Vue.js", version="2.x")]) == {"CVE-2024-9506"}

@@ -46,6 +46,12 @@ class Advisory:
     source: str = "builtin"
 
     def affects(self, version: str) -> bool:
+        numbers = re.findall(r"\d+", version)
+        if len(numbers) == 1:
+            # Only a major version is known ("3", "2.x"): match only when the whole line is affected,
+            # so an imprecise detection never claims a vulnerability its real version may not have.
+            return all(in_range(f"{numbers[0]}.{rest}", at_or_above=self.at_or_above, below=self.below)
+                       for rest in ("0.0", "99999.99999"))
         return in_range(version, at_or_above=self.at_or_above, below=self.below)
 
 
