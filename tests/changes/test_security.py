@@ -153,3 +153,34 @@ def test_two_certificates_behind_a_cdn_do_not_raise_a_change_per_scan() -> None:
     assert steps[0] == {("security", "replaced", "certificate", "low")}  # edge-a is new: reported once
     assert steps[1] == {("security", "replaced", "certificate", "low")}  # edge-b is new too
     assert all(step == set() for step in steps[2:])
+
+
+def _vulnerable(library: str, advisory: str, severity: str = "high") -> SecurityFinding:
+    return SecurityFinding(test="vulnerable-library", result="library-has-known-vulnerability", passed=False,
+                           category="library", severity=severity, value=library,
+                           description=f"{library}: XSS", data={"advisory_id": advisory})
+
+
+def test_each_vulnerable_library_is_its_own_finding_with_its_severity() -> None:
+    site, replay = Site(), Replay()
+    replay.step(site)
+    site.findings = [_vulnerable("jQuery 3.4.1", "CVE-2020-11022", "medium")]
+    assert replay.step(site) == {("security", "finding_added", "vulnerable-library:jQuery", "medium")}
+    site.findings.append(_vulnerable("Bootstrap 3.3.7", "CVE-2019-8331", "high"))
+    assert replay.step(site) == {("security", "finding_added", "vulnerable-library:Bootstrap", "high")}
+    site.findings[0] = _vulnerable("jQuery 3.5.0", "CVE-2020-23064", "medium")
+    assert replay.step(site) == {("security", "finding_changed", "vulnerable-library:jQuery", "low")}
+
+
+def test_a_failed_security_probe_is_not_a_site_change() -> None:
+    redirect = SecurityFinding(test="redirection", result="redirection-missing", passed=False, modifier=-20)
+    site, replay = Site(findings=[redirect]), Replay()
+    replay.step(site)
+    replay.step(site)
+    probe_failed = site.scan()
+    assert probe_failed.security is not None
+    probe_failed.security.findings = []  # the redirection probe timed out: no finding, a better grade
+    probe_failed.security.grade = "A+"
+    probe_failed.analysis_errors["security.redirection"] = "ReadTimeout: timed out"
+    assert replay.judge(probe_failed) == []
+    assert replay.step(site) == set()

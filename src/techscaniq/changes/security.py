@@ -56,10 +56,15 @@ class _Facts:
     def header(self, scan: ScanResult, name: str) -> str | None:
         return self._headers[scan.id].get(name)
 
-    def states(self, fact: Fact) -> tuple[Any, Any]:
+    def states(self, fact: Fact, judged: Callable[[ScanResult], bool] | None = None) -> tuple[Any, Any]:
+        """The fact's state before and now; (x, x) when this scan is not `judged` or has no history."""
         stable, window = self.ctx.policy.stability_scans, self.ctx.policy.stability_window
-        was = stable_state([fact(scan) for scan in self.before], stable, window)
-        now = stable_state([fact(scan) for scan in self.after], stable, window)
+        before = [scan for scan in self.before if judged is None or judged(scan)]
+        if (judged is not None and not judged(self.ctx.current)) or not before:
+            return None, None
+        after = [scan for scan in self.after if judged is None or judged(scan)]
+        was = stable_state([fact(scan) for scan in before], stable, window)
+        now = stable_state([fact(scan) for scan in after], stable, window)
         return was, now
 
     def scan_with(self, fact: Fact, value: Any) -> ScanResult:
@@ -113,7 +118,7 @@ def _grade_of(scan: ScanResult) -> str:
 
 def _grade(facts: _Facts) -> list[Change]:
     ctx = facts.ctx
-    was, now = facts.states(_grade_of)
+    was, now = facts.states(_grade_of, complete)
     if was == now or was not in GRADES or now not in GRADES:
         return []
     previous = facts.scan_with(_grade_of, was)
@@ -128,32 +133,54 @@ def _grade(facts: _Facts) -> list[Change]:
     )]
 
 
-def _failing(scan: ScanResult, test: str) -> list[SecurityFinding]:
-    return [f for f in _report(scan).findings if f.test == test and not f.passed]
+def _group(finding: SecurityFinding) -> str:
+    """The subject a failed finding is reported under: its test, or for a vulnerable library the test and
+    the library (each library's advisories come and go on their own)."""
+    if finding.category == "library" and finding.value:
+        return f"{finding.test}:{clip(finding.value.rsplit(' ', 1)[0])}"
+    return finding.test
+
+
+def _failing(scan: ScanResult, group: str) -> list[SecurityFinding]:
+    return [f for f in _report(scan).findings if not f.passed and _group(f) == group]
+
+
+def _finding_key(finding: SecurityFinding) -> str:
+    """What identifies a failed finding within its group. Free-text values (a Set-Cookie line, a Server
+    header) stay out: they change on every visit or are reported elsewhere (the technology version)."""
+    if finding.category == "library":
+        return f"{finding.data.get('advisory_id') or finding.result}: {clip(finding.value)}"
+    return finding.result
+
+
+def complete(scan: ScanResult) -> bool:
+    """No optional security probe failed (redirection, CORS, legacy TLS, sensitive paths, advisories):
+    a failed probe changes findings and grade without the site changing, so such scans are not judged."""
+    return not any(key.startswith(f"{SECURITY_ANALYZER}.") for key in scan.analysis_errors)
 
 
 def _findings(facts: _Facts) -> list[Change]:
     """Failed findings by test. Header tests are left to the header comparison (one change per cause)."""
     ctx, changes = facts.ctx, []
     skip = set(ctx.policy.security_headers)
-    tests = sorted({f.test for scan in facts.after + facts.before for f in _report(scan).findings
-                    if not f.passed and f.test not in skip})
-    for test in tests:
+    groups = sorted({_group(f) for scan in facts.after + facts.before for f in _report(scan).findings
+                     if not f.passed and f.test not in skip})
+    for test in groups:
         def fact(scan: ScanResult, test: str = test) -> tuple[str, ...]:
-            return tuple(sorted({f.result for f in _failing(scan, test)}))
+            return tuple(sorted({_finding_key(f) for f in _failing(scan, test)}))
 
-        was, now = facts.states(fact)
+        was, now = facts.states(fact, complete)
         if was == now:
             continue
         previous = facts.scan_with(fact, was)
         change_type = "finding_added" if not was else "finding_resolved" if not now else "finding_changed"
         shown = _failing(ctx.current, test) or _failing(previous, test)
-        severities = [str(s) for f in shown if (s := getattr(f, "severity", None))]
+        severities = [f.severity for f in shown if f.severity]
         changes.append(ctx.change(
             SECURITY, change_type, test, previous=previous, before=list(was) or None, after=list(now) or None,
             impact=ctx.impacts.impact("security", change_type, severities),
-            evidence={"findings": [{"result": f.result, "description": clip(f.description), "value": clip(f.value)}
-                                   for f in shown[:10]]},
+            evidence={"findings": [{"result": f.result, "description": clip(f.description), "value": clip(f.value),
+                                    "category": f.category, "severity": f.severity} for f in shown[:10]]},
         ))
     return changes
 
