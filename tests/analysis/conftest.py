@@ -6,30 +6,26 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from tests.analysis.stand_in_fetcher import StandInFetcher
 
 from techscaniq.domain.config import ScanConfig
 from techscaniq.domain.scan import ScanResult
 from techscaniq.scanning.analysis import ScanContext
+from techscaniq.scanning.fetch import Fetcher
 from techscaniq.settings import Settings
-
-try:  # the production fetcher; the stand-in covers the time before it lands
-    from techscaniq.scanning.fetch import Fetcher
-except ImportError:  # pragma: no cover
-    Fetcher = None  # type: ignore[assignment,misc]
 
 ContextFactory = Callable[..., Awaitable[ScanContext]]
 
 
 @pytest.fixture
-async def fetcher(tls_settings: Settings) -> AsyncIterator[Any]:
-    instance: Any = Fetcher(tls_settings) if Fetcher is not None else StandInFetcher(tls_settings.extra_ca_bundle)
+async def fetcher(tls_settings: Settings) -> AsyncIterator[Fetcher]:
+    """The production fetcher, trusting the test CA, allowed to reach 127.0.0.1."""
+    instance = Fetcher(tls_settings)
     yield instance
-    await (instance.aclose() if hasattr(instance, "aclose") else instance.close())
+    await instance.aclose()
 
 
 @pytest.fixture
-def scan_context(fetcher: Any) -> ContextFactory:
+def scan_context(fetcher: Fetcher) -> ContextFactory:
     """`await scan_context(url, **scan_config)`: fetch the page for real and build the step's context."""
 
     async def make(url: str, *, with_fetcher: bool = True, **config: Any) -> ScanContext:
