@@ -40,6 +40,7 @@ async def test_technology_added_version_bumped_then_removed(timeline: Timeline) 
     assert (removed.change_type, removed.subject, removed.impact.value, removed.before["version"]) == (
         "removed", "jQuery", "medium", "4.0.1")
     assert removed.evidence["absent_in_scans"] == [timeline.scans[-1].id, timeline.scans[-2].id]
+    assert removed.previous_scan_id == timeline.scans[-3].id  # the last scan that showed it
     assert await timeline.step(site) == set()
 
 

@@ -118,10 +118,12 @@ def detect_technologies(ctx: DetectionContext) -> list[Change]:
         now = settled_presence(observations(after_window, name), policy.stability_scans, policy.stability_window)
         if now and (was is False or (was is None and len(before_window) >= policy.stability_scans)):
             if seen := _last_seen(after_window, name, maps):
-                added.append(_added(ctx, previous, seen[1], after_window, foreign, maps))
+                # Compared with the newest scan that did not show it (the one before for a prompt addition).
+                without = next((scan for scan in before_window if name not in maps[scan.id]), previous)
+                added.append(_added(ctx, without, seen[1], after_window, foreign, maps))
         elif was and now is False:
             if seen := _last_seen(before_window, name, maps):
-                removed.append(_removed(ctx, previous, seen, after_window, foreign))
+                removed.append(_removed(ctx, seen[0], seen, after_window, foreign))
         elif was and now and name in maps[ctx.current.id]:
             changes += _updated(ctx, maps[ctx.current.id][name], before_window, after_window, maps)
     _pair_replacements(ctx, added, removed, maps, previous)
