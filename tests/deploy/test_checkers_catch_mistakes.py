@@ -1,0 +1,179 @@
+"""The deployment checks fail on the mistakes they exist for: each checker gets a broken copy of an
+artifact and must name what is wrong. check_compose, check_k8s, check_metrics, env_example and promql
+are the modules of scripts/deploy_checks (conftest.py puts that directory on sys.path)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import check_compose
+import check_k8s
+import check_metrics
+import env_example
+import promql
+import pytest
+import yaml
+from tests.deploy.conftest import ROOT
+
+
+def test_env_example_problems_name_the_setting(tmp_path: Path) -> None:
+    text = (ROOT / ".env.example").read_text()
+    broken = tmp_path / ".env.example"
+    broken.write_text(
+        text.replace("# HTTP_PORT=8000", "# HTTP_PORT=8080")
+        .replace("# LOG_LEVEL=INFO\n", "")
+        .replace("# DASHBOARD_ENABLED=true", "# DASHBOARD_ENABLED=true\n# Not a setting.\n# DASHBOARD_THEME=dark")
+    )
+    problems = "\n".join(env_example.problems(broken, compose_variables={"POSTGRES_PASSWORD", "TIMESCALE_PASSWORD"}))
+    assert "# HTTP_PORT=8080 but the default is 8000" in problems
+    assert "setting LOG_LEVEL is not documented" in problems
+    assert "DASHBOARD_THEME is neither a setting nor a docker compose variable" in problems
+
+
+def test_env_example_is_a_valid_configuration(tmp_path: Path) -> None:
+    from techscaniq.settings import Settings
+
+    settings = Settings(_env_file=ROOT / ".env.example")  # type: ignore[call-arg]
+    values = env_example.env_example_values()
+    assert settings.database_url == values["DATABASE_URL"]
+    assert settings.kafka_servers == "localhost:9092"
+    assert not settings.embedded
+
+
+def test_compose_check_names_unknown_settings_missing_healthchecks_and_files(tools: Path, tmp_path: Path) -> None:
+    compose_file = tmp_path / "docker-compose.broken.yml"
+    compose_file.write_text(yaml.safe_dump({"services": {
+        "db": {"image": "postgres:16"},
+        "techscaniq-monitoring": {
+            "image": "techscaniq/monitoring:latest",
+            "environment": {"DATABASE_URL": "postgresql://db/x", "DATABSE_POOL_SIZE": "5"},
+            "depends_on": ["db"],
+            "volumes": [f"{tmp_path}/missing.sql:/docker-entrypoint-initdb.d/001.sql:ro"],
+        },
+    }}))
+    project, errors = check_compose.loaded(str(tools / "bin/docker-compose"), compose_file, {})
+    assert project is not None, errors
+    problems = "\n".join(check_compose.structure_problems(compose_file.name, project))
+    assert "environment DATABSE_POOL_SIZE is not a setting of the application" in problems
+    assert "service db: no health check" in problems
+    assert "depends_on db should wait for condition service_healthy" in problems
+    assert "missing.sql does not exist" in problems
+
+
+def test_compose_refuses_a_dependency_on_an_undefined_service(tools: Path, tmp_path: Path) -> None:
+    compose_file = tmp_path / "docker-compose.yml"
+    compose_file.write_text("services:\n  app:\n    image: x\n    depends_on: [zookeeper]\n")
+    project, errors = check_compose.loaded(str(tools / "bin/docker-compose"), compose_file, {})
+    assert project is None
+    assert "zookeeper" in errors[0]
+
+
+def test_production_compose_refuses_to_start_without_each_secret(tools: Path) -> None:
+    binary = str(tools / "bin/docker-compose")
+    path = ROOT / "docker-compose.prod.yml"
+    assert check_compose.production_problems(binary, path) == []
+    result = check_compose.compose(binary, path, "config", "-q", env={"POSTGRES_PASSWORD": "x"})
+    assert result.returncode != 0 and "TIMESCALE_PASSWORD" in result.stderr
+
+
+def test_kubernetes_validate_rejects_a_misspelled_field(tools: Path, tmp_path: Path) -> None:
+    manifest = tmp_path / "deployment.yaml"
+    manifest.write_text((ROOT / "k8s/monitoring-deployment.yaml").read_text()
+                        .replace("initialDelaySeconds: 30", "initialDelaySecond: 30"))
+    result = subprocess.run([str(tools / "venv/bin/kubernetes-validate"), "--strict", "--quiet", str(manifest)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert "'initialDelaySecond' was unexpected" in result.stdout + result.stderr
+
+
+def test_k8s_check_names_broken_references(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "k8s", tmp_path / "k8s")
+    services = tmp_path / "k8s/services.yaml"
+    services.write_text(services.read_text().replace("targetPort: websocket", "targetPort: ws", 1))
+    deployment = tmp_path / "k8s/monitoring-deployment.yaml"
+    deployment.write_text(deployment.read_text().replace("key: metrics-url", "key: metrics_url")
+                          .replace("path: /ready", "path: /readyz"))
+    problems = "\n".join(check_k8s.problems(tmp_path / "k8s"))
+    assert "Service techscaniq-websocket: targetPort ws is not a container port" in problems
+    assert "reads database-secret/metrics_url, which no manifest in k8s/ defines" in problems
+    assert "readinessProbe must GET /ready on port 8000" in problems
+    assert check_k8s.problems(ROOT / "k8s") == []
+
+
+EXPORTED = """\
+# HELP techscaniq_scans_total Scans finished, by status
+# TYPE techscaniq_scans_total counter
+# HELP scans_failed_total Scans that failed, by reason
+# TYPE scans_failed_total counter
+# HELP techscaniq_scan_duration_seconds Wall time of one scan
+# TYPE techscaniq_scan_duration_seconds histogram
+techscaniq_scan_duration_seconds_bucket{le="1.0"} 0.0
+# HELP techscaniq_active_configs Monitoring configs that are not paused
+# TYPE techscaniq_active_configs gauge
+techscaniq_active_configs 3.0
+"""
+
+
+def test_exported_names_include_declared_metrics_without_samples() -> None:
+    names = promql.exported_names(EXPORTED)
+    assert {"techscaniq_scans_total", "scans_failed_total", "techscaniq_scan_duration_seconds_sum",
+            "techscaniq_scan_duration_seconds_bucket", "techscaniq_active_configs"} <= names
+    assert "techscaniq_scans_failed_total" not in names
+
+
+@pytest.mark.parametrize(("expr", "names"), [
+    ('up{job="techscaniq-monitoring"} == 0', {"up"}),
+    ("sum by (job) (rate(scans_failed_total[15m])) / sum by (job) (rate(techscaniq_scans_total[15m])) > 0.10",
+     {"scans_failed_total", "techscaniq_scans_total"}),
+    ("histogram_quantile(0.95, sum by (le) (rate(techscaniq_scan_duration_seconds_bucket[5m])))",
+     {"techscaniq_scan_duration_seconds_bucket"}),
+    ("techscaniq_queue_depth / on(queue, instance) group_left techscaniq_queue_capacity >= 0.95",
+     {"techscaniq_queue_depth", "techscaniq_queue_capacity"}),
+    ('sum(rate(http2_requests_total{code=~"5.."}[5m] offset 1h)) * 3600', {"http2_requests_total"}),
+])
+def test_metric_names_of_promql(expr: str, names: set[str]) -> None:
+    assert promql.metric_names(expr) == names
+
+
+def test_rules_with_unexported_metrics_or_unknown_jobs_are_named() -> None:
+    queries = [("Typo", "rate(techscaniq_scans_failed_total[5m]) > 0"), ("AnyUp", "up == 0"),
+               ("Fine", 'up{job="techscaniq-monitoring"} == 0 or techscaniq_active_configs < 1')]
+    problems = check_metrics.unknown_metrics(queries, promql.exported_names(EXPORTED), {"techscaniq-monitoring"}, "r")
+    assert problems == [
+        "r: Typo: metric `techscaniq_scans_failed_total` is not exported by the application",
+        "r: AnyUp: `up` must select a scrape job of prometheus.yml (techscaniq-monitoring)",
+    ]
+
+
+def test_dashboard_check_names_overlaps_and_panels_without_queries(tmp_path: Path) -> None:
+    dashboard = json.loads((ROOT / "monitoring/grafana/dashboards/techscaniq-overview.json").read_text())
+    panels = [p for p in dashboard["panels"] if p["type"] != "row"]
+    panels[1]["gridPos"] = dict(panels[0]["gridPos"])
+    panels[2]["targets"] = []
+    path = tmp_path / "dashboard.json"
+    path.write_text(json.dumps({"dashboard": dashboard}))  # the guide's API payload form loads too
+    problems = "\n".join(check_metrics.dashboard_problems(path))
+    assert f"panel {panels[1]['title']!r} overlaps {panels[0]['title']!r}" in problems
+    assert f"panel {panels[2]['title']!r}: every panel needs targets with a PromQL `expr`" in problems
+    assert check_metrics.dashboard_problems(ROOT / "monitoring/grafana/dashboards/techscaniq-overview.json") == []
+
+
+def test_promtool_rejects_invalid_promql(tools: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text("groups:\n- name: g\n  rules:\n  - alert: Broken\n    expr: rate(scans_failed_total[5m] > 0.1\n")
+    result = subprocess.run([str(tools / "bin/promtool"), "check", "rules", str(rules)], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode != 0
+    assert "Broken" in result.stdout + result.stderr or "parse error" in result.stdout + result.stderr
+
+
+def test_hadolint_rejects_a_careless_dockerfile(tools: Path, tmp_path: Path) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM python:latest\nRUN apt-get update && apt-get install -y curl\nCMD python app.py\n")
+    result = subprocess.run([str(tools / "venv/bin/hadolint"), str(dockerfile)], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode != 0
+    assert "DL3007" in result.stdout  # `latest` tag
