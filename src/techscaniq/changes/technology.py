@@ -60,6 +60,14 @@ def settled_presence(observations: Sequence[int], stable: int, flap_window: int)
     return state
 
 
+def _only_security_headers(detection: Detection, headers: set[str]) -> bool:
+    """A "technology" seen only through a security header (the database's HSTS entry): its coming and
+    going is reported once, as that header's change, not twice."""
+    return bool(detection.evidence) and all(
+        e.source == "headers" and (e.key or "").lower() in headers for e in detection.evidence
+    )
+
+
 def pattern_evidence(detection: Detection) -> list[dict[str, Any]]:
     return [
         {"source": e.source, "key": e.key, "pattern": clip(e.pattern), "matched": clip(e.matched),
@@ -108,7 +116,9 @@ def detect_technologies(ctx: DetectionContext) -> list[Change]:
         found = [maps[scan.id].get(name) for scan in window]
         return [ABSENT if d is None else STRONG if d.confidence >= min_confidence else WEAK for d in found]
 
-    names = sorted({name for detections in maps.values() for name in detections})
+    covered = set(policy.security_headers)
+    names = sorted({name for detections in maps.values() for name, d in detections.items()
+                    if not _only_security_headers(d, covered)})
     added: list[Change] = []
     removed: list[Change] = []
     changes: list[Change] = []
