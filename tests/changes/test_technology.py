@@ -143,3 +143,22 @@ def test_hostile_version_strings_are_clipped_in_stored_changes() -> None:
     [change] = replay.step_changes(site)
     assert change.change_type == "upgraded" and change.before == "3.6.0"
     assert len(change.after) <= 301
+
+
+def test_implied_technologies_ride_along_with_the_one_that_implies_them() -> None:
+    site, replay = Site(), Replay()
+    replay.step(site)
+    php = tech("PHP", categories=("Programming languages",)).model_copy(update={"evidence": [],
+                                                                               "implied_by": ["Magento"]})
+    mysql = tech("MySQL", categories=("Databases",)).model_copy(update={"evidence": [], "implied_by": ["PHP"]})
+    site.technologies.update({"Magento": tech("Magento", "2.4", categories=("Ecommerce",)), "PHP": php,
+                              "MySQL": mysql})
+    [change] = replay.step_changes(site)
+    assert (change.subject, change.impact.value) == ("Magento", "medium")
+    assert sorted(change.evidence["implies"]) == ["MySQL", "PHP"]
+    for name in ("Magento", "PHP", "MySQL"):
+        site.technologies.pop(name)
+    replay.step(site)
+    [change] = replay.step_changes(site)
+    assert (change.change_type, change.subject, change.impact.value) == ("removed", "Magento", "high")
+    assert sorted(change.evidence["implies"]) == ["MySQL", "PHP"]

@@ -136,8 +136,32 @@ def detect_technologies(ctx: DetectionContext) -> list[Change]:
                 removed.append(_removed(ctx, seen[0], seen, after_window, foreign))
         elif was and now and name in maps[ctx.current.id]:
             changes += _updated(ctx, maps[ctx.current.id][name], before_window, after_window, maps)
+    added, removed = _fold_implied(added), _fold_implied(removed)
     _pair_replacements(ctx, added, removed, maps, previous)
     return added + removed + changes
+
+
+def _fold_implied(changes: list[Change]) -> list[Change]:
+    """PHP and MySQL implied by WordPress are inferences, not sightings: when WordPress comes or goes they
+    are named in its change ("implies") instead of raising changes of their own."""
+    by_name = {change.subject: change for change in changes}
+
+    def implier(change: Change) -> Change | None:
+        if change.evidence.get("observed"):
+            return None
+        return next((by_name[n] for n in change.evidence.get("implied_by", []) if n in by_name), None)
+
+    kept = []
+    for change in changes:
+        root, seen = implier(change), {change.subject}
+        while root is not None and (parent := implier(root)) is not None and parent.subject not in seen:
+            seen.add(root.subject)
+            root = parent
+        if root is None:
+            kept.append(change)
+        else:
+            root.evidence.setdefault("implies", []).append(change.subject)
+    return kept
 
 
 def _added(
@@ -152,7 +176,7 @@ def _added(
         evidence={
             "confidence": detection.confidence, "categories": detection.categories, "version": clip(detection.version),
             "patterns": pattern_evidence(detection), "implied_by": detection.implied_by[:MAX_PATTERNS],
-            "present_in_scans": present_in,
+            "observed": bool(detection.evidence), "present_in_scans": present_in,
             "fingerprint_versions": {"before": previous.fingerprint_version, "after": ctx.current.fingerprint_version},
         },
         data_change=foreign,
@@ -175,6 +199,7 @@ def _removed(
         evidence={
             "categories": detection.categories, "last_seen_scan_id": last_scan.id,
             "last_confidence": detection.confidence, "previous_patterns": pattern_evidence(detection),
+            "implied_by": detection.implied_by[:MAX_PATTERNS], "observed": bool(detection.evidence),
             "absent_in_scans": absent_in,
             "fingerprint_versions": {"before": previous.fingerprint_version, "after": ctx.current.fingerprint_version},
         },
