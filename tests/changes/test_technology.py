@@ -156,6 +156,7 @@ def test_implied_technologies_ride_along_with_the_one_that_implies_them() -> Non
     [change] = replay.step_changes(site)
     assert (change.subject, change.impact.value) == ("Magento", "medium")
     assert sorted(change.evidence["implies"]) == ["MySQL", "PHP"]
+    assert sorted(change.evidence["technologies"]) == ["Magento", "MySQL", "PHP"]
     for name in ("Magento", "PHP", "MySQL"):
         site.technologies.pop(name)
     replay.step(site)

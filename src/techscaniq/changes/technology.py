@@ -161,6 +161,8 @@ def _fold_implied(changes: list[Change]) -> list[Change]:
             kept.append(change)
         else:
             root.evidence.setdefault("implies", []).append(change.subject)
+            # Alert rules naming an implied technology still match (they read evidence["technologies"]).
+            root.evidence["technologies"] = [root.subject, *root.evidence["implies"]]
     return kept
 
 
