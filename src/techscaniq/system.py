@@ -27,6 +27,7 @@ from techscaniq.alerts import AlertEngine, JsonFileSilenceStore, Notifier
 from techscaniq.bus.memory import InMemoryEventBus
 from techscaniq.bus.protocol import EventBus
 from techscaniq.changes import ChangeDetector
+from techscaniq.domain.common import REVEAL_SECRETS
 from techscaniq.domain.config import MonitoringConfig
 from techscaniq.domain.events import Topic
 from techscaniq.domain.scan import ScanResult, ScanTrigger
@@ -129,6 +130,8 @@ class MonitoringSystem:
         self.bus.subscribe(Topic.CHANGE_DETECTED, "alert-engine", self.alert_stage.handle, concurrency=4)
         await self.bus.start()
         self._set("event_bus", "running", type(self.bus).__name__)
+        # Compile the fingerprint database before the first scan needs it (it holds the GIL a moment).
+        await asyncio.to_thread(self.fingerprints.engine)
         if self.settings.embedded:
             await finish_interrupted_work(self.storage, self.change_stage, self.alert_stage)
         self._spawn("scheduler", self.scheduler.run())
@@ -209,7 +212,7 @@ class MonitoringSystem:
                                        organization_id: str | None = None) -> MonitoringConfig:
         """Apply a partial update (any top-level field of the config), validated as a whole."""
         current = await self.get_monitoring_config(config_id, organization_id)
-        data = current.model_dump(mode="python")
+        data = current.model_dump(mode="python", context=REVEAL_SECRETS)  # masked secrets would be stored
         for field in ("id", "organization_id", "created_at", "schema_version"):
             changes.pop(field, None)
         data.update(changes)

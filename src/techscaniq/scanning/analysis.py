@@ -16,7 +16,7 @@ from techscaniq.domain.fetch import FetchResult
 from techscaniq.domain.scan import ScanResult
 
 if TYPE_CHECKING:
-    from selectolax.parser import HTMLParser
+    from selectolax.lexbor import LexborHTMLParser
 
     from techscaniq.scanning.fetch import Fetcher
 
@@ -38,11 +38,11 @@ class ScanContext:
         return self.fetch.text if _is_html(self.fetch) else ""
 
     @cached_property
-    def document(self) -> HTMLParser:
+    def document(self) -> LexborHTMLParser:
         """The page parsed once, shared by every step."""
-        from selectolax.parser import HTMLParser
+        from selectolax.lexbor import LexborHTMLParser
 
-        return HTMLParser(self.html)
+        return LexborHTMLParser(self.html)
 
 
 def _is_html(fetch: FetchResult) -> bool:
