@@ -24,7 +24,7 @@ def banner(system: MonitoringSystem) -> str:
     ]
     for component in system.components.values():
         mark = _STATE_MARK.get(component.state, component.state)
-        lines.append(f"  [{mark}] {component.name:<12} {component.state:<8} {component.detail}")
+        lines.append(f"  [{mark}] {component.name:<16} {component.state:<8} {component.detail}")
     lines.append("=" * 64)
     if "api" in system.ports:
         lines.append(f"  health:    http://localhost:{system.ports['api']}/health")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -76,7 +76,15 @@ class Settings(BaseSettings):
     # --- API ---
     api_keys: str | None = Field(default=None, description="org_id:key pairs, comma separated")
     rate_limit_per_minute: int = Field(default=600, ge=1)
+    # All credentials of one organization together (rate_limit_per_minute applies to each credential).
+    organization_rate_limit_per_minute: int = Field(default=3000, ge=1)
     dashboard_enabled: bool = True
+
+    @field_validator("database_url", "metrics_database_url", "redis_url", "kafka_servers", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `DATABASE_URL=` in a .env or compose file means "not set": embedded, not a broken URL.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def embedded(self) -> bool:
