@@ -221,6 +221,24 @@ async def test_fingerprint_database_update_with_reanalysis_reports_nothing(stora
     changes = await timeline.step_changes(site)
     assert summary(changes) == {("technology", "added", "Hotjar", "low")}
     assert not changes[0].data_change
+    for _ in range(6):
+        assert await timeline.step(site) == set()
+    done = len(reanalysed)
+    assert await timeline.step(site) == set()
+    assert len(reanalysed) == done  # the update is older than the stability window: no more re-analysis
+
+
+async def test_failing_reanalysis_falls_back_to_data_changes(storage: SqlStorage) -> None:
+    async def reanalyze(scan: ScanResult) -> list[Detection] | None:
+        raise ValueError("stored body is corrupt")
+
+    timeline = Timeline(storage, ChangeDetector(storage, reanalyze=reanalyze), make_config(id=f"cfg-{new_id()}"))
+    site = Site()
+    await timeline.step(site)
+    site.fingerprint_version = "2026.03"
+    site.technologies["Cloudflare"] = tech("Cloudflare", categories=("CDN",))
+    [change] = await timeline.step_changes(site)
+    assert (change.subject, change.data_change, change.impact.value) == ("Cloudflare", True, "low")
 
 
 async def test_flapping_low_confidence_detection_reports_nothing_until_stable(timeline: Timeline) -> None:

@@ -24,16 +24,15 @@ Reanalyze = Callable[[ScanResult], Awaitable[list[Detection] | None]]
 async def reanalyse_history(
     current: ScanResult, history: Sequence[ScanResult], reanalyze: Reanalyze, limit: int
 ) -> list[ScanResult]:
-    """History (newest first) with up to `limit` of its newest technology-usable scans of another
-    fingerprint version re-analysed and stamped with the current version."""
+    """History (newest first) in which those of the `limit` newest technology-usable scans that were read
+    with another fingerprint version are re-analysed and stamped with the current version. Only the
+    newest scans decide a transition, so re-analysis stops once an update is `limit` scans old."""
     result = list(history)
-    budget = limit
-    for index, scan in enumerate(result):
-        if budget <= 0:
-            break
-        if not technology_usable(scan) or scan.fingerprint_version == current.fingerprint_version:
+    usable = [index for index, scan in enumerate(result) if technology_usable(scan)][:limit]
+    for index in usable:
+        scan = result[index]
+        if scan.fingerprint_version == current.fingerprint_version:
             continue
-        budget -= 1
         try:
             detections = await reanalyze(scan)
         except Exception:  # a broken stored body must not stop change detection
