@@ -51,7 +51,7 @@ class LiveSystem:
         self.env.update(env or {})
         self.process: subprocess.Popen[str] | None = None
         self._console = self.workdir / "console.txt"
-        self.output = ""
+        self._output = ""
 
     def __enter__(self) -> LiveSystem:
         self.start()
@@ -115,8 +115,20 @@ class LiveSystem:
             self._scratch.cleanup()
         return code
 
+    def wait_for_output(self, text: str, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while text not in self._drain():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    @property
+    def output(self) -> str:
+        """What the process printed so far (banner, warnings), also after stop()."""
+        return self._drain()
+
     def _drain(self) -> str:
-        """What the process printed so far (banner, warnings)."""
         if self._console.exists():
-            self.output = self._console.read_text(errors="replace")
-        return self.output
+            self._output = self._console.read_text(errors="replace")
+        return self._output
