@@ -117,7 +117,7 @@ def test_evidence_is_bounded_for_hostile_pages() -> None:
     site, replay = Site(), Replay()
     replay.step(site)
     huge = tech("Evil", "1.0")
-    huge.evidence = [huge.evidence[0].model_copy(update={"matched": "x" * 1_000_000}) for _ in range(500)]
+    huge.evidence = [huge.evidence[0].model_copy(update={"matched": "x" * 200_000}) for _ in range(50)]
     site.technologies["Evil"] = huge
     [change] = replay.step_changes(site)
     assert len(change.evidence["patterns"]) == 10
