@@ -33,6 +33,7 @@ class Case:
     index: int
     technology: str
     version: str | None
+    confidence: int | None
     also: tuple[str, ...]
     page: PageData = field(compare=False)
 
@@ -59,7 +60,7 @@ def _case(file: str, index: int, raw: dict[str, Any]) -> Case:
         cert_issuer=raw.get("cert_issuer"),
     )
     version = None if raw.get("version") is None else str(raw["version"])
-    return Case(file, index, raw["technology"], version, tuple(raw.get("also", [])), page)
+    return Case(file, index, raw["technology"], version, raw.get("confidence"), tuple(raw.get("also", [])), page)
 
 
 CASES = _load_cases()
@@ -135,6 +136,8 @@ def test_case_is_detected_with_its_version_and_nothing_unexplained(case: Case) -
     assert case.technology in detected, f"{case.technology} not detected; got {sorted(detected)}"
     if case.version is not None:
         assert detected[case.technology].version == case.version
+    if case.confidence is not None:  # a bare file name is only a hint; a distinctive marker is certain
+        assert detected[case.technology].confidence == case.confidence
     assert detected[case.technology].evidence or detected[case.technology].implied_by
     allowed = _implied_closure([case.technology, *case.also])
     unexplained = sorted(set(detected) - allowed)
