@@ -49,7 +49,8 @@ def detect_changes(
     the same config, failed ones included). Pure: the same inputs always give the same changes (up to
     their ids and detected_at), which is what makes re-processing a scan harmless."""
     ordered = sorted(
-        (scan for scan in history if scan.id != current.id and scan.started_at <= current.started_at),
+        (scan for scan in history
+         if scan.id != current.id and scan.config_id == current.config_id and scan.started_at <= current.started_at),
         key=lambda scan: scan.started_at, reverse=True,
     )
     ctx = DetectionContext(current, ordered, config, policy or DetectionPolicy())
