@@ -5,9 +5,10 @@ configured partition count when absent. Events are keyed by `Event.key` (the con
 events land in one partition and stay in order. Each subscription is a Kafka consumer group, so replicas
 that subscribe with the same group share the partitions and a dead replica's partitions move to the others.
 
-Delivery is at least once: auto-commit is off and a batch's offsets are committed only after every handler
-of the batch has returned. A handler that raises is retried with capped backoff in place (the partition does
-not move past it); after `max_attempts` (about two minutes by default) the event goes to the dead-letter topic
+Delivery is at least once: auto-commit is off and a partition's offset is committed only up to its first event
+whose handler has not returned yet. A handler that raises is retried with capped backoff in place (its key's
+later events wait, and the commit does not move past it); after `max_attempts` (about two minutes by default)
+the event goes to the dead-letter topic
 (`<prefix>dead-letter`, with the failing group and error in its headers) so that one poison event cannot
 stall its config forever, and nothing is lost: an operator can replay it. Within a subscription, up to
 `concurrency` keys run in parallel while each key's events run one at a time, in offset order. Producers are
@@ -16,6 +17,7 @@ idempotent (no duplicates from retries)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import zlib
 from collections import defaultdict
@@ -35,8 +37,11 @@ log = logging.getLogger(__name__)
 
 
 class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no type hints
-    """One consumer-group member. The lock spans 'handle a batch, commit it'; a rebalance waits for it, so the
-    partitions a member gives up are committed first and the next owner does not redo or overlap its work."""
+    """One consumer-group member. The poll loop hands records to `concurrency` shard workers (by key, so a key's
+    events run one at a time and in order) and pauses fetching while `capacity` records are in hand. Each
+    partition's offset is committed up to its first record not yet handled, so a slow event holds back only its
+    own partition's commit, and a crash redoes only unfinished work. A partition taken away in a rebalance first
+    waits for its records in a handler and commits them; its queued records are left to the next owner."""
 
     def __init__(self, bus: KafkaEventBus, topic: Topic, group: str, handler: Handler, concurrency: int) -> None:
         self.bus = bus
@@ -44,87 +49,160 @@ class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         self.group = group
         self.handler = handler
         self.concurrency = max(1, concurrency)
+        self.capacity = max(64, 4 * self.concurrency)
         self.consumer: Any = None
-        self.task: asyncio.Task[None] | None = None
-        self.lock = asyncio.Lock()
-        self.next_offsets: dict[Any, int] = {}  # TopicPartition -> first offset not yet handled
-        self.end_offsets: dict[Any, int] = {}  # TopicPartition -> log end, refreshed by the bus
+        self.tasks: list[asyncio.Task[None]] = []
+        self.queues: list[asyncio.Queue[tuple[Any, int, Any]]] = [asyncio.Queue() for _ in range(self.concurrency)]
+        self.in_hand = 0  # records fetched and not yet handled (or skipped)
+        self.generation: dict[Any, int] = defaultdict(int)  # bumped when a partition is taken away
+        self.pending: dict[Any, dict[int, bool]] = defaultdict(dict)  # partition -> offset -> handled, in order
+        self.running: dict[Any, int] = defaultdict(int)  # partition -> records in a handler now
+        self.next_offsets: dict[Any, int] = {}  # partition -> first offset not yet handled (what to commit)
+        self.committed: dict[Any, int] = {}
+        self.end_offsets: dict[Any, int] = {}  # partition -> log end, refreshed by the bus
+        self.commit_due = asyncio.Event()
+        self.room = asyncio.Event()  # set when the workers have caught up enough to fetch again
+        self.commit_lock = asyncio.Lock()
         self.stopping = False
 
     @property
     def name(self) -> str:
         return f"{self.topic.value}/{self.group}"
 
-    async def on_partitions_revoked(self, revoked: Any) -> None:
-        async with self.lock:  # wait for the batch in hand to be handled and committed
-            for partition in revoked:
-                self.next_offsets.pop(partition, None)
-                self.end_offsets.pop(partition, None)
+    @property
+    def alive(self) -> bool:
+        return bool(self.tasks) and not any(task.done() for task in self.tasks)
 
-    async def refresh_end_offsets(self) -> None:
-        if self.consumer is not None and (assigned := list(self.consumer.assignment())):
-            self.end_offsets.update(await self.consumer.end_offsets(assigned))
+    def start(self, consumer: Any) -> None:
+        self.consumer = consumer
+        self.stopping = False
+        self.tasks = [asyncio.create_task(self._poll(), name=f"kafka-bus:{self.name}:poll"),
+                      asyncio.create_task(self._commit_loop(), name=f"kafka-bus:{self.name}:commit")]
+        self.tasks += [asyncio.create_task(self._work(queue), name=f"kafka-bus:{self.name}:{index}")
+                       for index, queue in enumerate(self.queues)]
+
+    async def stop(self, drain_seconds: float) -> None:
+        """Stop fetching, let the records in hand finish for up to `drain_seconds`, commit, leave the group."""
+        self.stopping = True
+        try:
+            async with asyncio.timeout(drain_seconds):
+                while self.in_hand and self.alive:  # noqa: ASYNC110 - workers signal through counters
+                    await asyncio.sleep(0.01)
+        except TimeoutError:
+            log.warning("event bus consumer %s stopped with %d events unfinished", self.name, self.in_hand)
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks = []
+        if self.consumer is not None:
+            await self._commit()
+            await self.consumer.stop()
+            self.consumer = None
+
+    # --- rebalance listener ---
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        revoked = set(revoked)
+        for partition in revoked:
+            self.generation[partition] += 1  # its queued records are skipped from now on
+        while any(self.running[p] for p in revoked):  # noqa: ASYNC110 - workers signal through counters
+            await asyncio.sleep(0.01)
+        await self._commit(revoked)
+        for partition in revoked:
+            for state in (self.pending, self.running, self.next_offsets, self.committed, self.end_offsets):
+                state.pop(partition, None)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         return None
 
-    def lag(self) -> int:
-        if self.consumer is None:
-            return 0
-        total = 0
-        for partition in self.consumer.assignment():
-            # The fetch's high-water mark goes stale while a batch is in hand; the refreshed log end does not.
-            end = max(self.consumer.highwater(partition) or 0, self.end_offsets.get(partition, 0))
-            position = self.next_offsets.get(partition)
-            if position is not None:
-                total += max(0, end - position)
-        return total
+    # --- loops ---
 
-    async def run(self) -> None:
+    async def _poll(self) -> None:
+        consumer = self.consumer
         while not self.stopping:
             try:
-                await self._poll_once()
-            except asyncio.CancelledError:
-                raise
+                if self.in_hand >= self.capacity:
+                    # Full: stop fetching but keep polling (a member that stops polling is put out of its group).
+                    consumer.pause(*consumer.assignment())
+                    self.room.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.room.wait(), 1.0)
+                    await consumer.getmany(timeout_ms=0)
+                    continue
+                if consumer.paused():
+                    consumer.resume(*consumer.paused())
+                batches = await consumer.getmany(timeout_ms=200, max_records=self.capacity - self.in_hand)
             except KafkaError:
-                # Broker away or group rebalanced under us: uncommitted events come back, nothing is lost.
                 log.warning("event bus consumer %s: Kafka error; retrying", self.name, exc_info=True)
                 await asyncio.sleep(1.0)
+                continue
+            for partition, records in batches.items():
+                generation = self.generation[partition]
+                for record in records:
+                    self.pending[partition][record.offset] = False
+                    self.next_offsets.setdefault(partition, record.offset)
+                    self.in_hand += 1
+                    shard = zlib.crc32(record.key or b"") % self.concurrency
+                    self.queues[shard].put_nowait((partition, generation, record))
 
-    async def _poll_once(self) -> None:
-        batches = await self.consumer.getmany(timeout_ms=200, max_records=500)
-        if not batches:
-            return
-        async with self.lock:
-            assigned = self.consumer.assignment()
-            owned = {tp: records for tp, records in batches.items() if tp in assigned and records}
-            if not owned:
-                return
-            for tp, records in owned.items():  # lag counts from here while the batch is in hand
-                self.next_offsets.setdefault(tp, records[0].offset)
+    async def _work(self, queue: asyncio.Queue[tuple[Any, int, Any]]) -> None:
+        while True:
+            partition, generation, record = await queue.get()
             try:
-                await self._handle_batch([record for records in owned.values() for record in records])
-                offsets = {tp: records[-1].offset + 1 for tp, records in owned.items()}
+                if generation != self.generation[partition]:
+                    continue  # its partition was taken away: the next owner handles it
+                event = _decode(record)
+                self.running[partition] += 1
+                try:
+                    if event is not None:
+                        await self._handle(event)
+                finally:
+                    self.running[partition] -= 1
+                self._handled(partition, record.offset)
+            finally:
+                self.in_hand -= 1
+                if self.in_hand <= self.capacity // 2:
+                    self.room.set()
+
+    def _handled(self, partition: Any, offset: int) -> None:
+        pending = self.pending[partition]
+        pending[offset] = True
+        while pending:
+            first = next(iter(pending))
+            if not pending[first]:
+                break
+            del pending[first]
+            self.next_offsets[partition] = first + 1
+            self.commit_due.set()
+
+    async def _commit_loop(self) -> None:
+        """Commit as often as handlers finish, coalescing whatever finished while the last commit was in flight."""
+        while True:
+            await self.commit_due.wait()
+            self.commit_due.clear()
+            if not await self._commit():
+                await asyncio.sleep(1.0)
+                self.commit_due.set()
+
+    async def _commit(self, partitions: set[Any] | None = None) -> bool:
+        async with self.commit_lock:
+            assigned = self.consumer.assignment()
+            offsets = {
+                p: offset
+                for p, offset in self.next_offsets.items()
+                if p in assigned and (partitions is None or p in partitions) and self.committed.get(p) != offset
+            }
+            if not offsets:
+                return True
+            try:
                 await self.consumer.commit(offsets)
             except KafkaError:
-                # Not committed: rewind so this member reads the batch again instead of moving past it.
-                for tp, records in owned.items():
-                    if tp in self.consumer.assignment():
-                        self.consumer.seek(tp, records[0].offset)
-                raise
-            self.next_offsets.update(offsets)
-
-    async def _handle_batch(self, records: list[Any]) -> None:
-        shards: dict[int, list[Event]] = defaultdict(list)
-        for record in records:  # records of one partition come in offset order; keys never span partitions
-            event = _decode(record)
-            if event is not None:
-                shards[zlib.crc32(event.key.encode()) % self.concurrency].append(event)
-        await asyncio.gather(*(self._handle_in_order(events) for events in shards.values()))
-
-    async def _handle_in_order(self, events: list[Event]) -> None:
-        for event in events:
-            await self._handle(event)
+                # Not lost: handled events stay handled and the offsets are committed on the next try (or, after a
+                # rebalance, the next owner redoes them; handlers are idempotent).
+                log.warning("event bus consumer %s: commit failed", self.name, exc_info=True)
+                return False
+            self.committed.update(offsets)
+            return True
 
     async def _handle(self, event: Event) -> None:
         attempts = self.bus.max_attempts
@@ -139,11 +217,38 @@ class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
                 if attempt == attempts:
                     log.exception("event %s on %s failed %d times; moving it to the dead-letter topic", event.id,
                                   self.name, attempt)
-                    await self.bus.dead_letter(event, self.group, attempt, error)
+                    await self._dead_letter(event, attempt, error)
                     return
                 log.warning("event %s on %s failed (attempt %d); retrying", event.id, self.name, attempt,
                             exc_info=True)
                 await asyncio.sleep(min(self.bus.max_retry_delay, self.bus.retry_base_seconds * 2 ** (attempt - 1)))
+
+    async def _dead_letter(self, event: Event, attempts: int, error: BaseException) -> None:
+        while True:  # the event must land somewhere before its offset is committed
+            try:
+                await self.bus.dead_letter(event, self.group, attempts, error)
+                return
+            except KafkaError:
+                log.warning("could not write event %s to the dead-letter topic; retrying", event.id, exc_info=True)
+                await asyncio.sleep(self.bus.max_retry_delay)
+
+    # --- observation ---
+
+    async def refresh_end_offsets(self) -> None:
+        if self.consumer is not None and (assigned := list(self.consumer.assignment())):
+            self.end_offsets.update(await self.consumer.end_offsets(assigned))
+
+    def lag(self) -> int:
+        if self.consumer is None:
+            return 0
+        total = 0
+        for partition in self.consumer.assignment():
+            # The fetch's high-water mark goes stale while fetching is paused; the refreshed log end does not.
+            end = max(self.consumer.highwater(partition) or 0, self.end_offsets.get(partition, 0))
+            position = self.next_offsets.get(partition)
+            if position is not None:
+                total += max(0, end - position)
+        return total
 
 
 def _decode(record: Any) -> Event | None:
@@ -258,26 +363,13 @@ class KafkaEventBus:
             await admin.close()
 
     async def stop(self, drain_seconds: float = 10.0) -> None:
-        """Finish (and commit) the batch each member has in hand, leave the groups, flush the producer."""
+        """Let the events in hand finish (up to `drain_seconds`) and commit them, leave the groups, flush."""
         self._running = False
         if self._lag_task is not None:
             self._lag_task.cancel()
             await asyncio.gather(self._lag_task, return_exceptions=True)
             self._lag_task = None
-        for subscription in self._subscriptions:
-            subscription.stopping = True
-        tasks = [s.task for s in self._subscriptions if s.task is not None]
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=drain_seconds)
-            for task in pending:
-                log.warning("event bus consumer %s still busy after %.0fs; cancelling", task.get_name(), drain_seconds)
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        for subscription in self._subscriptions:
-            if subscription.consumer is not None:
-                await subscription.consumer.stop()
-                subscription.consumer = None
-            subscription.task = None
+        await asyncio.gather(*(s.stop(drain_seconds) for s in self._subscriptions))
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
@@ -315,9 +407,7 @@ class KafkaEventBus:
         )
         consumer.subscribe([self.topic_name(subscription.topic)], listener=subscription)
         await consumer.start()
-        subscription.consumer = consumer
-        subscription.stopping = False
-        subscription.task = asyncio.create_task(subscription.run(), name=f"kafka-bus:{subscription.name}")
+        subscription.start(consumer)
 
     async def wait_assigned(self, limit_seconds: float = 30.0) -> None:
         """Wait until every subscription of this replica owns partitions (its group has settled)."""
@@ -333,6 +423,6 @@ class KafkaEventBus:
 
     @property
     def healthy(self) -> bool:
-        consumers_alive = all(s.task is not None and not s.task.done() for s in self._subscriptions)
+        consumers_alive = all(s.alive for s in self._subscriptions)
         return self._running and self._producer is not None and not self._publish_failed and consumers_alive
 
