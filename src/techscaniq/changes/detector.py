@@ -4,6 +4,7 @@ history, stores the changes idempotently and keeps the metrics."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -35,6 +36,8 @@ class ChangeStorage(Protocol):
     @property
     def changes(self) -> ChangeRepository: ...
 
+
+RATIO_REFRESH_SECONDS = 60.0
 
 DETECTORS = (detect_availability, detect_technologies, detect_performance, detect_security)
 
@@ -70,6 +73,7 @@ class ChangeDetector:
         self._storage = storage
         self.policy = policy or DetectionPolicy()
         self._reanalyze = reanalyze
+        self._ratio_refreshed_at: float | None = None
 
     async def history(self, scan: ScanResult) -> list[ScanResult]:
         history = await self._storage.scans.previous(
@@ -89,9 +93,17 @@ class ChangeDetector:
         if scan.finished_at is not None:
             CHANGE_PROCESSING_LATENCY.observe(max((utcnow() - scan.finished_at).total_seconds(), 0.0))
         if stored:
-            await refresh_false_positive_rate(self._storage.changes)
+            await self._refresh_ratio()
             log.info(
                 "scan %s of config %s: %d change(s): %s", scan.id, scan.config_id, len(stored),
                 ", ".join(f"{c.type}/{c.change_type}/{c.subject}" for c in stored),
             )
         return stored
+
+    async def _refresh_ratio(self) -> None:
+        """New changes lower the false-positive ratio; recounting every table row on every scan would not
+        scale, so it is recounted at most once a minute here (marking a change recounts at once)."""
+        now = time.monotonic()
+        if self._ratio_refreshed_at is None or now - self._ratio_refreshed_at >= RATIO_REFRESH_SECONDS:
+            self._ratio_refreshed_at = now
+            await refresh_false_positive_rate(self._storage.changes)
