@@ -1,7 +1,7 @@
 """Change detection benchmark: one site with 60 technologies, 9 security headers, performance metrics
 and a certificate, scanned repeatedly with a few changes along the way.
 
-    .venv/bin/python -m bench.bench_changes [--scans 200] [--history 30]
+    .venv/bin/python -m bench.bench_changes [--scans 200] [--history 20]
 
 Reports
 - the pure core: scans judged per second by `detect_changes` against a full history window;
@@ -116,7 +116,7 @@ async def bench_stage(all_scans: list[ScanResult], window: int) -> tuple[float, 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scans", type=int, default=200)
-    parser.add_argument("--history", type=int, default=30)
+    parser.add_argument("--history", type=int, default=20)
     args = parser.parse_args()
     all_scans = scans(args.scans)
     core, decode, found = bench_core(all_scans, args.history)

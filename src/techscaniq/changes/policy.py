@@ -39,7 +39,7 @@ class DetectionPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Scans loaded as history; every rule below looks at most this far back.
-    history_window: int = Field(default=30, ge=2, le=500)
+    history_window: int = Field(default=20, ge=2, le=500)
     # Performance: baseline = median of the last N non-regressed scans, needing at least min_baseline_scans.
     baseline_window: int = Field(default=5, ge=1)
     min_baseline_scans: int = Field(default=3, ge=1)
