@@ -1,25 +1,56 @@
-"""The FastAPI application of one MonitoringSystem (OpenAPI at /docs)."""
+"""The FastAPI application of one MonitoringSystem (OpenAPI at /docs, the dashboard at /)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from techscaniq import __version__
-from techscaniq.api import configs, operations, scans
+from techscaniq.api import (
+    alerts,
+    auth_routes,
+    changes,
+    configs,
+    fingerprints,
+    operations,
+    rules,
+    scans,
+    silences,
+    sites,
+)
+from techscaniq.api.dashboard import install_dashboard
 from techscaniq.api.errors import install_error_handlers
+from techscaniq.api.ratelimit import InMemoryRateLimiter, RateLimiter
+from techscaniq.observability.metrics import HTTP_REQUESTS
 
 if TYPE_CHECKING:
     from techscaniq.system import MonitoringSystem
 
+DESCRIPTION = """Continuous monitoring of websites: technology stack, performance, security grade, changes
+and alerts. Authenticate with `Authorization: Bearer <JWT>` (from `techscaniq token --organization ORG` or
+`POST /api/v1/auth/token`) or `X-API-Key: <key>`. Every response is limited to your organization."""
 
-def create_app(system: MonitoringSystem) -> FastAPI:
-    app = FastAPI(title="TechScanIQ Continuous Monitoring", version=__version__)
+
+def create_app(system: MonitoringSystem, rate_limiter: RateLimiter | None = None) -> FastAPI:
+    """`rate_limiter`: a shared implementation (e.g. Redis) when several replicas serve the API."""
+    app = FastAPI(title="TechScanIQ Continuous Monitoring", version=__version__, description=DESCRIPTION)
     app.state.system = system
+    app.state.rate_limiter = rate_limiter or InMemoryRateLimiter()
     install_error_handlers(app)
-    app.include_router(operations.router)
-    app.include_router(configs.router)
-    app.include_router(scans.router)
+    for module in (operations, auth_routes, configs, rules, scans, sites, changes, alerts, silences, fingerprints):
+        app.include_router(module.router)
     app.add_api_websocket_route("/ws", system.realtime.endpoint)
+    if system.settings.dashboard_enabled:
+        install_dashboard(app)
+
+    @app.middleware("http")
+    async def count_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")  # the template, so ids do not explode the labels
+        HTTP_REQUESTS.labels(request.method, template, str(response.status_code)).inc()
+        return response
+
     return app

@@ -4,6 +4,7 @@ API key. Every query the API makes is scoped to the caller's organization."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import hmac
 import os
 import secrets
@@ -75,7 +76,8 @@ def principal_from_credentials(settings: Settings, token: str | None) -> Princip
         raise AuthError("missing credentials: send 'Authorization: Bearer <token>' or 'X-API-Key: <key>'")
     api_key_org = _organization_of_api_key(settings, token)
     if api_key_org is not None:
-        return Principal(api_key_org, Role.ADMIN, "api-key")
+        # A stable, non-secret name for the key: rate limits and audit fields use it.
+        return Principal(api_key_org, Role.ADMIN, f"api-key:{hashlib.sha256(token.encode()).hexdigest()[:12]}")
     try:
         claims = jwt.decode(token, signing_key(settings), algorithms=[ALGORITHM],
                             options={"require": ["exp", "org"]})
@@ -87,7 +89,10 @@ def principal_from_credentials(settings: Settings, token: str | None) -> Princip
         role = Role(claims.get("role", Role.VIEWER.value))
     except ValueError:
         raise AuthError(f"invalid token: unknown role {claims.get('role')!r}") from None
-    return Principal(str(claims["org"]), role, str(claims.get("sub", "")))
+    organization = claims["org"]
+    if not isinstance(organization, str) or not organization:
+        raise AuthError("invalid token: org claim must be a non-empty string")
+    return Principal(organization, role, str(claims.get("sub", "")))
 
 
 def _organization_of_api_key(settings: Settings, key: str) -> str | None:

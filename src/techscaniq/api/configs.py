@@ -1,17 +1,29 @@
-"""/api/v1/configs: create, read, update, delete, pause, resume and scan now, within one organization."""
+"""/api/v1/configs: create, read, update, delete, pause, resume, scan now, import and export — within
+one organization. Secrets are masked on output; a masked value sent back means "unchanged"."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, status
+from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi.responses import Response
 
 from techscaniq.api.auth import Principal
+from techscaniq.api.config_documents import ImportOutcome, import_configs, parse_document, render_export
 from techscaniq.api.dependencies import get_principal, get_system, require_writer
-from techscaniq.api.errors import ForbiddenError
+from techscaniq.api.errors import ConflictError, ForbiddenError
+from techscaniq.api.masking import refuse_masked, restore_masked
+from techscaniq.domain.common import REVEAL_SECRETS
 from techscaniq.system import MonitoringSystem
 
 router = APIRouter(prefix="/api/v1/configs", tags=["configs"])
+
+CONFIG_EXAMPLE = {
+    "name": "Example site",
+    "url": "https://example.com",
+    "schedule": {"type": "interval", "expression": "5m", "timezone": "UTC"},
+    "scan_config": {"technologies": True, "performance": True, "security": True},
+}
 
 
 def _public(config: Any) -> dict[str, Any]:
@@ -37,11 +49,47 @@ async def list_configs(
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Add a config (the guide's format)")
 async def create_config(
-    body: dict[str, Any] = Body(...), principal: Principal = Depends(require_writer),
+    body: dict[str, Any] = Body(..., examples=[CONFIG_EXAMPLE]), principal: Principal = Depends(require_writer),
     system: MonitoringSystem = Depends(get_system),
 ) -> dict[str, Any]:
-    config_id = await system.add_monitoring_config(_claim_organization(body, principal))
+    data = _claim_organization(body, principal)
+    refuse_masked(data)
+    if isinstance(data.get("id"), str) and await system.storage.configs.get(data["id"]) is not None:
+        raise ConflictError(f"id {data['id']!r} is already in use")
+    config_id = await system.add_monitoring_config(data)
     return _public(await system.get_monitoring_config(config_id))
+
+
+@router.get("/export", summary="All configs of the organization as a JSON or YAML document",
+            responses={200: {"content": {"application/json": {}, "application/yaml": {}}}})
+async def export_configs(
+    format: Literal["json", "yaml"] = Query("json"),
+    include_secrets: bool = Query(False, description="admin only: secrets in clear, for a backup or a move"),
+    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
+) -> Response:
+    if include_secrets and not principal.can_write:
+        raise ForbiddenError("include_secrets needs the admin role")
+    configs = await system.list_monitoring_configs(principal.organization_id, limit=100_000)
+    context = REVEAL_SECRETS if include_secrets else None
+    documents = [config.model_dump(mode="json", context=context) for config in configs]
+    text, media_type = render_export(documents, format)
+    return Response(text, media_type=media_type,
+                    headers={"Content-Disposition": f'attachment; filename="techscaniq-configs.{format}"'})
+
+
+@router.post(
+    "/import", summary="Create or update configs from a JSON or YAML document (a list, or {configs: [...]})",
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"type": "object"}},
+        "application/yaml": {"schema": {"type": "string"}},
+    }}},
+)
+async def import_configs_route(
+    request: Request, dry_run: bool = Query(False, description="validate only, store nothing"),
+    principal: Principal = Depends(require_writer), system: MonitoringSystem = Depends(get_system),
+) -> ImportOutcome:
+    items = parse_document(await request.body(), request.headers.get("content-type", ""))
+    return await import_configs(system, principal.organization_id, items, dry_run=dry_run)
 
 
 @router.get("/{config_id}", summary="One config")
@@ -59,7 +107,10 @@ async def update_config(
     system: MonitoringSystem = Depends(get_system),
 ) -> dict[str, Any]:
     _claim_organization(body, principal)
-    config = await system.update_monitoring_config(config_id, dict(body), principal.organization_id)
+    current = await system.get_monitoring_config(config_id, principal.organization_id)
+    changes = restore_masked(dict(body), current.model_dump(mode="json", context=REVEAL_SECRETS))
+    refuse_masked(changes)
+    config = await system.update_monitoring_config(config_id, changes, principal.organization_id)
     return _public(config)
 
 
@@ -94,3 +145,4 @@ async def scan_now(
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+

@@ -1,16 +1,20 @@
-"""FastAPI dependencies: the system and the calling principal."""
+"""FastAPI dependencies: the system, the calling principal (authenticated and rate limited)."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from techscaniq.api.auth import Principal, principal_from_credentials
-from techscaniq.api.errors import ForbiddenError
+from techscaniq.api.errors import ForbiddenError, RateLimitedError
+from techscaniq.api.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from techscaniq.system import MonitoringSystem
+
+WINDOW_SECONDS = 60.0
 
 
 def get_system(request: Request) -> MonitoringSystem:
@@ -18,15 +22,26 @@ def get_system(request: Request) -> MonitoringSystem:
     return system
 
 
-def get_principal(request: Request) -> Principal:
+def credentials_of(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else None
-    token = token or request.headers.get("x-api-key")
-    return principal_from_credentials(get_system(request).settings, token)
+    return token or request.headers.get("x-api-key")
 
 
-def require_writer(request: Request) -> Principal:
-    principal = get_principal(request)
+async def get_principal(request: Request) -> Principal:
+    settings = get_system(request).settings
+    principal = principal_from_credentials(settings, credentials_of(request))
+    limiter: RateLimiter = request.app.state.rate_limiter
+    # The credential's own limit first: one noisy key does not use up its organization's budget.
+    for key, limit in ((f"key:{principal.organization_id}:{principal.subject}", settings.rate_limit_per_minute),
+                       (f"org:{principal.organization_id}", settings.organization_rate_limit_per_minute)):
+        allowed, retry_after = await limiter.hit(key, limit, WINDOW_SECONDS)
+        if not allowed:
+            raise RateLimitedError(key.split(":", 1)[0], max(1, math.ceil(retry_after)))
+    return principal
+
+
+async def require_writer(principal: Principal = Depends(get_principal)) -> Principal:
     if not principal.can_write:
         raise ForbiddenError("this action needs the admin role")
     return principal

@@ -12,12 +12,18 @@ from pydantic import ValidationError
 from techscaniq.api.auth import AuthError
 from techscaniq.system import ConfigNotFoundError
 
+_LOCATIONS = ("body", "query", "path", "header", "cookie")
+
 
 def field_errors(errors: list[Any]) -> list[dict[str, Any]]:
+    """One entry per problem: the field (dotted path), where it was sent (body, query, path) and why."""
     details = []
     for error in errors:
-        location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
-        details.append({"field": ".".join(location), "message": error.get("msg", ""), "type": error.get("type")})
+        loc = [str(part) for part in error.get("loc", ())]
+        where = loc[0] if loc and loc[0] in _LOCATIONS else "body"
+        path = [part for part in loc if part not in _LOCATIONS] if loc and loc[0] in _LOCATIONS else loc
+        details.append({"field": ".".join(path), "in": where, "message": error.get("msg", ""),
+                        "type": error.get("type")})
     return details
 
 
@@ -27,6 +33,31 @@ class ForbiddenError(Exception):
 
 class NotFoundError(LookupError):
     pass
+
+
+class RateLimitedError(Exception):
+    """Too many requests (HTTP 429); `retry_after` whole seconds."""
+
+    def __init__(self, scope: str, retry_after: int) -> None:
+        what = "this credential" if scope == "key" else "your organization"
+        super().__init__(f"rate limit of {what} exceeded; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class FieldError(ValueError):
+    """One field that passed its type but not its meaning (HTTP 422, same shape as validation)."""
+
+    def __init__(self, field: str, message: str, location: str = "body", kind: str = "value_error") -> None:
+        super().__init__(message)
+        self.field, self.location, self.kind = field, location, kind
+
+
+class ConflictError(Exception):
+    """The request clashes with what exists (HTTP 409)."""
+
+
+class BadRequestError(ValueError):
+    """A request that is well formed but cannot be done (HTTP 400)."""
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -44,6 +75,26 @@ def install_error_handlers(app: FastAPI) -> None:
     async def not_found(_: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"error": "not_found", "detail": str(exc)}, 404)
 
+    async def rate_limited(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RateLimitedError)
+        return JSONResponse({"error": "rate_limited", "detail": str(exc)}, 429,
+                            headers={"Retry-After": str(exc.retry_after)})
+
+    async def bad_request(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": "bad_request", "detail": str(exc)}, 400)
+
+    async def conflict(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": "conflict", "detail": str(exc)}, 409)
+
+    async def field_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, FieldError)
+        detail = [{"field": exc.field, "in": exc.location, "message": str(exc), "type": exc.kind}]
+        return JSONResponse({"error": "validation_error", "detail": detail}, 422)
+
+    app.add_exception_handler(FieldError, field_error)
+    app.add_exception_handler(ConflictError, conflict)
+    app.add_exception_handler(RateLimitedError, rate_limited)
+    app.add_exception_handler(BadRequestError, bad_request)
     app.add_exception_handler(ValidationError, validation)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(AuthError, unauthorized)

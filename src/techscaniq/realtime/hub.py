@@ -2,12 +2,14 @@
 
 Every replica consumes every event (its own consumer group) and serves only its own clients, so a
 client connected anywhere sees events produced anywhere. A client that cannot keep up (its bounded
-queue is full) is disconnected with close code 4008 instead of slowing everyone else."""
+queue is full) is disconnected with close code 4008 instead of slowing everyone else: broadcasting
+only ever puts into queues, never waits on a socket. Message schema: docs/websocket.md."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,23 +24,28 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from techscaniq.bus.protocol import EventBus
 from techscaniq.domain.events import Event, Topic
 from techscaniq.observability.metrics import WEBSOCKET_CONNECTIONS, WEBSOCKET_MESSAGES
+from techscaniq.realtime.messages import encode, live_message
 
 log = logging.getLogger("techscaniq.realtime")
 
 LIVE_TOPICS = (Topic.SCAN_COMPLETED, Topic.CHANGE_DETECTED, Topic.ALERT_TRIGGERED, Topic.ALERT_RESOLVED)
 SLOW_CONSUMER_CLOSE_CODE = 4008
 UNAUTHORIZED_CLOSE_CODE = 4401
+MAX_CONFIG_SUBSCRIPTIONS = 1000
+MAX_COMMAND_BYTES = 64 * 1024
+CLOSE_TIMEOUT_SECONDS = 5.0
 
-# Returns the organization id of a valid token, or None.
+# Returns the organization id of a valid token (JWT or API key), or None.
 Authenticator = Callable[[str | None], Awaitable[str | None]]
 
 
-@dataclass
+@dataclass(eq=False)
 class Client:
     organization_id: str
     websocket: WebSocket
-    queue: asyncio.Queue[dict[str, Any]]
+    queue: asyncio.Queue[tuple[str, bool]]  # (text, is an event)
     config_ids: set[str] = field(default_factory=set)  # empty: every config of the organization
+    sender: asyncio.Task[None] | None = None
 
     def wants(self, event: Event) -> bool:
         if event.organization_id != self.organization_id:
@@ -52,6 +59,7 @@ class RealtimeHub:
         self._authenticate = authenticate
         self._queue_size = queue_size
         self._heartbeat = heartbeat_seconds
+        self._closing: set[asyncio.Task[None]] = set()
         self.clients: set[Client] = set()
         self.messages_sent = 0
         self.messages_dropped = 0
@@ -75,74 +83,118 @@ class RealtimeHub:
         return JSONResponse(self.stats())
 
     async def broadcast(self, event: Event) -> None:
-        message = {"type": event.topic.value, "id": event.id, "config_id": event.key,
-                   "occurred_at": event.occurred_at.isoformat(), "schema_version": event.schema_version,
-                   "data": event.payload}
+        text: str | None = None
         for client in list(self.clients):
             if not client.wants(event):
                 continue
-            try:
-                client.queue.put_nowait(message)
-            except asyncio.QueueFull:
-                self.messages_dropped += 1
-                WEBSOCKET_MESSAGES.labels("dropped").inc()
-                await self._disconnect_slow(client)
+            text = text or encode(live_message(event))
+            self._offer(client, text, event=True)
 
     async def endpoint(self, websocket: WebSocket) -> None:
         token = websocket.query_params.get("token") or _bearer(websocket.headers.get("authorization"))
         organization_id = await self._authenticate(token)
+        # Accept first, then close: a close before accepting is an HTTP 403 that browsers cannot read.
+        await websocket.accept()
         if organization_id is None:
             await websocket.close(code=UNAUTHORIZED_CLOSE_CODE, reason="invalid or missing token")
             return
-        await websocket.accept()
         client = Client(organization_id, websocket, asyncio.Queue(self._queue_size))
         self.clients.add(client)
         WEBSOCKET_CONNECTIONS.set(len(self.clients))
-        sender = asyncio.create_task(self._send_loop(client))
+        client.sender = asyncio.create_task(self._send_loop(client))
         try:
-            await websocket.send_json({"type": "welcome", "organization_id": organization_id})
+            await websocket.send_text(encode({"type": "welcome", "organization_id": organization_id,
+                                              "heartbeat_seconds": self._heartbeat}))
             while True:
-                command = await websocket.receive_json()
-                await self._handle_command(client, command)
+                text = await websocket.receive_text()
+                self._handle_command(client, text)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+            client.sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await client.sender
             self.clients.discard(client)
             WEBSOCKET_CONNECTIONS.set(len(self.clients))
 
-    async def _handle_command(self, client: Client, command: Any) -> None:
-        if not isinstance(command, dict):
+    def _handle_command(self, client: Client, text: str) -> None:
+        command = _parse_command(text)
+        if isinstance(command, str):
+            self._offer(client, encode({"type": "error", "detail": command}))
             return
-        action = command.get("action")
-        config_ids = {str(c) for c in command.get("config_ids", [])}
+        action, config_ids = command
+        if action == "ping":
+            self._offer(client, encode({"type": "pong"}))
+            return
         if action == "subscribe":
-            client.config_ids |= config_ids
+            # No config ids: the whole organization. Ids of another organization match nothing.
+            client.config_ids = client.config_ids | config_ids if config_ids else set()
         elif action == "unsubscribe":
             client.config_ids -= config_ids
-        elif action == "ping":
-            client.queue.put_nowait({"type": "pong"})
-        client.queue.put_nowait({"type": "subscribed", "config_ids": sorted(client.config_ids)})
+        if len(client.config_ids) > MAX_CONFIG_SUBSCRIPTIONS:
+            client.config_ids = set(sorted(client.config_ids)[:MAX_CONFIG_SUBSCRIPTIONS])
+            self._offer(client, encode({"type": "error", "detail": f"at most {MAX_CONFIG_SUBSCRIPTIONS} config_ids"}))
+        scope = "configs" if client.config_ids else "organization"
+        self._offer(client, encode({"type": "subscribed", "scope": scope, "config_ids": sorted(client.config_ids)}))
+
+    def _offer(self, client: Client, text: str, event: bool = False) -> None:
+        if client not in self.clients:
+            return
+        try:
+            client.queue.put_nowait((text, event))
+        except asyncio.QueueFull:
+            self.messages_dropped += 1
+            WEBSOCKET_MESSAGES.labels("dropped").inc()
+            self._disconnect_slow(client)
 
     async def _send_loop(self, client: Client) -> None:
+        heartbeat = encode({"type": "heartbeat"})
         while True:
             try:
-                message = await asyncio.wait_for(client.queue.get(), timeout=self._heartbeat)
+                text, event = await asyncio.wait_for(client.queue.get(), timeout=self._heartbeat)
             except TimeoutError:
-                message = {"type": "heartbeat"}
-            await client.websocket.send_json(message)
-            if message["type"] not in ("heartbeat", "pong", "subscribed"):
+                text, event = heartbeat, False
+            await client.websocket.send_text(text)
+            if event:
                 self.messages_sent += 1
                 WEBSOCKET_MESSAGES.labels("sent").inc()
 
-    async def _disconnect_slow(self, client: Client) -> None:
+    def _disconnect_slow(self, client: Client) -> None:
+        """Never awaited by broadcast: the close frame may itself wait on the slow socket."""
         self.clients.discard(client)
+        WEBSOCKET_CONNECTIONS.set(len(self.clients))
         self.slow_disconnects += 1
         log.warning("disconnecting slow WebSocket client of %s", client.organization_id)
+        if client.sender is not None:
+            client.sender.cancel()
+        task = asyncio.create_task(self._close(client))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    @staticmethod
+    async def _close(client: Client) -> None:
         with contextlib.suppress(Exception):
-            await client.websocket.close(code=SLOW_CONSUMER_CLOSE_CODE, reason="client too slow")
+            async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+                await client.websocket.close(code=SLOW_CONSUMER_CLOSE_CODE, reason="client too slow")
+
+
+def _parse_command(text: str) -> tuple[str, set[str]] | str:
+    """(action, config_ids), or the reason the command is refused."""
+    if len(text) > MAX_COMMAND_BYTES:
+        return f"command longer than {MAX_COMMAND_BYTES} bytes"
+    try:
+        command = json.loads(text)
+    except ValueError:
+        return "command is not JSON"
+    if not isinstance(command, dict):
+        return "command must be a JSON object"
+    action = command.get("action")
+    if action not in ("subscribe", "unsubscribe", "ping"):
+        return "action: expected subscribe, unsubscribe or ping"
+    raw_ids = command.get("config_ids", [])
+    if not isinstance(raw_ids, list) or not all(isinstance(item, str) and 0 < len(item) <= 200 for item in raw_ids):
+        return "config_ids: expected a list of config id strings"
+    return action, set(raw_ids)
 
 
 def _bearer(header: str | None) -> str | None:

@@ -1,0 +1,128 @@
+"""Config documents in and out: export as JSON or YAML, import with one verdict per item.
+
+An import is not all-or-nothing: each item is created, updated (same id, same organization) or
+refused with the fields that are wrong, so a file of 200 sites with one typo loads 199."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from techscaniq.api.errors import BadRequestError, field_errors
+from techscaniq.api.masking import masked_field, restore_masked
+from techscaniq.domain.common import REVEAL_SECRETS
+from techscaniq.domain.config import MonitoringConfig
+from techscaniq.system import MonitoringSystem
+
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+MAX_ITEMS = 1000
+_SERVER_FIELDS = ("created_at", "updated_at", "schema_version")
+
+
+class ItemError(BaseModel):
+    index: int
+    name: str | None = None
+    detail: list[dict[str, Any]]
+
+
+class ImportOutcome(BaseModel):
+    dry_run: bool
+    created: list[str] = Field(default_factory=list)
+    updated: list[str] = Field(default_factory=list)
+    errors: list[ItemError] = Field(default_factory=list)
+
+
+def render_export(documents: list[dict[str, Any]], format: Literal["json", "yaml"]) -> tuple[str, str]:
+    document = {"configs": documents}
+    if format == "yaml":
+        return yaml.safe_dump(document, sort_keys=False, allow_unicode=True), "application/yaml"
+    return json.dumps(document, indent=2), "application/json"
+
+
+def parse_document(raw: bytes, content_type: str) -> list[Any]:
+    """The items of a JSON or YAML document: a list, {"configs": [...]}, or one config."""
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise BadRequestError(f"document larger than {MAX_DOCUMENT_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequestError("document is not UTF-8 text") from None
+    if "yaml" in content_type.lower():
+        document = _safe_yaml(text)
+    else:
+        try:
+            document = json.loads(text)
+        except ValueError as exc:
+            raise BadRequestError(f"document is not valid JSON ({exc}); send YAML as application/yaml") from None
+    if isinstance(document, dict) and isinstance(document.get("configs"), list):
+        items: list[Any] = document["configs"]
+    elif isinstance(document, list):
+        items = document
+    elif isinstance(document, dict):
+        items = [document]
+    else:
+        raise BadRequestError("document must be a list of configs, {\"configs\": [...]}, or one config")
+    if len(items) > MAX_ITEMS:
+        raise BadRequestError(f"at most {MAX_ITEMS} configs per import")
+    return items
+
+
+def _safe_yaml(text: str) -> Any:
+    try:
+        # Aliases can expand a few bytes into a huge structure ("billion laughs"): configs never need them.
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader)):
+            raise BadRequestError("YAML aliases (*name) are not accepted in config documents")
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise BadRequestError(f"document is not valid YAML: {exc}") from None
+
+
+async def import_configs(system: MonitoringSystem, organization_id: str, items: list[Any],
+                         dry_run: bool = False) -> ImportOutcome:
+    outcome = ImportOutcome(dry_run=dry_run)
+    for index, item in enumerate(items):
+        name = item.get("name") if isinstance(item, dict) and isinstance(item.get("name"), str) else None
+        problem = await _import_one(system, organization_id, item, dry_run, outcome)
+        if problem:
+            outcome.errors.append(ItemError(index=index, name=name, detail=problem))
+    return outcome
+
+
+async def _import_one(system: MonitoringSystem, organization_id: str, item: Any, dry_run: bool,
+                      outcome: ImportOutcome) -> list[dict[str, Any]]:
+    if not isinstance(item, dict):
+        return [_problem("", "each config must be an object")]
+    if item.get("organization_id", organization_id) != organization_id:
+        return [_problem("organization_id", "does not match your organization")]
+    data = {key: value for key, value in item.items() if key not in _SERVER_FIELDS}
+    data["organization_id"] = organization_id
+    existing = None
+    if isinstance(data.get("id"), str):
+        existing = await system.storage.configs.get(data["id"], organization_id)
+        if existing is None and await system.storage.configs.get(data["id"]) is not None:
+            return [_problem("id", "is already in use")]
+        if existing is not None:
+            data = restore_masked(data, existing.model_dump(mode="json", context=REVEAL_SECRETS))
+    masked = masked_field(data)
+    if masked is not None:
+        return [_problem(masked, "a masked secret cannot be imported; export with include_secrets=true")]
+    try:
+        config = MonitoringConfig.model_validate(data)
+    except ValidationError as exc:
+        return field_errors(list(exc.errors()))
+    if existing is not None:
+        if not dry_run:
+            await system.update_monitoring_config(config.id, data, organization_id)
+        outcome.updated.append(config.id)
+    else:
+        if not dry_run:
+            await system.add_monitoring_config(config)
+        outcome.created.append(config.id)
+    return []
+
+
+def _problem(field: str, message: str) -> dict[str, Any]:
+    return {"field": field, "in": "body", "message": message, "type": "value_error"}

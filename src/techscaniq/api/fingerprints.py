@@ -1,0 +1,37 @@
+"""/api/v1/fingerprints/custom: an organization's own technologies (Wappalyzer format), merged with
+the shared database for that organization's scans only. Kept in this process's memory: set them
+again after a restart, and on every replica when scaled out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, status
+
+from techscaniq.api.auth import Principal
+from techscaniq.api.dependencies import get_system, require_writer
+from techscaniq.api.errors import BadRequestError
+from techscaniq.system import MonitoringSystem
+
+router = APIRouter(prefix="/api/v1/fingerprints", tags=["fingerprints"])
+
+EXAMPLE = {"Acme CMS": {"cats": [1], "headers": {"X-Powered-By": "AcmeCMS(?:/([\\d.]+))?\\;version:\\1"}}}
+
+
+@router.put("/custom", summary="Replace the organization's custom fingerprints (technologies.json format)")
+async def set_custom(
+    body: dict[str, Any] = Body(..., examples=[EXAMPLE]), principal: Principal = Depends(require_writer),
+    system: MonitoringSystem = Depends(get_system),
+) -> dict[str, Any]:
+    try:
+        warnings = system.fingerprints.set_custom(principal.organization_id, body)
+    except ValueError as exc:
+        raise BadRequestError(f"fingerprints: {exc}") from None
+    return {"technologies": len(body), "warnings": warnings}
+
+
+@router.delete("/custom", status_code=status.HTTP_204_NO_CONTENT, summary="Remove the custom fingerprints")
+async def remove_custom(
+    principal: Principal = Depends(require_writer), system: MonitoringSystem = Depends(get_system)
+) -> None:
+    system.fingerprints.set_custom(principal.organization_id, None)

@@ -1,0 +1,102 @@
+"""/api/v1/configs/{id}/rules: a config's alert rules and their notification channels, one at a time.
+
+Rules live inside the config, so every write is a config update (validated as a whole, applied
+through MonitoringSystem.update_monitoring_config). Channel secrets are masked on output; a masked
+value sent back keeps the stored secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, status
+
+from techscaniq.api.auth import Principal
+from techscaniq.api.dependencies import get_principal, get_system, require_writer
+from techscaniq.api.errors import ConflictError, NotFoundError
+from techscaniq.api.masking import refuse_masked, restore_masked
+from techscaniq.domain.common import REVEAL_SECRETS
+from techscaniq.domain.config import AlertRule, MonitoringConfig
+from techscaniq.system import MonitoringSystem
+
+router = APIRouter(prefix="/api/v1/configs/{config_id}/rules", tags=["alert rules"])
+
+RULE_EXAMPLE = {
+    "name": "Security regressions",
+    "conditions": {"type": "security", "min_impact": "medium"},
+    "severity": "high",
+    "notification_channels": [{"type": "webhook", "url": "https://hooks.example.com/techscaniq"}],
+}
+
+
+@router.get("", summary="The alert rules of a config")
+async def list_rules(
+    config_id: str, principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system)
+) -> list[dict[str, Any]]:
+    config = await system.get_monitoring_config(config_id, principal.organization_id)
+    return [rule.model_dump(mode="json") for rule in config.alert_rules]
+
+
+@router.get("/{rule_id}", summary="One alert rule")
+async def get_rule(
+    config_id: str, rule_id: str, principal: Principal = Depends(get_principal),
+    system: MonitoringSystem = Depends(get_system),
+) -> dict[str, Any]:
+    config = await system.get_monitoring_config(config_id, principal.organization_id)
+    return _find(config, rule_id).model_dump(mode="json")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Add an alert rule")
+async def add_rule(
+    config_id: str, body: dict[str, Any] = Body(..., examples=[RULE_EXAMPLE]),
+    principal: Principal = Depends(require_writer), system: MonitoringSystem = Depends(get_system),
+) -> dict[str, Any]:
+    config = await system.get_monitoring_config(config_id, principal.organization_id)
+    rule = _validate(body)
+    if any(existing.id == rule.id for existing in config.alert_rules):
+        raise ConflictError(f"config already has a rule with id {rule.id!r}")
+    await _store(system, config, [*_revealed(config), rule.model_dump(mode="json", context=REVEAL_SECRETS)])
+    return rule.model_dump(mode="json")
+
+
+@router.put("/{rule_id}", summary="Replace an alert rule (masked secrets keep their stored value)")
+async def replace_rule(
+    config_id: str, rule_id: str, body: dict[str, Any] = Body(..., examples=[RULE_EXAMPLE]),
+    principal: Principal = Depends(require_writer), system: MonitoringSystem = Depends(get_system),
+) -> dict[str, Any]:
+    config = await system.get_monitoring_config(config_id, principal.organization_id)
+    current = _find(config, rule_id).model_dump(mode="json", context=REVEAL_SECRETS)
+    rule = _validate(restore_masked({**body, "id": rule_id}, current))
+    rules = [rule.model_dump(mode="json", context=REVEAL_SECRETS) if r["id"] == rule_id else r
+             for r in _revealed(config)]
+    await _store(system, config, rules)
+    return rule.model_dump(mode="json")
+
+
+@router.delete("/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove an alert rule")
+async def delete_rule(
+    config_id: str, rule_id: str, principal: Principal = Depends(require_writer),
+    system: MonitoringSystem = Depends(get_system),
+) -> None:
+    config = await system.get_monitoring_config(config_id, principal.organization_id)
+    _find(config, rule_id)
+    await _store(system, config, [r for r in _revealed(config) if r["id"] != rule_id])
+
+
+def _validate(body: dict[str, Any]) -> AlertRule:
+    refuse_masked(body)
+    return AlertRule.model_validate(body)
+
+
+def _find(config: MonitoringConfig, rule_id: str) -> AlertRule:
+    for rule in config.alert_rules:
+        if rule.id == rule_id:
+            return rule
+    raise NotFoundError(f"config {config.id!r} has no rule with id {rule_id!r}")
+
+
+def _revealed(config: MonitoringConfig) -> list[dict[str, Any]]:
+    return [rule.model_dump(mode="json", context=REVEAL_SECRETS) for rule in config.alert_rules]
+
+
+async def _store(system: MonitoringSystem, config: MonitoringConfig, rules: list[dict[str, Any]]) -> None:
+    await system.update_monitoring_config(config.id, {"alert_rules": rules}, config.organization_id)

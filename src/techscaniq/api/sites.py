@@ -1,0 +1,106 @@
+"""What the dashboard shows of a site: the overview of all sites, a config's technology stack with its
+history (when each technology and version was first and last seen), and metric series for charts."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from techscaniq.api.auth import Principal
+from techscaniq.api.dependencies import get_principal, get_system
+from techscaniq.api.errors import FieldError
+from techscaniq.domain.performance import canonical_metric
+from techscaniq.domain.scan import ScanResult, ScanStatus
+from techscaniq.realtime.messages import scan_summary
+from techscaniq.system import MonitoringSystem
+
+router = APIRouter(prefix="/api/v1", tags=["sites"])
+
+METRIC_NAME = r"^[A-Za-z0-9_]{1,64}$"
+
+
+@router.get("/overview", summary="Every site of the organization with its latest scan (compact)")
+async def overview(
+    limit: int = Query(200, ge=1, le=1000), offset: int = Query(0, ge=0),
+    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
+) -> list[dict[str, Any]]:
+    configs = await system.list_monitoring_configs(principal.organization_id, limit=limit, offset=offset)
+    sites = []
+    for config in configs:
+        latest = await system.storage.scans.find(config_id=config.id, organization_id=principal.organization_id,
+                                                 limit=1)
+        sites.append({"id": config.id, "name": config.name, "url": config.url, "paused": config.paused,
+                      "schedule": config.schedule.model_dump(mode="json"), "rules": len(config.alert_rules),
+                      "next_run_at": _iso(await system.next_run_at(config.id)),
+                      "last_scan": scan_summary(latest[0]) if latest else None})
+    return sites
+
+
+@router.get("/configs/{config_id}/technologies", summary="Current technology stack and its history")
+async def technologies(
+    config_id: str, scans: int = Query(500, ge=1, le=5000, description="how many recent successful scans to read"),
+    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
+) -> dict[str, Any]:
+    await system.get_monitoring_config(config_id, principal.organization_id)  # 404 for another tenant
+    history = await system.storage.scans.find(config_id=config_id, organization_id=principal.organization_id,
+                                              status=ScanStatus.SUCCESS, limit=scans)
+    return {"config_id": config_id, "scans_considered": len(history), **stack_history(list(reversed(history)))}
+
+
+def stack_history(scans: list[ScanResult]) -> dict[str, Any]:
+    """`scans` oldest first. Each technology: first/last seen, present now, and the same per version."""
+    seen: dict[str, dict[str, Any]] = {}
+    for scan in scans:
+        at = scan.started_at.isoformat()
+        for detection in scan.technologies:
+            entry = seen.setdefault(detection.name, {"name": detection.name, "categories": detection.categories,
+                                                     "first_seen": at, "versions": {}})
+            entry["last_seen"] = at
+            version = entry["versions"].setdefault(detection.version or "", {"version": detection.version,
+                                                                             "first_seen": at})
+            version["last_seen"] = at
+    latest = scans[-1] if scans else None
+    current_names = {d.name for d in latest.technologies} if latest else set()
+    current = [
+        {"name": d.name, "version": d.version, "categories": d.categories, "confidence": d.confidence,
+         "first_seen": seen[d.name]["first_seen"], "version_first_seen": seen[d.name]["versions"][d.version or ""][
+             "first_seen"]}
+        for d in (latest.technologies if latest else [])
+    ]
+    timeline = [
+        {**{k: v for k, v in entry.items() if k != "versions"}, "present": entry["name"] in current_names,
+         "versions": list(entry["versions"].values())}
+        for entry in sorted(seen.values(), key=lambda e: (e["first_seen"], e["name"]))
+    ]
+    return {"as_of": latest.started_at.isoformat() if latest else None, "current": current, "history": timeline}
+
+
+@router.get("/configs/{config_id}/metrics", summary="Metric series for charts (oldest first)")
+async def metric_series(
+    config_id: str,
+    name: list[str] = Query(["ttfb_ms", "load_time_ms"], description="metric names (ttfb_ms, load_time_ms, ...)"),
+    since: datetime | None = None, until: datetime | None = None, limit: int = Query(1000, ge=1, le=10_000),
+    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
+) -> dict[str, Any]:
+    await system.get_monitoring_config(config_id, principal.organization_id)
+    names = [canonical_metric(n) for n in name[:20]]
+    _check_names(names)
+    series = {}
+    for metric in names:
+        points = await system.storage.metrics.series(config_id, metric, since=since, until=until, limit=limit)
+        series[metric] = [{"time": p.time.isoformat(), "value": p.value, "scan_id": p.scan_id} for p in points]
+    return {"config_id": config_id, "series": series}
+
+
+def _check_names(names: list[str]) -> None:
+    for metric in names:
+        if not re.fullmatch(METRIC_NAME, metric):
+            raise FieldError("name", f"{metric[:80]!r} is not a metric name (letters, digits and _; at most 64)",
+                             "query")
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
