@@ -49,7 +49,7 @@ class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         self.group = group
         self.handler = handler
         self.concurrency = max(1, concurrency)
-        self.capacity = max(64, 4 * self.concurrency)
+        self.capacity = max(500, 4 * self.concurrency)
         self.consumer: Any = None
         self.tasks: list[asyncio.Task[None]] = []
         self.queues: list[asyncio.Queue[tuple[Any, int, Any]]] = [asyncio.Queue() for _ in range(self.concurrency)]
@@ -186,7 +186,10 @@ class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
 
     async def _commit(self, partitions: set[Any] | None = None) -> bool:
         async with self.commit_lock:
-            assigned = self.consumer.assignment()
+            consumer = self.consumer
+            if consumer is None:  # stopped: the final commit has been made
+                return True
+            assigned = consumer.assignment()
             offsets = {
                 p: offset
                 for p, offset in self.next_offsets.items()
@@ -195,7 +198,7 @@ class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
             if not offsets:
                 return True
             try:
-                await self.consumer.commit(offsets)
+                await consumer.commit(offsets)
             except KafkaError:
                 # Not lost: handled events stay handled and the offsets are committed on the next try (or, after a
                 # rebalance, the next owner redoes them; handlers are idempotent).
