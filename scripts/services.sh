@@ -271,14 +271,19 @@ launch_kafka() {
     return
   fi
   port_open 127.0.0.1 "$KAFKA_PORT" && die "port $KAFKA_PORT is taken by another process; set TECHSCANIQ_KAFKA_PORT"
+  port_open 127.0.0.1 "$KAFKA_CONTROLLER_PORT" \
+    && die "port $KAFKA_CONTROLLER_PORT is taken by another process; set TECHSCANIQ_KAFKA_CONTROLLER_PORT"
   fetch_kafka_libs
   write_kafka_config
   kafka_java_command
   if [ ! -f "$KAFKA_HOME/data/meta.properties" ]; then
     rm -rf "$KAFKA_HOME/data"
-    # Any 16 random bytes in URL-safe base64 without padding make a valid cluster id.
-    local cluster_id
-    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
+    # Any 16 random bytes in URL-safe base64 without padding make a valid cluster id (but one starting with
+    # '-' would read as an option).
+    local cluster_id="-"
+    while [[ "$cluster_id" == -* ]]; do
+      cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
+    done
     "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_HOME/server.properties" \
       >"$KAFKA_HOME/format.log" 2>&1 || { cat "$KAFKA_HOME/format.log" >&2; die "formatting Kafka storage failed"; }
   fi
