@@ -8,7 +8,7 @@ from tests.changes.builders import summary
 from tests.changes.conftest import _started
 from tests.support.testsite import LocalSite
 
-from techscaniq.changes import ChangeDetector
+from techscaniq.changes import ChangeDetector, DetectionPolicy
 from techscaniq.domain.config import MonitoringConfig
 from techscaniq.scanning.analyzers import build_analyzers
 from techscaniq.scanning.scanner import Scanner
@@ -55,6 +55,87 @@ async def test_unchanged_site_raises_nothing_and_real_edits_raise_exactly_their_
 
         tls_site.route("/", body=PAGE.format(jquery="3.7.2"), headers=HEADERS[1:])
         assert await scan() == {("technology", "upgraded", "jQuery", "low")}
+        assert await scan() == set()
+    finally:
+        await scanner.aclose()
+        await storage.close()
+
+
+SHOP = """<!doctype html><html><head><meta name="generator" content="WordPress 6.4.2">
+<script src="/wp-includes/js/jquery/jquery.min.js?ver={jquery}"></script>{extra}</head><body>shop</body></html>"""
+
+
+async def test_a_local_site_evolving_over_real_scans(tls_settings: Settings, tls_site: LocalSite) -> None:
+    """The issue's sequence on a real site: each step edits the site, scans it for real, and compares the
+    stored changes with exactly the expected ones."""
+    page = {"jquery": "3.7.1", "extra": ""}
+    route = {"headers": HEADERS, "delay": 0.0, "status": 200}
+
+    def publish() -> None:
+        tls_site.route("/", body=SHOP.format(**page), **route)
+
+    publish()
+    config = MonitoringConfig.model_validate({
+        "organization_id": "org-1", "name": "local", "url": tls_site.url("/"),
+        "schedule": {"type": "interval", "expression": "1h"},
+        "scan_config": {"performance_thresholds": {"load_time": 20, "ttfb": 25}},
+    })
+    storage = await _started(tls_settings)
+    scanner = Scanner(tls_settings, build_analyzers(tls_settings))
+    # A loaded 2-core test machine can stall a loopback scan by 100 ms now and then: a higher noise floor
+    # than production's keeps this test about the site, not the machine.
+    detector = ChangeDetector(storage, DetectionPolicy(min_absolute_delta={"load_time_ms": 200, "ttfb_ms": 200}))
+
+    async def scan() -> set[tuple[str, str, str, str]]:
+        result, body = await scanner.scan(config)
+        await storage.scans.add(result, body)
+        return summary(await detector.handle_scan(result, config))
+
+    try:
+        for _ in range(3):
+            assert await scan() == set()
+
+        page["extra"] = '<script src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>'
+        publish()
+        # A third-party script without integrity: the technology, and the security finding it brings.
+        assert await scan() == {("technology", "added", "Google Analytics", "low"),
+                                ("security", "finding_added", "subresource-integrity", "medium")}
+        assert await scan() == set()
+
+        page["jquery"] = "4.0.0"
+        publish()
+        assert await scan() == {("technology", "upgraded", "jQuery", "medium")}
+
+        page["extra"] = ""
+        publish()
+        assert await scan() == set()  # one scan without it could be a partial page
+        assert await scan() == {("technology", "removed", "Google Analytics", "low"),
+                                ("security", "finding_resolved", "subresource-integrity", "low")}
+
+        route["delay"] = 0.3  # +300 ms before the first byte: far over 20% and the noise floor
+        publish()
+        assert await scan() == set()  # one slow scan is not a regression
+        route["delay"] = 0.0
+        publish()
+        assert await scan() == set()
+        route["delay"] = 0.3
+        publish()
+        assert await scan() == set()
+        assert await scan() == {("performance", "regressed", "load_time_ms", "high"),
+                                ("performance", "regressed", "ttfb_ms", "high")}
+        assert await scan() == set()
+        route["delay"] = 0.0
+        publish()
+        assert await scan() == {("performance", "recovered", "load_time_ms", "low"),
+                                ("performance", "recovered", "ttfb_ms", "low")}
+
+        route["status"] = 503
+        publish()
+        assert await scan() == set()
+        assert await scan() == {("availability", "down", "site", "critical")}
+        route["status"] = 200
+        publish()
+        assert await scan() == {("availability", "up", "site", "low")}
         assert await scan() == set()
     finally:
         await scanner.aclose()
