@@ -4,13 +4,18 @@ analyzers, history in the real SQLite storage. Repeated scans of an unchanged si
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from tests.changes.builders import summary
 from tests.changes.conftest import _started
 from tests.support.testsite import LocalSite
 
 from techscaniq.changes import ChangeDetector, DetectionPolicy
+from techscaniq.domain.change import Change
 from techscaniq.domain.config import MonitoringConfig
 from techscaniq.scanning.analyzers import build_analyzers
+from techscaniq.scanning.reanalysis import TechnologyReanalyzer
 from techscaniq.scanning.scanner import Scanner
 from techscaniq.settings import Settings
 
@@ -139,4 +144,48 @@ async def test_a_local_site_evolving_over_real_scans(tls_settings: Settings, tls
         assert await scan() == set()
     finally:
         await scanner.aclose()
+        await storage.close()
+
+
+async def test_a_real_fingerprint_database_update_is_not_a_site_change(
+    tls_settings: Settings, tls_site: LocalSite, tmp_path: Path
+) -> None:
+    """Scans with the shipped database, then with one that also knows a widget the page has had all
+    along. With the scanner's re-analysis of stored bodies nothing is reported; the widget is then
+    tracked like any technology (its removal is a site change)."""
+    tls_site.route("/", body=SHOP.format(jquery="3.7.1", extra='<script src="/static/shopwidget.js"></script>'),
+                   headers=HEADERS)
+    extra = tmp_path / "fingerprints"
+    extra.mkdir()
+    (extra / "technologies.json").write_text(json.dumps({"ShopWidget": {"cats": [6], "scriptSrc": "shopwidget\\.js"}}))
+    config = MonitoringConfig.model_validate({
+        "organization_id": "org-1", "name": "local", "url": tls_site.url("/"),
+        "schedule": {"type": "interval", "expression": "1h"},
+    })
+    storage = await _started(tls_settings)
+    old = Scanner(tls_settings, build_analyzers(tls_settings))
+    updated_settings = tls_settings.model_copy(update={"fingerprints_dir": extra})
+    analyzers = build_analyzers(updated_settings)
+    new = Scanner(updated_settings, analyzers)
+    reanalyzer = TechnologyReanalyzer(storage.scans, analyzers[0])  # what MonitoringSystem wires
+    detector = ChangeDetector(storage, reanalyze=reanalyzer)
+
+    async def scan(scanner: Scanner) -> list[Change]:
+        result, body = await scanner.scan(config)
+        await storage.scans.add(result, body)
+        return await detector.handle_scan(result, config)
+
+    try:
+        assert await scan(old) == [] and await scan(old) == []
+        first_new = await scan(new)
+        assert first_new == []  # the widget was always there: the database learnt to see it
+        versions = {s.fingerprint_version for s in await storage.scans.find(config_id=config.id)}
+        assert len(versions) == 2
+        assert await scan(new) == []
+        tls_site.route("/", body=SHOP.format(jquery="3.7.1", extra=""), headers=HEADERS)
+        assert await scan(new) == []
+        assert summary(await scan(new)) == {("technology", "removed", "ShopWidget", "high")}  # category 6: Ecommerce
+    finally:
+        await old.aclose()
+        await new.aclose()
         await storage.close()
