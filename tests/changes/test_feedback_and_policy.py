@@ -47,6 +47,8 @@ def test_policy_errors_name_the_field() -> None:
         DetectionPolicy(consecutive_scans=0)
     with pytest.raises(ValidationError, match="history_window"):
         DetectionPolicy(history_window=10, rebaseline_scans=12)
+    with pytest.raises(ValidationError, match="min_baseline_scans"):
+        DetectionPolicy(baseline_window=2, min_baseline_scans=3)
     with pytest.raises(ValidationError, match="certificate_expiry_days"):
         DetectionPolicy(certificate_expiry_days=(30, 0))
     with pytest.raises(ValidationError, match="impact_overrides"):

@@ -73,6 +73,8 @@ class DetectionPolicy(BaseModel):
         needed = self.baseline_window + self.rebaseline_scans
         if self.history_window < needed:
             raise ValueError(f"history_window must be at least baseline_window + rebaseline_scans ({needed})")
+        if self.min_baseline_scans > self.baseline_window:
+            raise ValueError("min_baseline_scans cannot exceed baseline_window (the baseline would never fill)")
         if self.stability_window < self.stability_scans + 1:
             raise ValueError("stability_window must exceed stability_scans")
         if any(day <= 0 for day in self.certificate_expiry_days):
