@@ -133,6 +133,7 @@ async def test_site_goes_down_and_comes_back(timeline: Timeline) -> None:
     [down] = await timeline.step_changes(site)
     assert summary([down]) == {("availability", "down", "site", "critical")}
     assert [f["error"] for f in down.evidence["failures"]] == ["connection_error", "connection_error"]
+    assert down.previous_scan_id == timeline.scans[-3].id  # compared with the last scan that answered
     assert await timeline.step(site) == set()
 
     site.down = False

@@ -54,8 +54,9 @@ def detect_availability(ctx: DetectionContext) -> list[Change]:
     changes: list[Change] = []
     if after == "down" and before != "down":
         failures = now_scans[:k]
+        last_up = next((scan for scan in history if not is_failure(scan)), history[0])
         changes.append(ctx.change(
-            AVAILABILITY, "down", "site", previous=history[0], before="up" if before else None, after="down",
+            AVAILABILITY, "down", "site", previous=last_up, before="up" if before else None, after="down",
             impact=ctx.impacts.impact("availability", "down"),
             evidence={"consecutive_failures": k, "failures": [_failure_summary(scan) for scan in failures]},
         ))
