@@ -146,6 +146,20 @@ def test_case_is_detected_with_its_version_and_nothing_unexplained(case: Case) -
     assert sorted(set(case.also) - set(detected)) == []
 
 
+@pytest.mark.parametrize(
+    ("technology", "html"),
+    [
+        ("Magento Page Builder", '<div data-content-type="row" data-appearance="contained" data-element="main"></div>'),
+        ("Drupal Commerce", '<script src="/modules/contrib/commerce/modules/cart/js/commerce_cart.js"></script>'),
+    ],
+)
+def test_an_add_on_marker_without_its_platform_is_not_reported(technology: str, html: str) -> None:
+    # These markers are generic on their own; `requires` keeps them from being reported off their platform.
+    assert _raw_technologies()[technology].get("requires")
+    page = PageData(url="https://www.example.test/", html=f"<html><body>{html}</body></html>")
+    assert technology not in _by_name(_engine().analyze(page))
+
+
 def _plain_pages() -> Iterator[PageData]:
     html = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Example Domain</title>\n'
