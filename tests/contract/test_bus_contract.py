@@ -287,3 +287,48 @@ async def test_kafka_an_event_that_keeps_failing_goes_to_the_dead_letter_topic_a
     finally:
         await dead.stop()
         await bus.stop()
+
+
+@pytest.mark.services
+async def test_kafka_replicas_joining_and_leaving_mid_stream_lose_nothing_and_keep_each_keys_order() -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, kafka_servers=_kafka_servers(), kafka_topic_prefix=f"test-{uuid.uuid4().hex[:12]}."
+    )
+    handled: list[tuple[str, int, str]] = []
+
+    def replica(name: str) -> KafkaEventBus:
+        bus = KafkaEventBus(settings, heartbeat_interval_ms=300)
+
+        async def handle(e: Event) -> None:
+            await asyncio.sleep(0.002)
+            handled.append((e.key, e.payload["seq"], name))
+
+        bus.subscribe(Topic.SCAN_COMPLETED, "changes", handle, concurrency=4)
+        return bus
+
+    first, leaving, joining = replica("first"), replica("leaving"), replica("joining")
+    publisher = KafkaEventBus(settings)
+    await started(first, leaving, publisher)
+    keys, per_key = 20, 30
+
+    async def publish() -> None:
+        for seq in range(per_key):  # one round per sequence number; a key's events are sent one after another
+            await asyncio.gather(*(publisher.publish(event(key=f"cfg-{k}", seq=seq)) for k in range(keys)))
+            await asyncio.sleep(0.04)
+
+    try:
+        publishing = asyncio.create_task(publish())
+        await asyncio.sleep(0.5)
+        await joining.start()
+        await asyncio.sleep(0.5)
+        await leaving.stop()
+        await publishing
+        await eventually(lambda: len({(k, s) for k, s, _ in handled}) == keys * per_key, 60)
+        first_seen: dict[str, list[int]] = defaultdict(list)
+        for key, seq, _ in handled:
+            if seq not in first_seen[key]:
+                first_seen[key].append(seq)
+        assert all(seqs == list(range(per_key)) for seqs in first_seen.values())
+        assert {name for *_, name in handled} == {"first", "leaving", "joining"}
+    finally:
+        await asyncio.gather(first.stop(), leaving.stop(), joining.stop(), publisher.stop())
