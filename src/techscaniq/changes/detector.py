@@ -26,7 +26,6 @@ from techscaniq.storage.protocols import ChangeRepository, ScanRepository
 log = logging.getLogger(__name__)
 
 
-
 class ChangeStorage(Protocol):
     """The part of Storage this stage uses (read-only members, so any Storage implementation fits)."""
 
