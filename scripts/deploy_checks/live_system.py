@@ -33,8 +33,9 @@ def free_port() -> int:
 
 class LiveSystem:
     def __init__(self, env: dict[str, str] | None = None, python: str = sys.executable,
-                 startup_timeout: float = 90.0, workdir: Path | None = None) -> None:
-        self.python = python
+                 startup_timeout: float = 90.0, workdir: Path | None = None,
+                 command: list[str] | None = None) -> None:
+        self.command = command or [python, str(ROOT / "start_monitoring_system.py")]
         self.startup_timeout = startup_timeout
         self.ports = {"http": free_port(), "websocket": free_port()}
         self._scratch = tempfile.TemporaryDirectory(prefix="techscaniq-live-") if workdir is None else None
@@ -78,7 +79,7 @@ class LiveSystem:
         self._console = self.workdir / "console.txt"
         with self._console.open("w") as console:  # a file, not a pipe: a chatty process never blocks on it
             self.process = subprocess.Popen(
-                [self.python, str(ROOT / "start_monitoring_system.py")], cwd=self.workdir, env=self.env,
+                self.command, cwd=self.workdir, env=self.env,
                 stdout=console, stderr=subprocess.STDOUT, text=True,
             )
         deadline = time.monotonic() + self.startup_timeout

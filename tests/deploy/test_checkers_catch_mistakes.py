@@ -33,9 +33,11 @@ def test_env_example_problems_name_the_setting(tmp_path: Path) -> None:
     assert "DASHBOARD_THEME is neither a setting nor a docker compose variable" in problems
 
 
-def test_env_example_is_a_valid_configuration(tmp_path: Path) -> None:
+def test_env_example_is_a_valid_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     from techscaniq.settings import Settings
 
+    for name in env_example.settings_variables():  # the environment would win over the file
+        monkeypatch.delenv(name, raising=False)
     settings = Settings(_env_file=ROOT / ".env.example")  # type: ignore[call-arg]
     values = env_example.env_example_values()
     assert settings.database_url == values["DATABASE_URL"]
