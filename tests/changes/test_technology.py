@@ -163,3 +163,13 @@ def test_implied_technologies_ride_along_with_the_one_that_implies_them() -> Non
     [change] = replay.step_changes(site)
     assert (change.change_type, change.subject, change.impact.value) == ("removed", "Magento", "high")
     assert sorted(change.evidence["implies"]) == ["MySQL", "PHP"]
+
+
+def test_turning_technology_analysis_on_is_not_a_wave_of_additions() -> None:
+    site, replay = Site(), Replay(config=make_config(technologies=False))
+    for _ in range(2):
+        unanalysed = site.scan().model_copy(update={"technologies": [], "fingerprint_version": None})
+        assert replay.judge(unanalysed) == []
+    replay.config = make_config()
+    assert replay.step(site) == set()  # the first analysed scan is the baseline
+    assert replay.step(site) == set()

@@ -32,7 +32,10 @@ MAX_PATTERNS = 10
 
 
 def technology_usable(scan: ScanResult) -> bool:
-    return has_content(scan) and TECHNOLOGY_ANALYZER not in scan.analysis_errors
+    """Technologies were analysed on the site's real page. A scan with neither a fingerprint version nor
+    detections was not analysed (technologies were off in its config): it is no evidence of absence."""
+    analysed = scan.fingerprint_version is not None or bool(scan.technologies)
+    return has_content(scan) and analysed and TECHNOLOGY_ANALYZER not in scan.analysis_errors
 
 
 def _detections(scan: ScanResult) -> dict[str, Detection]:
