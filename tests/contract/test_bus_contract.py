@@ -332,3 +332,22 @@ async def test_kafka_replicas_joining_and_leaving_mid_stream_lose_nothing_and_ke
         assert {name for *_, name in handled} == {"first", "leaving", "joining"}
     finally:
         await asyncio.gather(first.stop(), leaving.stop(), joining.stop(), publisher.stop())
+
+
+async def test_stop_lets_the_event_in_a_handler_finish(new_bus: BusFactory) -> None:
+    bus = new_bus()
+    began = asyncio.Event()
+    finished: list[Event] = []
+
+    async def slow(e: Event) -> None:
+        began.set()
+        await asyncio.sleep(0.3)
+        finished.append(e)
+
+    bus.subscribe(Topic.ALERT_TRIGGERED, "notifications", slow)
+    await started(bus)
+    sent = event(topic=Topic.ALERT_TRIGGERED)
+    await bus.publish(sent)
+    await asyncio.wait_for(began.wait(), 20)
+    await bus.stop()
+    assert finished == [sent]

@@ -76,6 +76,11 @@ class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
     def start(self, consumer: Any) -> None:
         self.consumer = consumer
         self.stopping = False
+        # A restart begins from the committed offsets: forget whatever a previous run left in hand.
+        self.queues = [asyncio.Queue() for _ in range(self.concurrency)]
+        self.in_hand = 0
+        for state in (self.generation, self.pending, self.running, self.next_offsets, self.committed):
+            state.clear()
         self.tasks = [asyncio.create_task(self._poll(), name=f"kafka-bus:{self.name}:poll"),
                       asyncio.create_task(self._commit_loop(), name=f"kafka-bus:{self.name}:commit")]
         self.tasks += [asyncio.create_task(self._work(queue), name=f"kafka-bus:{self.name}:{index}")
@@ -86,7 +91,7 @@ class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         self.stopping = True
         try:
             async with asyncio.timeout(drain_seconds):
-                while self.in_hand and self.alive:  # noqa: ASYNC110 - workers signal through counters
+                while self.in_hand:  # noqa: ASYNC110 - workers signal through counters
                     await asyncio.sleep(0.01)
         except TimeoutError:
             log.warning("event bus consumer %s stopped with %d events unfinished", self.name, self.in_hand)
