@@ -5,15 +5,14 @@ Each test gets a fresh database, applied exactly as the deployment guide's snipp
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from techscaniq.storage.metrics_schema import apply_metrics_schema, copy_performance_metrics, plain_postgres_url
+from techscaniq.storage.metrics_schema import apply_metrics_schema, copy_performance_metrics
 from techscaniq.storage.protocols import MetricPoint
 
 pytestmark = pytest.mark.services
@@ -24,24 +23,6 @@ GUIDE_MAINTENANCE = """
 SELECT drop_chunks('performance_metrics', INTERVAL '90 days');
 SELECT drop_chunks('system_metrics', INTERVAL '30 days');
 """
-
-
-@pytest.fixture
-async def metrics_url() -> AsyncIterator[str]:
-    url = os.environ.get("METRICS_DATABASE_URL")
-    if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("METRICS_DATABASE_URL is not set in CI: run the tests through `make test`")
-        pytest.skip("METRICS_DATABASE_URL is not set: start PostgreSQL with `make services`")
-    url = plain_postgres_url(url)
-    name = f"metrics_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture

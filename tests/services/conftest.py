@@ -1,0 +1,38 @@
+"""Fixtures for the tests that need the real services scripts/services.sh starts (PostgreSQL, Redis, Kafka)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from techscaniq.storage.metrics_schema import apply_metrics_schema, plain_postgres_url
+
+
+@pytest.fixture
+async def metrics_url() -> AsyncIterator[str]:
+    """A fresh, empty database on the server of METRICS_DATABASE_URL, dropped afterwards."""
+    url = os.environ.get("METRICS_DATABASE_URL")
+    if not url:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("METRICS_DATABASE_URL is not set in CI: run the tests through `make test`")
+        pytest.skip("METRICS_DATABASE_URL is not set: start PostgreSQL with `make services`")
+    url = plain_postgres_url(url)
+    name = f"metrics_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def metrics_store_url(metrics_url: str) -> str:
+    """A fresh database with the metrics schema applied."""
+    await apply_metrics_schema(metrics_url)
+    return metrics_url
