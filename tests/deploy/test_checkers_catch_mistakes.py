@@ -182,3 +182,47 @@ def test_hadolint_rejects_a_careless_dockerfile(tools: Path, tmp_path: Path) -> 
                             check=False)
     assert result.returncode != 0
     assert "DL3007" in result.stdout  # `latest` tag
+
+
+HEALTH = {"status": "healthy", "components": {"database": {"status": "running"}, "scheduler": {"status": "running"}}}
+HEALTHY_PAGE = EXPORTED + """\
+# HELP techscaniq_component_up 1 when a component is healthy
+# TYPE techscaniq_component_up gauge
+techscaniq_component_up{component="database"} 1.0
+techscaniq_component_up{component="scheduler"} 1.0
+# HELP techscaniq_database_up 1 when the database answers
+# TYPE techscaniq_database_up gauge
+techscaniq_database_up 1.0
+# HELP techscaniq_process_memory_ratio Resident memory / memory limit
+# TYPE techscaniq_process_memory_ratio gauge
+techscaniq_process_memory_ratio 0.2
+"""
+
+
+def run_healthy_test(tools: Path, tmp_path: Path, page: str) -> subprocess.CompletedProcess[str]:
+    test = check_metrics.healthy_system_test(page, [ROOT / "monitoring/prometheus/alerts.yml"], "techscaniq-monitoring")
+    path = tmp_path / "healthy_test.yml"
+    path.write_text(yaml.safe_dump(test))
+    return subprocess.run([str(tools / "bin/promtool"), "test", "rules", str(path)], capture_output=True, text=True,
+                          check=False)
+
+
+def test_a_healthy_page_fires_no_alert_and_agrees_with_health(tools: Path, tmp_path: Path) -> None:
+    assert check_metrics.health_problems(HEALTH, HEALTHY_PAGE) == []
+    result = run_healthy_test(tools, tmp_path, HEALTHY_PAGE)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_gauges_that_contradict_health_are_named_and_fire_their_alerts(tools: Path, tmp_path: Path) -> None:
+    page = (HEALTHY_PAGE.replace('techscaniq_component_up{component="scheduler"} 1.0',
+                                 'techscaniq_component_up{component="scheduler"} 0.0')
+            .replace("techscaniq_database_up 1.0", "techscaniq_database_up 0.0")
+            .replace("techscaniq_process_memory_ratio 0.2", "techscaniq_process_memory_ratio 0.93"))
+    assert check_metrics.health_problems(HEALTH, page) == [
+        '/health reports component scheduler running but techscaniq_component_up{component="scheduler"} is not 1',
+        "/health reports the database running but techscaniq_database_up is not 1",
+    ]
+    result = run_healthy_test(tools, tmp_path, page)
+    assert result.returncode != 0
+    for alert in ("ComponentDown", "DatabaseConnectionLost", "HighMemoryUsage"):
+        assert f"alertname: {alert}," in result.stdout + result.stderr
