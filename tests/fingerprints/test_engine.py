@@ -164,3 +164,26 @@ def test_nothing_detected_on_an_unrelated_page(engine: FingerprintEngine) -> Non
 def test_hostile_input_does_not_crash(engine: FingerprintEngine) -> None:
     nasty = "<" * 20000 + "<script src='" + "\x00\ud800" * 100 + "'>" + "<div id=birch-root " * 500
     engine.analyze(PageData(url="not a url", headers=[("Set-Cookie", ";;=;")], html=nasty, dns={"TXT": [""]}))
+
+
+def test_compiled_cache_is_reused_and_a_corrupt_one_is_rebuilt(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = load_database(FIXTURES / "basic")
+    page = PageData(headers=[("Server", "Acmeserve/1.2")], html='<div class="a" id="birch-root"></div>')
+    expected = FingerprintEngine(database).analyze(page)
+    first = FingerprintEngine(database, cache_dir=tmp_path)
+    files = sorted(tmp_path.iterdir())
+    assert files and first.analyze(page) == expected
+    assert FingerprintEngine(database, cache_dir=tmp_path).analyze(page) == expected
+    assert sorted(tmp_path.iterdir()) == files  # the same cache entries were read, not new ones written
+    for file in files:
+        file.write_bytes(b"[]\ngarbage")
+    assert FingerprintEngine(database, cache_dir=tmp_path).analyze(page) == expected
+    assert "ignoring fingerprint cache" in caplog.text
+
+
+def test_exact_html_and_literal_only_modes_agree(engine: FingerprintEngine) -> None:
+    literal_only = FingerprintEngine(engine.database, exact_html=False)
+    for html in ('<div data-x="1" id="birch-root">', "<p>half-a half-b</p>", '<link href="/cedar-theme.css">'):
+        assert engine.analyze(PageData(html=html)) == literal_only.analyze(PageData(html=html))

@@ -24,7 +24,7 @@ from techscaniq.scanning.fetch import Fetcher
 from techscaniq.scanning.fingerprints import FingerprintEngine, load_database
 from techscaniq.scanning.fingerprints.analyzer import TechnologyAnalyzer
 from techscaniq.scanning.fingerprints.cli import info_command, update_command
-from techscaniq.scanning.fingerprints.registry import FingerprintRegistry
+from techscaniq.scanning.fingerprints.registry import FingerprintRegistry, base_sources
 from techscaniq.settings import Settings
 
 FIXTURES = Path(__file__).parent / "engine_fixtures"
@@ -153,8 +153,10 @@ def test_update_from_directory_and_info(settings: Settings, capsys: pytest.Captu
     capsys.readouterr()
     assert info_command(argparse.Namespace(), settings) == 0
     out = capsys.readouterr().out
-    assert f"technologies: {manifest['technologies']}" in out.replace("\n", "\n")
-    assert manifest["version"] in out
+    merged = load_database([*base_sources(settings)])  # our shipped set, then the installed one
+    assert installed in base_sources(settings)
+    assert f"technologies: {len(merged.technologies)}\n" in out
+    assert f"version: {merged.version}\n" in out and manifest["version"] in out
     empty = settings.data_dir / "empty-db"
     (empty / "technologies").mkdir(parents=True)
     with pytest.raises(ValueError, match="no technologies"):

@@ -11,6 +11,7 @@ import fnmatch
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from techscaniq.domain.technology import Detection, Evidence
 from techscaniq.scanning.fingerprints.database import KEYED_SOURCES, DomCheck, FingerprintDatabase, Technology
@@ -19,8 +20,15 @@ from techscaniq.scanning.fingerprints.page import PageData
 from techscaniq.scanning.fingerprints.patterns import Pattern
 
 MAX_EVIDENCE_TEXT = 160
+CONFIRM_WINDOW = 2048
 # Sources read from the parsed HTML rather than from PageData fields.
 _DOCUMENT_SOURCES = frozenset({"html", "scripts", "scriptSrc", "text", "css", "meta"})
+
+
+@dataclass(slots=True)
+class _Found:
+    technology: str
+    evidence: Evidence
 
 
 @dataclass(slots=True)
@@ -66,6 +74,7 @@ class _Inputs:
         self.keyed["dns"] = {kind.upper(): list(values) for kind, values in page.dns.items()}
         self.keyed["js"] = {chain: [value] for chain, value in (page.js or {}).items()}
         self._listed: dict[str, list[str]] = {}
+        self._lowered: dict[tuple[str, str | None], list[str]] = {}
 
     def listed(self, source: str) -> list[str]:
         cached = self._listed.get(source)
@@ -104,54 +113,70 @@ class _Inputs:
         return values.get(pattern.key, [])
 
     def prefilter_text(self) -> str:
-        """Everything the patterns can look at, joined for one prefilter pass."""
+        """What listed-source patterns can look at besides the raw HTML, joined for the prefilter pass."""
         page = self.page
-        parts = [page.html, page.url, page.robots or "", page.cert_issuer or "", page.css or ""]
+        parts = ["", page.url, page.robots or "", page.cert_issuer or "", page.css or ""]
         parts.extend(page.script_contents)
         parts.extend(page.xhr)
-        for source in ("headers", "cookies", "dns", "js"):
-            for values in self.keyed[source].values():
-                parts.extend(values)
-        # Meta contents and script URLs are entity-decoded by the parser; add them decoded as well.
-        if self.document is not None:
-            for values in self.document.meta.values():
-                parts.extend(values)
+        if self.document is not None:  # script URLs are entity-decoded by the parser
             parts.extend(self.document.script_srcs)
         return "\n".join(parts)
+
+    def lowered(self, pattern: Pattern, texts: list[str]) -> list[str]:
+        key = (pattern.source, pattern.key)
+        cached = self._lowered.get(key)
+        if cached is None:
+            cached = self._lowered[key] = [text.lower() for text in texts]
+        return cached
 
 
 class FingerprintEngine:
     """A compiled database. Thread-safe: `analyze` keeps all per-page state local."""
 
-    def __init__(self, database: FingerprintDatabase) -> None:
-        from techscaniq.scanning.fingerprints.prefilter import LiteralPrefilter
+    def __init__(
+        self, database: FingerprintDatabase, *, exact_html: bool = True, cache_dir: Path | None = None
+    ) -> None:
+        """Compile `database`. `exact_html` runs `html` patterns in one hyperscan pass (faster on large
+        pages); `cache_dir` keeps the compiled hyperscan databases on disk for the next start."""
+        from techscaniq.scanning.fingerprints.prefilter import LiteralPrefilter, RegexScanner
 
         self.database = database
         self.version = database.version
+        patterns = [p for t in database.technologies.values() for p in t.patterns]
+        # `html` patterns run exactly in hyperscan where it can (one pass over the page instead of one
+        # `re` search each); the rest of the listed-source patterns go through the literal prefilter.
+        self._html_patterns = [p for p in patterns if p.source == "html" and p.regex_text]
+        self._html_scanner = RegexScanner(
+            [p.regex_text for p in self._html_patterns] if exact_html else [], cache_dir)
+        exact = {id(self._html_patterns[i]) for i in self._html_scanner.supported}
         literal_ids: dict[str, int] = {}
         by_literal: list[list[Pattern]] = []
-        # Patterns with no usable literal run whenever their input exists: keyed ones per key.
+        # Keyed patterns (headers, cookies, meta, dns, js) run when their key is present; listed
+        # patterns with no usable literal run whenever their input exists.
         self._always: list[Pattern] = []
-        self._always_keyed: dict[str, dict[str, list[Pattern]]] = {source: {} for source in KEYED_SOURCES}
-        self._dom: list[DomCheck] = []
-        for technology in database.technologies.values():
-            self._dom.extend(technology.dom)
-            for pattern in technology.patterns:
-                if not pattern.literals:
-                    if pattern.key is None or (pattern.source == "cookies" and "*" in pattern.key):
-                        self._always.append(pattern)
-                    else:
-                        self._always_keyed[pattern.source].setdefault(pattern.key, []).append(pattern)
-                    continue
-                for literal in pattern.literals:
+        self._keyed: dict[str, dict[str, list[Pattern]]] = {source: {} for source in KEYED_SOURCES}
+        self._dom: list[DomCheck] = [check for t in database.technologies.values() for check in t.dom]
+        for pattern in patterns:
+            if id(pattern) in exact:
+                continue
+            if pattern.key is not None:
+                if pattern.source == "cookies" and "*" in pattern.key:
+                    self._always.append(pattern)
+                else:
+                    self._keyed[pattern.source].setdefault(pattern.key, []).append(pattern)
+                continue
+            if not pattern.literals:
+                self._always.append(pattern)
+                continue
+            for literal in sorted(pattern.literals):  # a stable order keeps the cache key stable
                     index = literal_ids.get(literal)
                     if index is None:
                         index = literal_ids[literal] = len(by_literal)
                         by_literal.append([])
                     by_literal[index].append(pattern)
         self._by_literal = by_literal
-        self._prefilter = LiteralPrefilter(list(literal_ids))
-        self.sources = frozenset(p.source for t in database.technologies.values() for p in t.patterns)
+        self._prefilter = LiteralPrefilter(list(literal_ids), cache_dir)
+        self.sources = frozenset(p.source for p in patterns)
         if self._dom:
             self.sources |= {"dom"}
 
@@ -166,7 +191,11 @@ class FingerprintEngine:
         document = Document(page.html) if page.html and self.sources & _DOCUMENT_SOURCES else None
         inputs = _Inputs(page, document)
         hits: dict[str, _Hit] = {}
-        for pattern in self._candidates(inputs):
+        html_bytes = page.html.encode("utf-8", "replace")
+        if self._html_scanner.supported and page.html:
+            for found in self._exact_html(page.html, html_bytes):
+                hits.setdefault(found.technology, _Hit()).add(found.evidence)
+        for pattern in self._candidates(inputs, html_bytes):
             evidence = _confirm(pattern, inputs)
             if evidence is not None:
                 hits.setdefault(pattern.technology, _Hit()).add(evidence)
@@ -178,19 +207,32 @@ class FingerprintEngine:
                         hits.setdefault(check.technology, _Hit()).add(evidence)
         return self._resolve(hits)
 
-    def _candidates(self, inputs: _Inputs) -> Iterable[Pattern]:
+    def _exact_html(self, html: str, data: bytes) -> Iterable[_Found]:
+        ascii_only = len(data) == len(html)
+        for index, end in self._html_scanner.scan(data).items():
+            pattern = self._html_patterns[index]
+            position = end if ascii_only else len(data[:end].decode("utf-8", "replace"))
+            # Python's `re` has the last word and extracts versions: first from a little before where
+            # hyperscan's first match ended, then (a longer match, or a dialect difference) the whole page.
+            match = pattern.regex.search(html, max(0, position - CONFIRM_WINDOW))
+            if match is None:
+                match = pattern.search(html)
+            if match is not None:
+                yield _Found(pattern.technology, _evidence(pattern, match))
+
+    def _candidates(self, inputs: _Inputs, html_bytes: bytes) -> Iterable[Pattern]:
         seen: set[int] = set()
         yield from self._always
-        for source, by_key in self._always_keyed.items():
+        for source, by_key in self._keyed.items():
             present = inputs.keyed[source]
             if len(present) < len(by_key):
                 for key in present:
                     yield from by_key.get(key, ())
             else:
-                for key, patterns in by_key.items():
+                for key, keyed in by_key.items():
                     if key in present:
-                        yield from patterns
-        for literal_id in self._prefilter.scan(inputs.prefilter_text()):
+                        yield from keyed
+        for literal_id in self._prefilter.scan(html_bytes + inputs.prefilter_text().encode("utf-8", "replace")):
             for pattern in self._by_literal[literal_id]:
                 if id(pattern) not in seen:
                     seen.add(id(pattern))
@@ -279,11 +321,13 @@ def _confirm(pattern: Pattern, inputs: _Inputs) -> Evidence | None:
     if not texts:
         return None
     literals = pattern.literals if pattern.source not in ("html", "text") else None
+    if literals and not (pattern.source == "cookies" and pattern.key and "*" in pattern.key):
+        lowered = inputs.lowered(pattern, texts)
+        for text, low in zip(texts, lowered, strict=True):
+            if any(literal in low for literal in literals) and (match := pattern.search(text)) is not None:
+                return _evidence(pattern, match)
+        return None
     for text in texts:
-        if literals and len(texts) > 1:
-            lowered = text.lower()
-            if not any(literal in lowered for literal in literals):
-                continue
         match = pattern.search(text)
         if match is not None:
             return _evidence(pattern, match)

@@ -21,6 +21,8 @@ MAX_VERSION_LENGTH = 40
 # Visible text is entity-decoded, so literals of `text` patterns avoid characters HTML may encode; the
 # prefilter scans the raw document (plus decoded meta contents and script URLs) for the others.
 _TEXT_BREAKERS = frozenset('&<>"\'')
+# A pattern with no regex syntax but escaped punctuation ("cdn\\.example\\.com/w\\.js").
+_PLAIN = re.compile(r"(?:[^\\\[\](){}.*+?^$|]|\\[./\-_:=#@%&~'\" ])*")
 _JS_NAMED_GROUP = re.compile(r"\(\?<(?=[A-Za-z_])")
 
 
@@ -88,12 +90,18 @@ def parse_pattern(technology: str, source: str, key: str | None, raw: Any) -> Pa
             raise PatternError(f"confidence must be an integer, got {tags['confidence']!r}") from exc
     parsed = None
     literals: frozenset[str] = frozenset()
-    if regex_text:
+    breakers = _TEXT_BREAKERS if source == "text" else frozenset()
+    if _PLAIN.fullmatch(regex_text):
+        # Most patterns are plain text with escaped punctuation: no need for the regex parser.
+        literal = re.sub(r"\\(.)", r"\1", regex_text).lower()
+        if len(literal) >= MIN_LITERAL and literal.isascii() and not breakers.intersection(literal):
+            literals = frozenset({literal})
+    elif regex_text:
         try:
             parsed = sre_parse.parse(regex_text, re.IGNORECASE)
         except (re.error, RecursionError, OverflowError) as exc:
             raise PatternError(f"invalid regex {regex_text!r}: {exc}") from exc
-        literals = required_literals(parsed, _TEXT_BREAKERS if source == "text" else frozenset()) or frozenset()
+        literals = required_literals(parsed, breakers) or frozenset()
     return Pattern(
         technology=technology,
         source=source,

@@ -50,6 +50,7 @@ class FingerprintRegistry:
         self._base: FingerprintEngine | None = None
         self._custom: dict[str, FingerprintDatabase] = {}
         self._engines: OrderedDict[str, FingerprintEngine] = OrderedDict()
+        self._cache_dir = settings.data_dir / "cache" / "fingerprints"
 
     def base_database(self) -> FingerprintDatabase:
         return self.engine(None).database
@@ -57,13 +58,14 @@ class FingerprintRegistry:
     def engine(self, organization_id: str | None = None) -> FingerprintEngine:
         with self._lock:
             if self._base is None:
-                self._base = FingerprintEngine(load_database(base_sources(self.settings)))
+                self._base = FingerprintEngine(load_database(base_sources(self.settings)), cache_dir=self._cache_dir)
             custom = self._custom.get(organization_id) if organization_id else None
             if custom is None or organization_id is None:
                 return self._base
             cached = self._engines.get(organization_id)
             if cached is None:
-                cached = self._engines[organization_id] = FingerprintEngine(self._base.database.merge(custom))
+                merged = self._base.database.merge(custom)
+                cached = self._engines[organization_id] = FingerprintEngine(merged, cache_dir=self._cache_dir)
                 while len(self._engines) > MAX_CACHED_ORGANIZATIONS:
                     self._engines.popitem(last=False)
             self._engines.move_to_end(organization_id)
