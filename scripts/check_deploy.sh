@@ -186,6 +186,7 @@ EOF
   [ "$(grep -c '^FROM ' "$file")" -ge 2 ] || { echo "Dockerfile.monitoring: not multi-stage" >&2; return 1; }
   # Every file the Dockerfile copies from the context gets past .dockerignore.
   local source
+  # shellcheck disable=SC2013  # words, not lines: one COPY line names several sources
   for source in $(grep -E '^COPY [^-]' "$file" | sed -E 's/^COPY //; s/ [^ ]+$//'); do
     grep -qx "!${source%/}/\?" "$ROOT/.dockerignore" || grep -qx "!$source" "$ROOT/.dockerignore" \
       || { echo ".dockerignore excludes $source, which Dockerfile.monitoring copies" >&2; return 1; }
