@@ -26,7 +26,7 @@ import uvicorn
 from techscaniq.alerts import AlertEngine, JsonFileSilenceStore, Notifier
 from techscaniq.bus.memory import InMemoryEventBus
 from techscaniq.bus.protocol import EventBus
-from techscaniq.changes import ChangeDetector
+from techscaniq.changes import ChangeDetector, refresh_false_positive_rate
 from techscaniq.domain.common import REVEAL_SECRETS
 from techscaniq.domain.config import MonitoringConfig
 from techscaniq.domain.events import Topic
@@ -146,6 +146,7 @@ class MonitoringSystem:
             await self._serve("api", create_app(self), self.settings.http_port)
             await self._serve("websocket", self.realtime.app, self.settings.websocket_port)
         await self.refresh_gauges()
+        await refresh_false_positive_rate(self.storage.changes)
         self._started = True
         log.info("monitoring system started (%s)", "embedded" if self.settings.embedded else "scale-out")
 

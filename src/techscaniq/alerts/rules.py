@@ -2,7 +2,7 @@
 
 Semantics (documented for users in the rule reference):
 - `type` is the change kind, or "any".
-- `change_types` empty means every change type *except recoveries* ("recovered", "up", "improved"):
+- `change_types` empty means every change type *except recoveries* (RECOVERY_CHANGE_TYPES below):
   a recovery resolves the alert it answers instead of raising a new one, unless a rule lists it explicitly.
 - `min_impact`: the change's impact is at least this.
 - `technologies`, `categories`, `metrics`: each non-empty filter must be satisfied, compared
@@ -19,7 +19,8 @@ from typing import Any
 from techscaniq.domain.change import Change, ChangeKind
 from techscaniq.domain.config import AlertConditions, AlertRule, ChangeCategory
 
-RECOVERY_CHANGE_TYPES = frozenset({"recovered", "up", "improved"})
+# Good news that undoes an earlier change of the same (type, subject): it resolves, it does not alert.
+RECOVERY_CHANGE_TYPES = frozenset({"recovered", "up", "improved", "finding_resolved", "trusted", "strengthened"})
 
 
 def is_recovery(change: Change) -> bool:
