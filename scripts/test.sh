@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv
+bash scripts/install_browser.sh  # Chromium for tests/browser (api helper)
 "$VENV/bin/ruff" check src tests bench
 "$VENV/bin/mypy"
 if [ -f scripts/services.sh ]; then
