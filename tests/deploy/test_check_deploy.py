@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from tests.deploy.conftest import check_deploy
 
-STEPS = ["env", "compose", "k8s", "prometheus", "metrics", "quiet", "dockerfile", "image", "nginx", "systemd",
+STEPS = ["env", "compose", "kafka", "k8s", "prometheus", "metrics", "quiet", "dockerfile", "image", "nginx", "systemd",
          "logrotate"]
 
 

@@ -1,16 +1,18 @@
 """The deployment checks fail on the mistakes they exist for: each checker gets a broken copy of an
-artifact and must name what is wrong. check_compose, check_k8s, check_metrics, env_example and promql
+artifact and must name what is wrong. check_compose, check_k8s, check_kafka, check_metrics, env_example and promql
 are the modules of scripts/deploy_checks (conftest.py puts that directory on sys.path)."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import check_compose
 import check_k8s
+import check_kafka
 import check_metrics
 import env_example
 import promql
@@ -226,3 +228,41 @@ def test_gauges_that_contradict_health_are_named_and_fire_their_alerts(tools: Pa
     assert result.returncode != 0
     for alert in ("ComponentDown", "DatabaseConnectionLost", "HighMemoryUsage"):
         assert f"alertname: {alert}," in result.stdout + result.stderr
+
+
+def kafka_libs(tools: Path) -> Path:
+    """Where scripts/check_deploy.sh found or fetched the Kafka jars (see ensure_kafka_libs)."""
+    services = Path(os.environ.get("TECHSCANIQ_SERVICES_DIR", ROOT / ".services")) / "kafka/libs"
+    return services if any(services.glob("kafka_2.13-*.jar")) else tools / "kafka-libs"
+
+
+KRAFT = {
+    "CLUSTER_ID": "dGVjaHNjYW5pcS1wcmQtMQ", "KAFKA_NODE_ID": "1", "KAFKA_PROCESS_ROLES": "broker,controller",
+    "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@kafka:9093",
+    "KAFKA_LISTENERS": "PLAINTEXT://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093",
+    "KAFKA_ADVERTISED_LISTENERS": "PLAINTEXT://kafka:9092",
+    "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    "KAFKA_INTER_BROKER_LISTENER_NAME": "PLAINTEXT", "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+}
+
+
+@pytest.mark.timeout(180)
+def test_kafka_check_rejects_what_the_broker_would(tools: Path) -> None:
+    libs = kafka_libs(tools)
+    assert check_kafka.validate(KRAFT, libs, "kafka") == []
+    broken = check_kafka.validate({**KRAFT, "KAFKA_CONTROLLER_LISTENER_NAMES": "CTRL"}, libs, "kafka")
+    assert "controller.listener.names must contain at least one value appearing in the 'listeners'" in broken[0]
+    # The guide's service: ZooKeeper mode, pointing at a service its file never defined.
+    guide = {"KAFKA_BROKER_ID": "1", "KAFKA_ZOOKEEPER_CONNECT": "zookeeper:2181",
+             "KAFKA_ADVERTISED_LISTENERS": "PLAINTEXT://kafka:9092"}
+    assert "KAFKA_ZOOKEEPER_CONNECT set" in check_kafka.validate(guide, libs, "kafka")[0]
+    assert "is not 16 bytes" in check_kafka.validate({**KRAFT, "CLUSTER_ID": "dGVjaHNjYW5pcS1wcm9kLTE"}, libs,
+                                                     "kafka")[0]
+
+
+def test_cp_kafka_variables_become_broker_properties(tmp_path: Path) -> None:
+    props = check_kafka.properties({**KRAFT, "KAFKA_LOG_RETENTION_HOURS": "168", "KAFKA_HEAP_OPTS": "-Xmx1g",
+                                    "KAFKA_CONFLUENT_SUPPORT__METRICS___ENABLE": "false"}, tmp_path)
+    assert props["log.retention.hours"] == "168" and props["controller.quorum.voters"] == "1@kafka:9093"
+    assert props["confluent.support_metrics-enable"] == "false"
+    assert "heap.opts" not in props and props["log.dirs"] == str(tmp_path)
