@@ -50,9 +50,10 @@ async def test_a_redelivered_scan_adds_nothing(store: MetricsStoreRepository) ->
     assert len(await store.series("cfg-1", "load_time_ms")) == 1
 
 
-async def test_many_points_in_one_copy(store: MetricsStoreRepository) -> None:
+async def test_a_bulk_load_goes_in_with_copy_once(store: MetricsStoreRepository) -> None:
     batch = [MetricPoint("org-1", f"cfg-{i % 50}", f"s{i}", "ttfb_ms", float(i), NOW - timedelta(seconds=i))
              for i in range(5_000)]
-    await store.add(batch)
+    await store.add(batch)  # COPY: a bulk load
+    await store.add(batch)  # the same again: nothing new
     assert len(await store.series("cfg-7", "ttfb_ms")) == 100
     assert await store.maintain() == "0 partitions created, 0 dropped"

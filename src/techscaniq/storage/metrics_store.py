@@ -1,5 +1,5 @@
 """MetricRepository on METRICS_DATABASE_URL: the time series live in their own database (TimescaleDB hypertables
-or native day partitions, database/migrations/002_timescale_metrics.sql), written with COPY.
+or native day partitions, database/migrations/002_timescale_metrics.sql); bulk loads are written with COPY.
 
 Used instead of the core database's metrics table when METRICS_DATABASE_URL is set. `maintain()` creates the
 coming days' partitions and applies the retention; run it at start and hourly (cheap when there is nothing to do)."""
@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from techscaniq.settings import Settings
-from techscaniq.storage.metrics_schema import copy_performance_metrics, plain_postgres_url
+from techscaniq.storage.metrics_schema import plain_postgres_url, write_performance_metrics
 from techscaniq.storage.protocols import MetricPoint
 
 
@@ -30,7 +30,9 @@ class MetricsStoreRepository:
         return cls(settings.metrics_database_url, settings.database_pool_min_size, settings.database_pool_max_size)
 
     async def start(self) -> None:
-        self._pool = await asyncpg.create_pool(self._url, min_size=self._min_size, max_size=self._max_size)
+        self._pool = await asyncpg.create_pool(
+            self._url, min_size=self._min_size, max_size=self._max_size, reset=_keep_session
+        )
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -39,7 +41,7 @@ class MetricsStoreRepository:
 
     async def add(self, points: list[MetricPoint]) -> None:
         async with self._acquire() as conn:
-            await copy_performance_metrics(conn, points)
+            await write_performance_metrics(conn, points)
 
     async def series(
         self, config_id: str, metric: str, since: datetime | None = None, until: datetime | None = None,
@@ -66,3 +68,8 @@ class MetricsStoreRepository:
         if self._pool is None:
             raise RuntimeError("the metrics store is not started")
         return self._pool.acquire()
+
+
+async def _keep_session(conn: Any) -> None:
+    """Pool release without asyncpg's default reset round trip: this repository changes no session state
+    (its COPY temp table empties itself at commit and is meant to be reused)."""
