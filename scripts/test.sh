@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Installs what the tests need, starts the services they use, runs lint, types and every test.
+# Extra arguments go to pytest (e.g. `bash scripts/test.sh tests/system -x`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv
-bash scripts/install_browser.sh  # Chromium for tests/browser (api helper)
+
+bash scripts/install_browser.sh  # Debian's Chromium for tests/browser
 "$VENV/bin/ruff" check src tests bench
 "$VENV/bin/mypy"
-if [ -f scripts/services.sh ]; then
-  # shellcheck disable=SC1090
-  eval "$(bash scripts/services.sh start --env)"
+
+# PostgreSQL, Redis and Kafka on loopback (or the ones DATABASE_URL etc. already point at).
+service_env="$(bash scripts/services.sh start --env)"
+eval "$service_env"
+if [ "${CI:-}" = "true" ]; then
+  # Nothing we started may outlive the CI run.
+  trap 'bash scripts/services.sh stop >&2 || true' EXIT
 fi
+
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"
