@@ -135,6 +135,7 @@ class MonitoringSystem:
         if self.settings.embedded:
             await finish_interrupted_work(self.storage, self.change_stage, self.alert_stage)
         self._spawn("scheduler", self.scheduler.run())
+        self._tasks.append(asyncio.create_task(self._maintain_hourly(), name="maintenance"))
         self._spawn("notifier", self.notifier.run())
         self._set("scan_worker", "running", f"concurrency {self.settings.scan_concurrency}")
         self._set("change_detector", "running")
@@ -281,6 +282,14 @@ class MonitoringSystem:
         ACTIVE_CONFIGS.set(await self.storage.configs.count(active_only=True))
 
     # ---- internals -----------------------------------------------------------------------
+
+    async def _maintain_hourly(self) -> None:
+        while True:
+            await asyncio.sleep(3600)
+            try:
+                await self.storage.maintain()
+            except Exception:  # maintenance failing must not stop monitoring; it is retried next hour
+                log.exception("storage maintenance failed")
 
     def _create_bus(self) -> EventBus:
         if self.settings.kafka_servers:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from techscaniq.settings import Settings
 from techscaniq.storage.metrics_schema import apply_metrics_schema, plain_postgres_url
 
 
@@ -36,3 +37,39 @@ async def metrics_store_url(metrics_url: str) -> str:
     """A fresh database with the metrics schema applied."""
     await apply_metrics_schema(metrics_url)
     return metrics_url
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{name} is not set in CI: run the tests through `make test`")
+        pytest.skip(f"{name} is not set: start the services with `make services`")
+    return value
+
+
+@pytest.fixture
+async def fresh_database_url() -> AsyncIterator[str]:
+    """A fresh, empty core database on the server of DATABASE_URL, dropped afterwards."""
+    url = plain_postgres_url(_required("DATABASE_URL"))
+    name = f"core_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+def scale_out_settings(settings: Settings, fresh_database_url: str, metrics_url: str) -> Settings:
+    """The conftest `settings` switched to scale-out: fresh PostgreSQL databases, Kafka topics of
+    their own (a unique prefix) and Redis."""
+    return settings.model_copy(update={
+        "database_url": fresh_database_url,
+        "metrics_database_url": metrics_url,
+        "kafka_servers": _required("KAFKA_SERVERS"),
+        "redis_url": _required("REDIS_URL"),
+        "kafka_topic_prefix": f"t{uuid.uuid4().hex[:10]}.",
+    })

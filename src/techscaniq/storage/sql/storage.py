@@ -9,6 +9,9 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from techscaniq.settings import Settings
+from techscaniq.storage.metrics_schema import apply_metrics_schema
+from techscaniq.storage.metrics_store import MetricsStoreRepository
+from techscaniq.storage.protocols import MetricRepository
 from techscaniq.storage.sql.alerts import SqlAlertRepository
 from techscaniq.storage.sql.changes import SqlChangeRepository
 from techscaniq.storage.sql.configs import SqlConfigRepository
@@ -23,11 +26,14 @@ log = logging.getLogger(__name__)
 
 class SqlStorage:
     def __init__(self, settings: Settings, url: str | None = None) -> None:
+        self._settings = settings
         self.url = url or settings.storage_url
         self.engine = _create_engine(self.url, settings)
         self.configs = SqlConfigRepository(self.engine)
         self.scans = SqlScanRepository(self.engine)
-        self.metrics = SqlMetricRepository(self.engine)
+        # Time series go to their own database (TimescaleDB or day partitions) when METRICS_DATABASE_URL is set.
+        self._metrics_store = MetricsStoreRepository.from_settings(settings) if settings.metrics_database_url else None
+        self.metrics: MetricRepository = self._metrics_store or SqlMetricRepository(self.engine)
         self.changes = SqlChangeRepository(self.engine)
         self.alerts = SqlAlertRepository(self.engine)
         self.deliveries = SqlDeliveryRepository(self.engine)
@@ -41,8 +47,19 @@ class SqlStorage:
         applied = await migrate(self.engine)
         if applied:
             log.info("database migrated to version %s", max(applied))
+        if self._metrics_store is not None:
+            log.info("metrics database: %s", await apply_metrics_schema(self._settings.metrics_database_url or ""))
+            await self._metrics_store.start()
+            await self.maintain()
+
+    async def maintain(self) -> None:
+        """Retention and upcoming partitions of the metrics database (hourly; cheap when nothing is due)."""
+        if self._metrics_store is not None:
+            log.info("metrics maintenance: %s", await self._metrics_store.maintain())
 
     async def close(self) -> None:
+        if self._metrics_store is not None:
+            await self._metrics_store.close()
         await self.engine.dispose()
 
     async def ping(self) -> bool:
