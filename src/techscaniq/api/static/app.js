@@ -3,7 +3,7 @@
 "use strict";
 
 const state = { token: sessionStorage.getItem("techscaniq.token"), org: null, sites: new Map(), socket: null,
-  current: null, retry: 1000 };
+  current: null, retry: 1000, live: new Map(), generation: 0 };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, options = {}, ...children) {
@@ -112,9 +112,20 @@ async function route() {
 
 async function loadSites() {
   show("sites-view");
+  await refreshSites();
+}
+
+async function refreshSites() {
+  const generation = ++state.generation;
   const sites = await api("/api/v1/overview");
+  if (generation !== state.generation) return;  // a newer refresh started meanwhile
+  for (const site of sites) {
+    // A scan announced over the WebSocket may be newer than what this (slower) request saw.
+    const announced = state.live.get(site.id);
+    if (announced && (!site.last_scan || announced.started_at > site.last_scan.started_at)) site.last_scan = announced;
+  }
   state.sites = new Map(sites.map((s) => [s.id, s]));
-  renderSites();
+  if (!$("sites-view").hidden) renderSites();
 }
 
 function statusPill(site) {
@@ -168,8 +179,8 @@ async function addSite(event) {
   button.disabled = true;
   try {
     const created = await api("/api/v1/configs", { method: "POST", json: body });
-    state.sites.set(created.id, { id: created.id, name: created.name, url: created.url, paused: false, last_scan: null });
-    renderSites();
+    // From storage, not from the form: the first scan may already have finished (and been announced).
+    await refreshSites();
     form.reset();
     toast(`${created.name} added — its first scan is running.`);
   } catch (error) {
@@ -316,8 +327,11 @@ function connect() {
 function handleEvent(message) {
   if (message.type === "scan.completed") {
     const scan = message.data.scan;
+    state.live.set(message.config_id, scan);
     const site = state.sites.get(message.config_id);
-    if (site) {
+    if (!site) {
+      refreshSites().catch(() => {});  // a site added elsewhere (another tab, the API)
+    } else {
       site.last_scan = scan;
       if (!$("sites-view").hidden) {
         renderSites();
