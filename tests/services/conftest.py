@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -13,32 +14,6 @@ from techscaniq.settings import Settings
 from techscaniq.storage.metrics_schema import apply_metrics_schema, plain_postgres_url
 
 
-@pytest.fixture
-async def metrics_url() -> AsyncIterator[str]:
-    """A fresh, empty database on the server of METRICS_DATABASE_URL, dropped afterwards."""
-    url = os.environ.get("METRICS_DATABASE_URL")
-    if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("METRICS_DATABASE_URL is not set in CI: run the tests through `make test`")
-        pytest.skip("METRICS_DATABASE_URL is not set: start PostgreSQL with `make services`")
-    url = plain_postgres_url(url)
-    name = f"metrics_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-@pytest.fixture
-async def metrics_store_url(metrics_url: str) -> str:
-    """A fresh database with the metrics schema applied."""
-    await apply_metrics_schema(metrics_url)
-    return metrics_url
-
-
 def _required(name: str) -> str:
     value = os.environ.get(name)
     if not value:
@@ -48,11 +23,11 @@ def _required(name: str) -> str:
     return value
 
 
-@pytest.fixture
-async def fresh_database_url() -> AsyncIterator[str]:
-    """A fresh, empty core database on the server of DATABASE_URL, dropped afterwards."""
-    url = plain_postgres_url(_required("DATABASE_URL"))
-    name = f"core_test_{uuid.uuid4().hex[:12]}"
+@contextlib.asynccontextmanager
+async def _fresh_database(server_url: str, prefix: str) -> AsyncIterator[str]:
+    """A new, empty database on the server of `server_url`, dropped afterwards."""
+    url = plain_postgres_url(server_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -60,6 +35,27 @@ async def fresh_database_url() -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture
+async def metrics_url() -> AsyncIterator[str]:
+    """A fresh, empty database on the server of METRICS_DATABASE_URL, dropped afterwards."""
+    async with _fresh_database(_required("METRICS_DATABASE_URL"), "metrics_test") as url:
+        yield url
+
+
+@pytest.fixture
+async def metrics_store_url(metrics_url: str) -> str:
+    """A fresh database with the metrics schema applied."""
+    await apply_metrics_schema(metrics_url)
+    return metrics_url
+
+
+@pytest.fixture
+async def fresh_database_url() -> AsyncIterator[str]:
+    """A fresh, empty core database on the server of DATABASE_URL, dropped afterwards."""
+    async with _fresh_database(_required("DATABASE_URL"), "core_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 from tests.support.fixtures import SiteFactory
 from tests.support.waiting import eventually
-from tests.system.test_pipeline_end_to_end import JQUERY, PAGE, config
+from tests.system.test_pipeline_end_to_end import JQUERY, PAGE, config, shop_and_receiver
 
 from techscaniq.domain.alert import DeliveryStatus
 from techscaniq.domain.scan import ScanResult
@@ -15,11 +15,7 @@ from techscaniq.system import MonitoringSystem
 
 
 async def test_scale_out_pipeline_from_scan_to_webhook(scale_out_settings: Settings, site_factory: SiteFactory) -> None:
-    shop = await site_factory()
-    shop.route("/", body=PAGE.format(scripts=""))
-    shop.route("/static/js/jquery-3.6.0.min.js", body="/*! jQuery v3.6.0 */", content_type="application/javascript")
-    receiver = await site_factory()
-    receiver.route("/hook", status=204)
+    shop, receiver = await shop_and_receiver(site_factory)
 
     async with MonitoringSystem(scale_out_settings, serve_http=False) as system:
         health = await system.health()

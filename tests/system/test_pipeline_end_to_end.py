@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from tests.support.fixtures import SiteFactory
+from tests.support.testsite import LocalSite
 from tests.support.waiting import eventually
 
 from techscaniq.domain.alert import AlertStatus, DeliveryStatus
@@ -43,14 +44,20 @@ def config(site_url: str, hook_url: str) -> dict[str, Any]:
     }
 
 
-async def test_a_technology_added_to_a_site_reaches_the_webhook_once(
-    settings: Settings, site_factory: SiteFactory
-) -> None:
+async def shop_and_receiver(site_factory: SiteFactory) -> tuple[LocalSite, LocalSite]:
+    """A shop without jQuery yet (it is one route away) and a webhook receiver answering 204 at /hook."""
     shop = await site_factory()
     shop.route("/", body=PAGE.format(scripts=""))
     shop.route("/static/js/jquery-3.6.0.min.js", body="/*! jQuery v3.6.0 */", content_type="application/javascript")
     receiver = await site_factory()
     receiver.route("/hook", status=204)
+    return shop, receiver
+
+
+async def test_a_technology_added_to_a_site_reaches_the_webhook_once(
+    settings: Settings, site_factory: SiteFactory
+) -> None:
+    shop, receiver = await shop_and_receiver(site_factory)
 
     async with MonitoringSystem(settings, serve_http=False) as system:
         config_id = await system.add_monitoring_config(config(shop.url("/"), receiver.url("/hook")))
@@ -107,11 +114,7 @@ async def test_scans_stored_before_a_crash_are_compared_and_alerted_after_restar
     settings: Settings, site_factory: SiteFactory
 ) -> None:
     """The in-process bus loses queued events when the process dies: the restart finishes the work."""
-    shop = await site_factory()
-    shop.route("/", body=PAGE.format(scripts=""))
-    shop.route("/static/js/jquery-3.6.0.min.js", body="/*! jQuery v3.6.0 */", content_type="application/javascript")
-    receiver = await site_factory()
-    receiver.route("/hook", status=204)
+    shop, receiver = await shop_and_receiver(site_factory)
 
     # A first life: two scans are stored, but the process "dies" before their stages run.
     first = MonitoringSystem(settings, serve_http=False)
