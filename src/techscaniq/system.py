@@ -27,12 +27,21 @@ from techscaniq.alerts import AlertEngine, JsonFileSilenceStore, Notifier
 from techscaniq.bus.memory import InMemoryEventBus
 from techscaniq.bus.protocol import EventBus
 from techscaniq.changes import ChangeDetector, refresh_false_positive_rate
+from techscaniq.coordination import RedisAlertGate, RedisGuard, RedisRateLimiter, create_redis
 from techscaniq.domain.common import REVEAL_SECRETS
 from techscaniq.domain.config import MonitoringConfig
 from techscaniq.domain.events import Topic
 from techscaniq.domain.scan import ScanResult, ScanTrigger
 from techscaniq.observability.logging import configure_logging
-from techscaniq.observability.metrics import ACTIVE_CONFIGS, CONFIGS
+from techscaniq.observability.metrics import (
+    ACTIVE_CONFIGS,
+    COMPONENT_UP,
+    CONFIGS,
+    DATABASE_UP,
+    PROCESS_MEMORY_RATIO,
+    QUEUE_DEPTH,
+)
+from techscaniq.observability.process import memory_ratio
 from techscaniq.pipeline.clock import Clock, system_clock
 from techscaniq.pipeline.scheduler import Scheduler, scan_requested
 from techscaniq.pipeline.stages import AlertStage, ChangeStage, finish_interrupted_work
@@ -94,10 +103,15 @@ class MonitoringSystem:
             self.storage, reanalyze=TechnologyReanalyzer(self.storage.scans, self.analyzers[0])
         )
         self.notifier = Notifier(self.storage, self.settings, clock=clock)
+        # Redis (optional) shares alert windows and rate limits between replicas; keys are namespaced like topics.
+        self.redis = RedisGuard(create_redis(self.settings)) if self.settings.redis_url else None
+        namespace = self.settings.kafka_topic_prefix
         self.alert_engine = AlertEngine(
             self.storage, self.settings, clock=clock,
             silences=JsonFileSilenceStore(self.settings.data_dir / "silences.json"), on_outbox=self.notifier.wake,
+            gate=RedisAlertGate(self.redis, namespace) if self.redis else None,
         )
+        self.rate_limiter = RedisRateLimiter(self.redis, prefix=namespace) if self.redis else None
         self.change_stage = ChangeStage(self.storage, self.bus, self.change_detector)
         self.alert_stage = AlertStage(self.storage, self.bus, self.alert_engine)
         self.realtime = RealtimeHub(self.bus, self._authenticate_websocket, self.instance_id)
@@ -144,7 +158,7 @@ class MonitoringSystem:
         if self._serve_http:
             from techscaniq.api.app import create_app
 
-            await self._serve("api", create_app(self), self.settings.http_port)
+            await self._serve("api", create_app(self, self.rate_limiter), self.settings.http_port)
             await self._serve("websocket", self.realtime.app, self.settings.websocket_port)
         await self.refresh_gauges()
         await refresh_false_positive_rate(self.storage.changes)
@@ -173,6 +187,8 @@ class MonitoringSystem:
         self._servers.clear()
         await self.fetcher.aclose()
         await self.notifier.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
         await self.storage.close()
         for state in self.components.values():
             state.state = "stopped"
@@ -262,6 +278,7 @@ class MonitoringSystem:
 
     async def health(self) -> dict[str, Any]:
         database_ok = await self.storage.ping()
+        DATABASE_UP.set(1 if database_ok else 0)
         self._set("database", "running" if database_ok else "failed",
                   self._describe_database() if database_ok else "not answering")
         self._set("event_bus", "running" if self.bus.healthy else "failed", type(self.bus).__name__)
@@ -276,6 +293,16 @@ class MonitoringSystem:
 
     async def ready(self) -> bool:
         return self._started and await self.storage.ping() and self.bus.healthy
+
+    async def observe(self) -> None:
+        """Bring every gauge up to date (what /metrics calls before Prometheus reads them)."""
+        await self.health()
+        for queue, depth in self.bus.queue_depths().items():
+            QUEUE_DEPTH.labels(queue).set(depth)
+        ratio = memory_ratio()
+        if ratio is not None:
+            PROCESS_MEMORY_RATIO.set(ratio)
+        await self.refresh_gauges()
 
     async def refresh_gauges(self) -> None:
         CONFIGS.set(await self.storage.configs.count())
@@ -304,6 +331,7 @@ class MonitoringSystem:
     def _set(self, name: str, state: str, detail: str = "") -> None:
         component = self.components.setdefault(name, ComponentState(name))
         component.state, component.detail = state, detail
+        COMPONENT_UP.labels(name).set(1 if state == "running" else 0)
 
     def _spawn(self, name: str, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine, name=name)

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from techscaniq.api.dependencies import get_system
-from techscaniq.observability.metrics import QUEUE_DEPTH, REGISTRY
+from techscaniq.observability.metrics import REGISTRY
 from techscaniq.system import MonitoringSystem
 
 router = APIRouter(tags=["operations"])
@@ -27,7 +27,5 @@ async def ready(system: MonitoringSystem = Depends(get_system)) -> JSONResponse:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(system: MonitoringSystem = Depends(get_system)) -> Response:
-    for queue, depth in system.bus.queue_depths().items():
-        QUEUE_DEPTH.labels(queue).set(depth)
-    await system.refresh_gauges()
+    await system.observe()
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
