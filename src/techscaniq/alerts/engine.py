@@ -17,7 +17,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from techscaniq.alerts.rules import is_recovery, matching_changes
 from techscaniq.alerts.silences import InMemorySilenceStore, SilenceStore
@@ -28,6 +28,9 @@ from techscaniq.domain.config import AlertRule, MonitoringConfig
 from techscaniq.observability.metrics import ALERT_RESOLUTION, ALERTS_SUPPRESSED, ALERTS_TRIGGERED
 from techscaniq.settings import Settings
 from techscaniq.storage.protocols import Storage
+
+if TYPE_CHECKING:
+    from techscaniq.coordination.alert_gate import AlertGate
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,7 @@ class AlertEngine:
         clock: Callable[[], datetime] = utcnow,
         silences: SilenceStore | None = None,
         on_outbox: Callable[[], None] | None = None,
+        gate: AlertGate | None = None,
     ) -> None:
         self._storage = storage
         self._settings = settings
@@ -75,6 +79,8 @@ class AlertEngine:
         self.silences: SilenceStore = silences if silences is not None else InMemorySilenceStore()
         # Called after deliveries are stored, e.g. Notifier.wake, so they go out at once.
         self._on_outbox = on_outbox
+        # Shared dedupe lock and throttle windows (Redis) when several replicas raise alerts.
+        self._gate = gate
 
     async def handle_changes(self, config: MonitoringConfig, changes: list[Change]) -> list[Alert]:
         """Evaluate one scan's changes. Returns the alerts this call stored or resolved (including
@@ -126,9 +132,17 @@ class AlertEngine:
     async def _raise(
         self, config: MonitoringConfig, rule: AlertRule, matched: list[Change], now: datetime
     ) -> tuple[Alert | None, bool]:
+        key = dedupe_key(config.id, rule.id, matched)
+        if self._gate is None:
+            return await self._raise_exclusive(config, rule, matched, now, key)
+        async with self._gate.exclusive(key):
+            return await self._raise_exclusive(config, rule, matched, now, key)
+
+    async def _raise_exclusive(
+        self, config: MonitoringConfig, rule: AlertRule, matched: list[Change], now: datetime, key: str
+    ) -> tuple[Alert | None, bool]:
         scan_id = matched[0].scan_id
         alert_id = stable_id("alert", config.id, rule.id, scan_id)
-        key = dedupe_key(config.id, rule.id, matched)
         summaries = [change_summary(c) for c in matched]
         open_alert = await self._storage.alerts.find_open(key)
         if open_alert is not None and open_alert.id == alert_id:
@@ -163,9 +177,17 @@ class AlertEngine:
         if silence is not None:
             alert.silenced, reason = True, silence.kind
         else:
-            last = await self._storage.alerts.last_notified(key)
-            if last is not None and now - last.triggered_at < timedelta(minutes=rule.throttle_minutes):
+            throttle = timedelta(minutes=rule.throttle_minutes)
+            window = None
+            if self._gate is not None and throttle:
+                window = await self._gate.claim_window(key, alert_id, throttle.total_seconds())
+            last = None if window is False else await self._storage.alerts.last_notified(key)
+            if window is False:
+                alert.throttled, reason = True, "throttled"  # another alert owns the window: no database read
+            elif last is not None and now - last.triggered_at < throttle:
                 alert.throttled, reason = True, "throttled"
+                if window and self._gate is not None:  # Redis had lost the window: give it back to its owner
+                    await self._gate.hold_window(key, last.id, (last.triggered_at + throttle - now).total_seconds())
             elif last is not None:
                 alert.suppressed_count = await self._suppressed_since(last)
         if not await self._storage.alerts.add(alert):

@@ -83,6 +83,12 @@ HTTP_REQUESTS = Counter(
     registry=REGISTRY,
 )
 
+# --- coordination (Redis) ---
+COORDINATION_FALLBACKS = Counter(
+    "techscaniq_coordination_fallbacks", "Redis operations that took the local/database fallback, by operation",
+    ["operation"], registry=REGISTRY,
+)
+
 # --- health ---
 COMPONENT_UP = Gauge("techscaniq_component_up", "1 when a component is healthy", ["component"], registry=REGISTRY)
 DATABASE_UP = Gauge("techscaniq_database_up", "1 when the database answers", registry=REGISTRY)
