@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 
 from techscaniq.alerts.channels.base import scrub, secrets_of
 from techscaniq.api.auth import Principal
-from techscaniq.api.dependencies import get_principal, get_system, require_writer
+from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system, require_writer
 from techscaniq.api.errors import NotFoundError
 from techscaniq.domain.alert import Alert, AlertStatus, Delivery
 from techscaniq.domain.events import Event, Topic
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 @router.get("", summary="Alerts, newest first")
 async def list_alerts(
     config_id: str | None = None, status: AlertStatus | None = None, since: datetime | None = None,
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
     principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
 ) -> list[dict[str, Any]]:
     alerts = await system.storage.alerts.find(organization_id=principal.organization_id, config_id=config_id,

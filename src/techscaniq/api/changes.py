@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from techscaniq.api.auth import Principal
-from techscaniq.api.dependencies import get_principal, get_system, require_writer
+from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system, require_writer
 from techscaniq.api.errors import NotFoundError
 from techscaniq.changes import mark_false_positive
 from techscaniq.domain.change import ChangeKind
@@ -24,7 +24,7 @@ async def list_changes(
     type: ChangeKind | None = Query(None, description="technology, performance, security or availability"),
     min_impact: Impact | None = Query(None, description="low, medium, high or critical (and above)"),
     since: datetime | None = None, until: datetime | None = None,
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
     principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
 ) -> list[dict[str, Any]]:
     changes = await system.storage.changes.find(

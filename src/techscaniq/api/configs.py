@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from techscaniq.api.auth import Principal
 from techscaniq.api.config_documents import ImportOutcome, import_configs, parse_document, render_export
-from techscaniq.api.dependencies import get_principal, get_system, require_writer
+from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system, require_writer
 from techscaniq.api.errors import ConflictError, ForbiddenError
 from techscaniq.api.masking import refuse_masked, restore_masked
 from techscaniq.domain.common import REVEAL_SECRETS
@@ -40,7 +40,7 @@ def _claim_organization(body: dict[str, Any], principal: Principal) -> dict[str,
 
 @router.get("", summary="List configs")
 async def list_configs(
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
     principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
 ) -> list[dict[str, Any]]:
     configs = await system.list_monitoring_configs(principal.organization_id, limit=limit, offset=offset)

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from techscaniq.system import MonitoringSystem
 
 WINDOW_SECONDS = 60.0
+# Pagination beyond this is a mistake (and SQLite integers are 64-bit): refused with a 422, not a crash.
+MAX_OFFSET = 1_000_000
 
 
 def get_system(request: Request) -> MonitoringSystem:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from techscaniq.api.auth import Principal
-from techscaniq.api.dependencies import get_principal, get_system
+from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system
 from techscaniq.api.errors import NotFoundError
 from techscaniq.domain.scan import ScanStatus
 from techscaniq.realtime.messages import scan_summary
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1/scans", tags=["scans"])
 @router.get("", summary="Scans, newest first")
 async def list_scans(
     config_id: str | None = None, status: ScanStatus | None = None, since: datetime | None = None,
-    until: datetime | None = None, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+    until: datetime | None = None, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
     summary: bool = Query(False, description="compact scans (status, grade, stack, headline timings)"),
     principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
 ) -> list[dict[str, Any]]:

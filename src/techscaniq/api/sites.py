@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from techscaniq.api.auth import Principal
-from techscaniq.api.dependencies import get_principal, get_system
+from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system
 from techscaniq.api.errors import FieldError
 from techscaniq.domain.performance import canonical_metric
 from techscaniq.domain.scan import ScanResult, ScanStatus
@@ -24,7 +24,7 @@ METRIC_NAME = r"^[A-Za-z0-9_]{1,64}$"
 
 @router.get("/overview", summary="Every site of the organization with its latest scan (compact)")
 async def overview(
-    limit: int = Query(200, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: int = Query(200, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
     principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
 ) -> list[dict[str, Any]]:
     configs = await system.list_monitoring_configs(principal.organization_id, limit=limit, offset=offset)
