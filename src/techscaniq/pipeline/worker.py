@@ -70,6 +70,11 @@ class ScanWorker:
                 await self._advance(config, due_at)
                 return
             scan_id = scheduled_scan_id(config_id, due_at)
+            if (stored_before := await self._storage.scans.get(scan_id)) is not None:
+                # A replica died (kill -9) after storing this run's scan: finish its work, do not scan again.
+                await self._bus.publish(scan_completed(stored_before))
+                await self._advance(config, due_at)
+                return
         else:
             scan_id = event.id
 
@@ -80,10 +85,10 @@ class ScanWorker:
         stored = await self._storage.scans.add(result, body)
         if stored:
             await self._storage.metrics.add(_metric_points(result))
+            # Before the run is advanced: a crash in between publishes again (the stages are idempotent).
+            await self._bus.publish(scan_completed(result))
         if trigger is ScanTrigger.SCHEDULE and due_at is not None:
             await self._advance(config, due_at)
-        if stored:
-            await self._bus.publish(scan_completed(result))
 
     async def _advance(self, config: MonitoringConfig, due_at: datetime) -> None:
         # From "now", not from due_at: runs missed while down fire once, not once per missed slot.
