@@ -10,8 +10,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	wappalyzer "github.com/projectdiscovery/wappalyzergo"
@@ -24,9 +26,19 @@ type page struct {
 }
 
 type pageResult struct {
-	ID    string    `json:"id"`
-	Ms    []float64 `json:"ms"`
-	Techs []string  `json:"techs"`
+	ID     string    `json:"id"`
+	Ms     []float64 `json:"ms"`      // CPU time of this thread
+	WallMs []float64 `json:"wall_ms"` // elapsed time
+	Techs  []string  `json:"techs"`
+}
+
+// threadCPU is this OS thread's CPU time (the goroutine is locked to it), so other load does not count.
+func threadCPU() time.Duration {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(1 /* RUSAGE_THREAD */, &usage); err != nil {
+		return 0
+	}
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
 }
 
 type output struct {
@@ -57,6 +69,7 @@ func main() {
 	repeat := flag.Int("repeat", 1, "runs per page")
 	flag.Parse()
 
+	runtime.LockOSThread()
 	raw, err := os.ReadFile(*pagesPath)
 	if err != nil {
 		panic(err)
@@ -84,9 +97,10 @@ func main() {
 		result := pageResult{ID: p.ID}
 		var found map[string]struct{}
 		for i := 0; i < *repeat; i++ {
-			t := time.Now()
+			t, cpu := time.Now(), threadCPU()
 			found = client.Fingerprint(p.Headers, body)
-			result.Ms = append(result.Ms, float64(time.Since(t).Nanoseconds())/1e6)
+			result.Ms = append(result.Ms, float64((threadCPU()-cpu).Nanoseconds())/1e6)
+			result.WallMs = append(result.WallMs, float64(time.Since(t).Nanoseconds())/1e6)
 		}
 		for name := range found {
 			result.Techs = append(result.Techs, name)

@@ -122,6 +122,11 @@ class _Inputs:
             parts.extend(self.document.script_srcs)
         return "\n".join(parts)
 
+    def keyed_text(self) -> str:
+        """All header, cookie, meta, DNS and JS values, joined for the keyed prefilter pass."""
+        return "\n".join(value for values_by_key in self.keyed.values() for values in values_by_key.values()
+                         for value in values)
+
     def lowered(self, pattern: Pattern, texts: list[str]) -> list[str]:
         key = (pattern.source, pattern.key)
         cached = self._lowered.get(key)
@@ -149,33 +154,29 @@ class FingerprintEngine:
         self._html_scanner = RegexScanner(
             [p.regex_text for p in self._html_patterns] if exact_html else [], cache_dir)
         exact = {id(self._html_patterns[i]) for i in self._html_scanner.supported}
-        literal_ids: dict[str, int] = {}
-        by_literal: list[list[Pattern]] = []
-        # Keyed patterns (headers, cookies, meta, dns, js) run when their key is present; listed
-        # patterns with no usable literal run whenever their input exists.
+        # Listed-source patterns (html, scriptSrc, ...) are found through literals in the page; keyed ones
+        # (headers, cookies, meta, dns, js) through literals in the keyed values, a separate small pass.
+        # Patterns with no usable literal run whenever their input (or key) exists.
         self._always: list[Pattern] = []
         self._keyed: dict[str, dict[str, list[Pattern]]] = {source: {} for source in KEYED_SOURCES}
         self._dom: list[DomCheck] = [check for t in database.technologies.values() for check in t.dom]
+        listed: list[Pattern] = []
+        keyed: list[Pattern] = []
         for pattern in patterns:
             if id(pattern) in exact:
                 continue
-            if pattern.key is not None:
-                if pattern.source == "cookies" and "*" in pattern.key:
-                    self._always.append(pattern)
-                else:
-                    self._keyed[pattern.source].setdefault(pattern.key, []).append(pattern)
-                continue
-            if not pattern.literals:
+            if pattern.key is not None and pattern.source == "cookies" and "*" in pattern.key:
                 self._always.append(pattern)
-                continue
-            for literal in sorted(pattern.literals):  # a stable order keeps the cache key stable
-                    index = literal_ids.get(literal)
-                    if index is None:
-                        index = literal_ids[literal] = len(by_literal)
-                        by_literal.append([])
-                    by_literal[index].append(pattern)
-        self._by_literal = by_literal
-        self._prefilter = LiteralPrefilter(list(literal_ids), cache_dir)
+            elif pattern.key is not None and not pattern.literals:
+                self._keyed[pattern.source].setdefault(pattern.key, []).append(pattern)
+            elif not pattern.literals:
+                self._always.append(pattern)
+            else:
+                (keyed if pattern.key is not None else listed).append(pattern)
+        literals, self._by_literal = _literal_table(listed)
+        self._prefilter = LiteralPrefilter(literals, cache_dir)
+        keyed_literals, self._keyed_by_literal = _literal_table(keyed)
+        self._keyed_prefilter = LiteralPrefilter(keyed_literals, cache_dir)
         self.sources = frozenset(p.source for p in patterns)
         if self._dom:
             self.sources |= {"dom"}
@@ -232,8 +233,15 @@ class FingerprintEngine:
                 for key, keyed in by_key.items():
                     if key in present:
                         yield from keyed
-        for literal_id in self._prefilter.scan(html_bytes + inputs.prefilter_text().encode("utf-8", "replace")):
+        listed_hits = self._prefilter.scan(html_bytes) | self._prefilter.scan(
+            inputs.prefilter_text().encode("utf-8", "replace"))
+        for literal_id in listed_hits:
             for pattern in self._by_literal[literal_id]:
+                if id(pattern) not in seen:
+                    seen.add(id(pattern))
+                    yield pattern
+        for literal_id in self._keyed_prefilter.scan(inputs.keyed_text().encode("utf-8", "replace")):
+            for pattern in self._keyed_by_literal[literal_id]:
                 if id(pattern) not in seen:
                     seen.add(id(pattern))
                     yield pattern
@@ -314,6 +322,20 @@ class FingerprintEngine:
             implied_by=hit.implied_by,
             evidence=hit.evidence,
         )
+
+
+def _literal_table(patterns: list[Pattern]) -> tuple[list[str], list[list[Pattern]]]:
+    """Distinct literals (in a stable order, which keeps the cache key stable) and the patterns of each."""
+    ids: dict[str, int] = {}
+    table: list[list[Pattern]] = []
+    for pattern in patterns:
+        for literal in sorted(pattern.literals):
+            index = ids.get(literal)
+            if index is None:
+                index = ids[literal] = len(table)
+                table.append([])
+            table[index].append(pattern)
+    return list(ids), table
 
 
 def _confirm(pattern: Pattern, inputs: _Inputs) -> Evidence | None:
