@@ -46,6 +46,7 @@ class Client:
     queue: asyncio.Queue[tuple[str, bool]]  # (text, is an event)
     config_ids: set[str] = field(default_factory=set)  # empty: every config of the organization
     sender: asyncio.Task[None] | None = None
+    idle: bool = True  # nothing sent since the last heartbeat tick
 
     def wants(self, event: Event) -> bool:
         if event.organization_id != self.organization_id:
@@ -60,7 +61,9 @@ class RealtimeHub:
         self._queue_size = queue_size
         self._heartbeat = heartbeat_seconds
         self._closing: set[asyncio.Task[None]] = set()
+        self._heartbeats: asyncio.Task[None] | None = None
         self.clients: set[Client] = set()
+        self._by_organization: dict[str, set[Client]] = {}  # an event only looks at its own tenant's clients
         self.messages_sent = 0
         self.messages_dropped = 0
         self.slow_disconnects = 0
@@ -84,7 +87,7 @@ class RealtimeHub:
 
     async def broadcast(self, event: Event) -> None:
         text: str | None = None
-        for client in list(self.clients):
+        for client in list(self._by_organization.get(event.organization_id, ())):
             if not client.wants(event):
                 continue
             text = text or encode(live_message(event))
@@ -100,8 +103,11 @@ class RealtimeHub:
             return
         client = Client(organization_id, websocket, asyncio.Queue(self._queue_size))
         self.clients.add(client)
+        self._by_organization.setdefault(organization_id, set()).add(client)
         WEBSOCKET_CONNECTIONS.set(len(self.clients))
         client.sender = asyncio.create_task(self._send_loop(client))
+        if self._heartbeats is None or self._heartbeats.done():
+            self._heartbeats = asyncio.create_task(self._heartbeat_loop())
         try:
             await websocket.send_text(encode({"type": "welcome", "organization_id": organization_id,
                                               "heartbeat_seconds": self._heartbeat}))
@@ -114,8 +120,7 @@ class RealtimeHub:
             client.sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await client.sender
-            self.clients.discard(client)
-            WEBSOCKET_CONNECTIONS.set(len(self.clients))
+            self._forget(client)
 
     def _handle_command(self, client: Client, text: str) -> None:
         command = _parse_command(text)
@@ -148,21 +153,28 @@ class RealtimeHub:
             self._disconnect_slow(client)
 
     async def _send_loop(self, client: Client) -> None:
-        heartbeat = encode({"type": "heartbeat"})
+        # A plain get() per message: wait_for() would cost a task and a timer per message per client.
         while True:
-            try:
-                text, event = await asyncio.wait_for(client.queue.get(), timeout=self._heartbeat)
-            except TimeoutError:
-                text, event = heartbeat, False
+            text, event = await client.queue.get()
+            client.idle = False
             await client.websocket.send_text(text)
             if event:
                 self.messages_sent += 1
                 WEBSOCKET_MESSAGES.labels("sent").inc()
 
+    async def _heartbeat_loop(self) -> None:
+        """One timer for all clients: a client that was sent nothing for a period gets a heartbeat."""
+        heartbeat = encode({"type": "heartbeat"})
+        while self.clients:
+            await asyncio.sleep(self._heartbeat)
+            for client in list(self.clients):
+                if client.idle:
+                    self._offer(client, heartbeat)
+                client.idle = True
+
     def _disconnect_slow(self, client: Client) -> None:
         """Never awaited by broadcast: the close frame may itself wait on the slow socket."""
-        self.clients.discard(client)
-        WEBSOCKET_CONNECTIONS.set(len(self.clients))
+        self._forget(client)
         self.slow_disconnects += 1
         log.warning("disconnecting slow WebSocket client of %s", client.organization_id)
         if client.sender is not None:
@@ -170,6 +182,15 @@ class RealtimeHub:
         task = asyncio.create_task(self._close(client))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
+
+    def _forget(self, client: Client) -> None:
+        self.clients.discard(client)
+        members = self._by_organization.get(client.organization_id)
+        if members is not None:
+            members.discard(client)
+            if not members:
+                del self._by_organization[client.organization_id]
+        WEBSOCKET_CONNECTIONS.set(len(self.clients))
 
     @staticmethod
     async def _close(client: Client) -> None:

@@ -18,27 +18,35 @@ HEADLINE_METRICS = ("ttfb_ms", "load_time_ms", "transfer_bytes", "dns_ms", "conn
 
 def scan_summary(scan: ScanResult) -> dict[str, Any]:
     """What a list of sites shows for one scan; also used by the API's overview."""
-    metrics = scan.performance.metrics if scan.performance else {}
-    security = scan.security
+    return summarize_scan_document(scan.model_dump(mode="json"))
+
+
+def summarize_scan_document(scan: dict[str, Any]) -> dict[str, Any]:
+    """The summary from a scan's JSON document, as carried by scan.completed (no model validation on the
+    hot path: one event can go to thousands of clients, and the hub handles every event)."""
+    response = scan.get("response") or {}
+    security = scan.get("security")
+    metrics = (scan.get("performance") or {}).get("metrics") or {}
     return {
-        "id": scan.id,
-        "config_id": scan.config_id,
-        "url": scan.url,
-        "status": scan.status.value,
-        "error": scan.error.model_dump(mode="json") if scan.error else None,
-        "trigger": scan.trigger.value,
-        "started_at": scan.started_at.isoformat(),
-        "finished_at": scan.finished_at.isoformat() if scan.finished_at else None,
-        "duration_ms": scan.duration_ms,
-        "status_code": scan.response.status_code if scan.response else None,
-        "final_url": scan.response.final_url if scan.response else None,
+        "id": scan.get("id"),
+        "config_id": scan.get("config_id"),
+        "url": scan.get("url"),
+        "status": scan.get("status"),
+        "error": scan.get("error"),
+        "trigger": scan.get("trigger"),
+        "started_at": scan.get("started_at"),
+        "finished_at": scan.get("finished_at"),
+        "duration_ms": scan.get("duration_ms"),
+        "status_code": response.get("status_code"),
+        "final_url": response.get("final_url"),
         "security": {
-            "grade": security.grade, "score": security.score,
-            "tests_passed": security.tests_passed, "tests_failed": security.tests_failed,
-            "vulnerabilities": len(security.vulnerabilities),
-        } if security else None,
+            "grade": security.get("grade"), "score": security.get("score"),
+            "tests_passed": security.get("tests_passed"), "tests_failed": security.get("tests_failed"),
+            "vulnerabilities": len(security.get("vulnerabilities") or []),
+        } if isinstance(security, dict) else None,
         "technologies": [
-            {"name": d.name, "version": d.version, "categories": d.categories} for d in scan.technologies
+            {"name": d.get("name"), "version": d.get("version"), "categories": d.get("categories", [])}
+            for d in scan.get("technologies") or [] if isinstance(d, dict)
         ],
         "metrics": {name: metrics[name] for name in HEADLINE_METRICS if name in metrics},
     }
@@ -47,9 +55,9 @@ def scan_summary(scan: ScanResult) -> dict[str, Any]:
 def live_message(event: Event) -> dict[str, Any]:
     """The envelope every event is sent in: type, id, config_id, occurred_at, schema_version, data."""
     data = event.payload
-    if event.topic is Topic.SCAN_COMPLETED and "scan" in data:
+    if event.topic is Topic.SCAN_COMPLETED and isinstance(data.get("scan"), dict):
         data = {"scan_id": data.get("scan_id"), "config_id": data.get("config_id"),
-                "scan": scan_summary(ScanResult.model_validate(data["scan"]))}
+                "scan": summarize_scan_document(data["scan"])}
     return {"type": event.topic.value, "id": event.id, "config_id": event.key,
             "organization_id": event.organization_id, "occurred_at": event.occurred_at.isoformat(),
             "schema_version": event.schema_version, "data": data}
