@@ -83,5 +83,11 @@ async def test_sign_in_add_a_site_and_watch_its_first_scan_arrive_live(
         await expect(page.locator("#tech-timeline .name", has_text="jQuery")).to_be_visible()
         await expect(page.locator("#findings li").first).to_be_visible()
         await page.screenshot(path=str(artifacts(tmp_path) / "dashboard-site.png"), full_page=True)
+        await page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column, nothing cut off
+        await page.screenshot(path=str(artifacts(tmp_path) / "dashboard-site-phone.png"), full_page=True)
+        wide = await page.evaluate("""[...document.querySelectorAll('body *')]
+            .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+            .map((e) => e.tagName + '.' + e.className)""")
+        assert wide == [], wide
         assert errors == []
         assert (await system.storage.scans.count()) >= 3
