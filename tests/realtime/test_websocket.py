@@ -166,7 +166,7 @@ class StalledClient:
 
 @pytest.mark.timeout(60)
 async def test_a_slow_consumer_is_disconnected_while_the_others_get_everything(hub_factory: HubFactory) -> None:
-    hub, bus, port = await hub_factory(queue_size=16)
+    hub, bus, port = await hub_factory(queue_size=64)
     stalled = await StalledClient(port, "token-a").connect()
     async with websockets.connect(f"ws://127.0.0.1:{port}/?token=token-a", max_size=None) as fast:
         padding = "x" * 100_000
