@@ -21,7 +21,7 @@ from techscaniq.domain.events import Event
 from techscaniq.settings import Settings
 from techscaniq.system import MonitoringSystem
 
-EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_OPERATION = 20
 
 
 @pytest.fixture

@@ -10,16 +10,18 @@ import json
 import os
 import socket
 import struct
+import time
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 import websockets
 from tests.realtime.conftest import HubFactory
 from tests.support.testsite import LocalSite
 from websockets.asyncio.client import ClientConnection
 
-from techscaniq.api.auth import create_token
+from techscaniq.api.auth import create_token, signing_key
 from techscaniq.domain.events import Event, Topic
 from techscaniq.realtime.hub import SLOW_CONSUMER_CLOSE_CODE, UNAUTHORIZED_CLOSE_CODE
 from techscaniq.settings import Settings
@@ -60,6 +62,16 @@ async def test_bad_tokens_are_refused_with_a_close_code_on_both_ports(settings: 
                 async with websockets.connect(url, additional_headers=headers) as ws:
                     welcome = json.loads(await ws.recv())
                     assert welcome["type"] == "welcome" and welcome["organization_id"] == "org-a"
+
+
+async def test_a_connection_ends_when_its_token_expires(settings: Settings) -> None:
+    async with MonitoringSystem(settings, configure_logs=False) as system:
+        short_lived = jwt.encode({"sub": "t", "org": "org-a", "role": "viewer", "exp": int(time.time()) + 2},
+                                 signing_key(settings), algorithm="HS256")
+        async with websockets.connect(f"ws://127.0.0.1:{system.ports['websocket']}/?token={short_lived}") as ws:
+            assert json.loads(await ws.recv())["type"] == "welcome"
+            await expect_close(ws, UNAUTHORIZED_CLOSE_CODE)
+            assert ws.close_reason == "token expired"
 
 
 async def test_a_scan_arrives_live_for_its_organization_only(settings: Settings, local_site: LocalSite) -> None:

@@ -11,10 +11,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import jwt
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -46,6 +48,7 @@ class Client:
     queue: asyncio.Queue[tuple[str, bool]]  # (text, is an event)
     config_ids: set[str] = field(default_factory=set)  # empty: every config of the organization
     sender: asyncio.Task[None] | None = None
+    expiry: asyncio.TimerHandle | None = None  # a JWT's connection ends when the token does
     idle: bool = True  # nothing sent since the last heartbeat tick
 
     def wants(self, event: Event) -> bool:
@@ -106,6 +109,9 @@ class RealtimeHub:
         self._by_organization.setdefault(organization_id, set()).add(client)
         WEBSOCKET_CONNECTIONS.set(len(self.clients))
         client.sender = asyncio.create_task(self._send_loop(client))
+        lifetime = _seconds_left(token)
+        if lifetime is not None:
+            client.expiry = asyncio.get_running_loop().call_later(lifetime, self._expire, client)
         if self._heartbeats is None or self._heartbeats.done():
             self._heartbeats = asyncio.create_task(self._heartbeat_loop())
         try:
@@ -117,6 +123,8 @@ class RealtimeHub:
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
+            if client.expiry is not None:
+                client.expiry.cancel()
             client.sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await client.sender
@@ -174,12 +182,18 @@ class RealtimeHub:
 
     def _disconnect_slow(self, client: Client) -> None:
         """Never awaited by broadcast: the close frame may itself wait on the slow socket."""
-        self._forget(client)
         self.slow_disconnects += 1
         log.warning("disconnecting slow WebSocket client of %s", client.organization_id)
+        self._disconnect(client, SLOW_CONSUMER_CLOSE_CODE, "client too slow")
+
+    def _expire(self, client: Client) -> None:
+        self._disconnect(client, UNAUTHORIZED_CLOSE_CODE, "token expired")
+
+    def _disconnect(self, client: Client, code: int, reason: str) -> None:
+        self._forget(client)
         if client.sender is not None:
             client.sender.cancel()
-        task = asyncio.create_task(self._close(client))
+        task = asyncio.create_task(self._close(client, code, reason))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
@@ -193,10 +207,10 @@ class RealtimeHub:
         WEBSOCKET_CONNECTIONS.set(len(self.clients))
 
     @staticmethod
-    async def _close(client: Client) -> None:
+    async def _close(client: Client, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
-                await client.websocket.close(code=SLOW_CONSUMER_CLOSE_CODE, reason="client too slow")
+                await client.websocket.close(code=code, reason=reason)
 
 
 def _parse_command(text: str) -> tuple[str, set[str]] | str:
@@ -216,6 +230,18 @@ def _parse_command(text: str) -> tuple[str, set[str]] | str:
     if not isinstance(raw_ids, list) or not all(isinstance(item, str) and 0 < len(item) <= 200 for item in raw_ids):
         return "config_ids: expected a list of config id strings"
     return action, set(raw_ids)
+
+
+def _seconds_left(token: str | None) -> float | None:
+    """Seconds until an (already verified) JWT expires; None for API keys and tokens without `exp`."""
+    if not token or token.count(".") != 2:
+        return None
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    exp = claims.get("exp")
+    return max(0.0, float(exp) - time.time()) if isinstance(exp, int | float) else None
 
 
 def _bearer(header: str | None) -> str | None:
