@@ -52,6 +52,8 @@ def main():
         results.append({"id": page["id"], "ms": [(time.process_time() - cpu) * 1000],
                         "wall_ms": [(time.perf_counter() - wall) * 1000], "techs": sorted(found)})
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open("/proc/self/status", encoding="ascii") as status:  # ru_maxrss carries the parent's peak
+        rss = next((int(line.split()[1]) for line in status if line.startswith("VmHWM:")), rss)
     json.dump({"compile_ms": compile_ms, "peak_rss_kb": rss, "apps": len(wappalyzer.technologies), "pages": results},
               sys.stdout)
 

@@ -342,7 +342,7 @@ def _confirm(pattern: Pattern, inputs: _Inputs) -> Evidence | None:
     texts = inputs.for_pattern(pattern)
     if not texts:
         return None
-    literals = pattern.literals if pattern.source not in ("html", "text") else None
+    literals = pattern.literals if pattern.source != "html" else None
     if literals and not (pattern.source == "cookies" and pattern.key and "*" in pattern.key):
         lowered = inputs.lowered(pattern, texts)
         for text, low in zip(texts, lowered, strict=True):

@@ -94,14 +94,14 @@ def parse_pattern(technology: str, source: str, key: str | None, raw: Any) -> Pa
     if _PLAIN.fullmatch(regex_text):
         # Most patterns are plain text with escaped punctuation: no need for the regex parser.
         literal = re.sub(r"\\(.)", r"\1", regex_text).lower()
-        if len(literal) >= MIN_LITERAL and literal.isascii() and not breakers.intersection(literal):
+        if len(literal) >= _min_literal(source) and literal.isascii() and not breakers.intersection(literal):
             literals = frozenset({literal})
     elif regex_text:
         try:
             parsed = sre_parse.parse(regex_text, re.IGNORECASE)
         except (re.error, RecursionError, OverflowError) as exc:
             raise PatternError(f"invalid regex {regex_text!r}: {exc}") from exc
-        literals = required_literals(parsed, breakers) or frozenset()
+        literals = required_literals(parsed, breakers, _min_literal(source)) or frozenset()
     return Pattern(
         technology=technology,
         source=source,
@@ -131,10 +131,17 @@ def resolve_version(template: str, match: re.Match[str]) -> str | None:
 
 # --- literal extraction from the parsed regex --------------------------------------------------
 
-def required_literals(parsed: Any, breakers: frozenset[str] = frozenset()) -> frozenset[str] | None:
+def _min_literal(source: str) -> int:
+    # Text patterns are often short words (`\bDX\b`); even two letters spare a search of the page text.
+    return 2 if source == "text" else MIN_LITERAL
+
+
+def required_literals(
+    parsed: Any, breakers: frozenset[str] = frozenset(), min_length: int = MIN_LITERAL
+) -> frozenset[str] | None:
     """A set of lowercase literals of which every match contains at least one, or None if unknown."""
     try:
-        return _sequence(parsed, breakers)
+        return _sequence(parsed, breakers, min_length)
     except (TypeError, ValueError, IndexError, RecursionError):  # unusual parse trees: no prefilter
         return None
 
@@ -211,7 +218,7 @@ def _alternatives(op: str, arg: Any, breakers: frozenset[str]) -> list[str] | No
     return None
 
 
-def _sequence(items: Any, breakers: frozenset[str]) -> frozenset[str] | None:
+def _sequence(items: Any, breakers: frozenset[str], min_length: int = MIN_LITERAL) -> frozenset[str] | None:
     """Walk a concatenation keeping the set of literal runs that end here (cross products of small
     alternatives), and the best set seen inside any nested element."""
     best: frozenset[str] | None = None
@@ -219,7 +226,7 @@ def _sequence(items: Any, breakers: frozenset[str]) -> frozenset[str] | None:
 
     def flush() -> None:
         nonlocal best, runs
-        if runs and min(map(len, runs)) >= MIN_LITERAL:
+        if runs and min(map(len, runs)) >= min_length:
             best = _better(best, frozenset(run.lower() for run in runs))
         runs = {""}
 
@@ -240,9 +247,9 @@ def _sequence(items: Any, breakers: frozenset[str]) -> frozenset[str] | None:
             continue
         flush()
         if name == "SUBPATTERN":
-            best = _better(best, _sequence(arg[-1], breakers))
+            best = _better(best, _sequence(arg[-1], breakers, min_length))
         elif name == "BRANCH":
-            alternatives = [_sequence(branch, breakers) for branch in arg[1]]
+            alternatives = [_sequence(branch, breakers, min_length) for branch in arg[1]]
             if alternatives and all(alt is not None for alt in alternatives):
                 union = frozenset().union(*[alt for alt in alternatives if alt is not None])
                 if len(union) <= MAX_ALTERNATIVES:
@@ -250,8 +257,8 @@ def _sequence(items: Any, breakers: frozenset[str]) -> frozenset[str] | None:
         elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
             low, _high, inner = arg
             if low >= 1:
-                best = _better(best, _sequence(inner, breakers))
+                best = _better(best, _sequence(inner, breakers, min_length))
         elif name == "ATOMIC_GROUP":
-            best = _better(best, _sequence(arg, breakers))
+            best = _better(best, _sequence(arg, breakers, min_length))
     flush()
     return best
