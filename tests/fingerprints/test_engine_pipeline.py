@@ -179,3 +179,10 @@ async def test_update_from_tarball_url_records_ref(settings: Settings, local_sit
     assert database.version == "db@abc123def456"
     assert "Birch CMS" in database.technologies
     assert not (settings.data_dir.parent / "escape.json").exists()
+    missing = argparse.Namespace(source=local_site.url("/nothing.tar.gz"), ref=None)
+    with pytest.raises(ValueError, match="HTTP 404"):
+        await asyncio.to_thread(update_command, missing, settings)
+    closed = argparse.Namespace(source="http://127.0.0.1:9/db.tar.gz", ref=None)  # nothing listens on port 9
+    with pytest.raises(ValueError, match="failed"):
+        await asyncio.to_thread(update_command, closed, settings)
+    assert load_database(settings.data_dir / "fingerprints").version == "db@abc123def456"  # kept

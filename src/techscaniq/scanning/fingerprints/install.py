@@ -92,14 +92,17 @@ def _download(url: str) -> bytes:
 
     chunks: list[bytes] = []
     size = 0
-    with httpx.stream("GET", url, follow_redirects=True, timeout=60.0) as response:
-        if response.status_code != 200:
-            raise ValueError(f"download of {url} failed: HTTP {response.status_code}")
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > MAX_DOWNLOAD_BYTES:
-                raise ValueError(f"download of {url} is larger than {MAX_DOWNLOAD_BYTES} bytes")
-            chunks.append(chunk)
+    try:
+        with httpx.stream("GET", url, follow_redirects=True, timeout=60.0) as response:
+            if response.status_code != 200:
+                raise ValueError(f"download of {url} failed: HTTP {response.status_code}")
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_DOWNLOAD_BYTES:
+                    raise ValueError(f"download of {url} is larger than {MAX_DOWNLOAD_BYTES} bytes")
+                chunks.append(chunk)
+    except httpx.HTTPError as exc:
+        raise ValueError(f"download of {url} failed: {exc}") from exc
     return b"".join(chunks)
 
 
