@@ -1,0 +1,73 @@
+"""The `techscaniq` command as a user runs it: scan a URL, add configs from a file, migrate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.testsite import LocalSite
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def techscaniq(*args: str, cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "METRICS_DATABASE_URL", "KAFKA_SERVERS",
+                                                           "REDIS_URL")}
+    env.update(extra_env or {})
+    return subprocess.run([sys.executable, "-m", "techscaniq", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+async def test_scan_prints_the_full_result_as_json(local_site: LocalSite, tmp_path: Path) -> None:
+    page = (
+        '<html><head><meta name="generator" content="WordPress 6.4.2"></head><body>'
+        '<script src="/wp-includes/js/jquery/jquery.min.js?ver=3.7.1"></script></body></html>'
+    )
+    local_site.route("/", body=page, headers=[("Server", "nginx/1.25.3")])
+    # The site is served by this test's event loop, so the blocking CLI call runs in a thread.
+    result = await asyncio.to_thread(techscaniq, "scan", local_site.url("/"), "--json", "--allow-private", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    scan = json.loads(result.stdout)
+    assert scan["status"] == "success"
+    names = {tech["name"]: tech.get("version") for tech in scan["technologies"]}
+    assert names.get("WordPress") == "6.4.2"
+    assert names.get("Nginx", names.get("nginx")) == "1.25.3"
+    assert scan["performance"]["metrics"]["ttfb_ms"] > 0
+    assert scan["security"]["grade"]
+    assert scan["response"]["status_code"] == 200
+
+
+async def test_scan_of_a_refused_address_fails_with_the_reason(local_site: LocalSite, tmp_path: Path) -> None:
+    result = await asyncio.to_thread(techscaniq, "scan", local_site.url("/"), cwd=tmp_path)
+    assert result.returncode == 3
+    assert "blocked_address" in result.stdout
+    assert local_site.requests == []
+
+
+def test_config_add_refuses_a_bad_file_naming_the_field_and_accepts_a_good_one(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("organization_id: org-1\nname: x\nurl: https://example.com\n"
+                   "schedule: {type: cron, expression: '0 * * * *', timezone: Mars/Olympus}\n")
+    refused = techscaniq("config", "add", str(bad), cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "schedule.timezone" in refused.stderr
+
+    good = tmp_path / "good.yaml"
+    good.write_text("- organization_id: org-1\n  name: Example\n  url: https://example.com\n"
+                    "  schedule: {type: interval, expression: 1h}\n")
+    added = techscaniq("config", "add", str(good), cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    listed = techscaniq("config", "list", cwd=tmp_path)
+    assert "https://example.com" in listed.stdout and "interval:1h" in listed.stdout
+
+
+def test_migrate_is_idempotent(tmp_path: Path) -> None:
+    first = techscaniq("migrate", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "applied [1]" in first.stdout
+    second = techscaniq("migrate", cwd=tmp_path)
+    assert "up to date" in second.stdout
