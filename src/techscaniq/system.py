@@ -23,7 +23,7 @@ from typing import Any
 
 import uvicorn
 
-from techscaniq.alerts import AlertEngine, JsonFileSilenceStore, Notifier
+from techscaniq.alerts import AlertEngine, Notifier
 from techscaniq.bus.memory import InMemoryEventBus
 from techscaniq.bus.protocol import EventBus
 from techscaniq.changes import ChangeDetector, refresh_false_positive_rate
@@ -102,13 +102,15 @@ class MonitoringSystem:
         self.change_detector = ChangeDetector(
             self.storage, reanalyze=TechnologyReanalyzer(self.storage.scans, self.analyzers[0])
         )
-        self.notifier = Notifier(self.storage, self.settings, clock=clock)
+        lease = self.settings.notification_lease_seconds
+        self.notifier = Notifier(self.storage, self.settings, clock=clock, lease_seconds=lease,
+                                 send_timeout_seconds=min(150.0, lease / 2))
         # Redis (optional) shares alert windows and rate limits between replicas; keys are namespaced like topics.
         self.redis = RedisGuard(create_redis(self.settings)) if self.settings.redis_url else None
         namespace = self.settings.kafka_topic_prefix
         self.alert_engine = AlertEngine(
             self.storage, self.settings, clock=clock,
-            silences=JsonFileSilenceStore(self.settings.data_dir / "silences.json"), on_outbox=self.notifier.wake,
+            silences=self.storage.silences, on_outbox=self.notifier.wake,
             gate=RedisAlertGate(self.redis, namespace) if self.redis else None,
         )
         self.rate_limiter = RedisRateLimiter(self.redis, prefix=namespace) if self.redis else None

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from techscaniq.alerts.engine import AlertEngine
-from techscaniq.alerts.silences import InMemorySilenceStore, JsonFileSilenceStore, Silence
+from techscaniq.alerts.silences import InMemorySilenceStore, Silence
 from techscaniq.domain.alert import Alert, AlertStatus
 from techscaniq.domain.change import Change, ChangeKind
 from techscaniq.domain.common import Impact
@@ -281,16 +281,15 @@ async def test_hostile_change_values_are_bounded_in_the_stored_alert(engine: Ale
     assert len(alert.title) <= 300
 
 
-async def test_silences_in_the_json_file_store_survive_a_restart(
+async def test_silences_in_the_database_survive_a_restart(
     storage: SqlStorage, settings: Settings, clock: Clock
 ) -> None:
-    path = settings.data_dir / "silences.json"
-    store = JsonFileSilenceStore(path)
+    store = storage.silences
     silence = Silence(organization_id="org-1", ends_at=clock.now + timedelta(hours=1), created_by="alice")
     await store.add(silence)
     await store.add(Silence(organization_id="org-2", ends_at=clock.now + timedelta(hours=1)))
 
-    reopened = JsonFileSilenceStore(path)
+    reopened = SqlStorage(settings).silences  # another process over the same database
     assert [s.id for s in await reopened.list("org-1")] == [silence.id]
     [quiet] = await AlertEngine(storage, settings, clock=clock, silences=reopened).handle_changes(
         make_config(rule()), [down("s1")]
@@ -298,7 +297,7 @@ async def test_silences_in_the_json_file_store_survive_a_restart(
     assert quiet.silenced
     assert await reopened.remove(silence.id, organization_id="org-2") is False  # not that organization's
     assert await reopened.remove(silence.id, organization_id="org-1") is True
-    assert await JsonFileSilenceStore(path).active("org-1", "cfg-1", clock.now) is None
+    assert await store.active("org-1", "cfg-1", clock.now) is None
 
 
 async def test_changes_of_another_config_are_never_alerted_under_this_one(engine: AlertEngine) -> None:

@@ -4,12 +4,11 @@ notifier that delivers from the outbox."""
 from techscaniq.alerts.engine import AlertEngine
 from techscaniq.alerts.notifier import Notifier
 from techscaniq.alerts.rules import matches, matching_changes
-from techscaniq.alerts.silences import InMemorySilenceStore, JsonFileSilenceStore, Silence, SilenceStore
+from techscaniq.alerts.silences import InMemorySilenceStore, Silence, SilenceStore
 
 __all__ = [
     "AlertEngine",
     "InMemorySilenceStore",
-    "JsonFileSilenceStore",
     "Notifier",
     "Silence",
     "SilenceStore",

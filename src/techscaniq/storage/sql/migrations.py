@@ -44,7 +44,15 @@ def _core_schema(connection: Connection) -> None:
     tables.metadata.create_all(connection, tables=CORE_TABLES, checkfirst=True)
 
 
-MIGRATIONS: list[Migration] = [Migration(1, "monitoring core schema", _core_schema)]
+def _silences(connection: Connection) -> None:
+    # Silences used to live in a JSON file per process; in the database every replica sees them.
+    tables.silences.create(connection, checkfirst=True)
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "monitoring core schema", _core_schema),
+    Migration(2, "silences and maintenance windows", _silences),
+]
 
 
 async def migrate(engine: AsyncEngine) -> list[int]:

@@ -20,6 +20,7 @@ from techscaniq.storage.sql.metrics import SqlMetricRepository
 from techscaniq.storage.sql.migrations import migrate
 from techscaniq.storage.sql.processed import SqlProcessedEventRepository
 from techscaniq.storage.sql.scans import SqlScanRepository
+from techscaniq.storage.sql.silences import SqlSilenceRepository
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class SqlStorage:
         self.alerts = SqlAlertRepository(self.engine)
         self.deliveries = SqlDeliveryRepository(self.engine)
         self.processed = SqlProcessedEventRepository(self.engine)
+        self.silences = SqlSilenceRepository(self.engine)
 
     @property
     def dialect(self) -> str:

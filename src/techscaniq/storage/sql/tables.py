@@ -146,3 +146,14 @@ processed_events = Table(
     Column("processed_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("consumer", "event_id", name="pk_processed_events"),
 )
+
+
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("organization_id", String(200), nullable=False, index=True),
+    Column("config_id", String(200), nullable=True),
+    Column("ends_at", UTCDateTime, nullable=True),
+    Column("document", JSONDocument, nullable=False),
+)

@@ -1,0 +1,53 @@
+"""Silences and maintenance windows, shared by every replica."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select
+
+from techscaniq.domain.silence import Silence
+from techscaniq.storage.sql.base import SqlRepository, document
+from techscaniq.storage.sql.tables import silences as t
+
+
+class SqlSilenceRepository(SqlRepository):
+    async def add(self, silence: Silence) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                self.insert_ignoring_duplicates(t, ["id"]).values(
+                    id=silence.id, organization_id=silence.organization_id, config_id=silence.config_id,
+                    ends_at=silence.ends_at, document=document(silence),
+                )
+            )
+
+    async def remove(self, silence_id: str, organization_id: str | None = None) -> bool:
+        query = delete(t).where(t.c.id == silence_id)
+        if organization_id is not None:
+            query = query.where(t.c.organization_id == organization_id)
+        async with self._engine.begin() as conn:
+            return (await conn.execute(query)).rowcount > 0
+
+    async def list(self, organization_id: str | None = None) -> list[Silence]:
+        query = select(t.c.document).order_by(t.c.id)
+        if organization_id is not None:
+            query = query.where(t.c.organization_id == organization_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [Silence.model_validate(row.document) for row in rows]
+
+    async def active(self, organization_id: str, config_id: str, at: datetime) -> Silence | None:
+        """SQL narrows to this config's unexpired silences; the window rules (weekdays, local times) are
+        the model's."""
+        query = select(t.c.document).where(
+            t.c.organization_id == organization_id,
+            or_(t.c.config_id.is_(None), t.c.config_id == config_id),
+            or_(t.c.ends_at.is_(None), t.c.ends_at > at),
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        for row in rows:
+            silence = Silence.model_validate(row.document)
+            if silence.active_at(at):
+                return silence
+        return None
