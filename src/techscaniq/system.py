@@ -126,6 +126,7 @@ class MonitoringSystem:
         self._servers: dict[str, uvicorn.Server] = {}
         self.ports: dict[str, int] = {}
         self._started = False
+        self._custom_fingerprints_seen: datetime | None = None
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -148,10 +149,12 @@ class MonitoringSystem:
         self._set("event_bus", "running", type(self.bus).__name__)
         # Compile the fingerprint database before the first scan needs it (it holds the GIL a moment).
         await asyncio.to_thread(self.fingerprints.engine)
+        await self.sync_custom_fingerprints()
         if self.settings.embedded:
             await finish_interrupted_work(self.storage, self.change_stage, self.alert_stage)
         self._spawn("scheduler", self.scheduler.run())
         self._tasks.append(asyncio.create_task(self._maintain_hourly(), name="maintenance"))
+        self._tasks.append(asyncio.create_task(self._sync_custom_fingerprints_periodically(), name="fingerprints"))
         self._spawn("notifier", self.notifier.run())
         self._set("scan_worker", "running", f"concurrency {self.settings.scan_concurrency}")
         self._set("change_detector", "running")
@@ -273,6 +276,23 @@ class MonitoringSystem:
                 await asyncio.sleep(0.05)
         return scan
 
+    async def set_custom_fingerprints(self, organization_id: str, technologies: dict[str, Any] | None) -> list[str]:
+        """Replace an organization's own fingerprints (None removes them); every replica picks them up.
+        Returns warnings about skipped entries; a document that is not a JSON object raises ValueError."""
+        warnings = self.fingerprints.set_custom(organization_id, technologies)
+        await self.storage.custom_fingerprints.put(organization_id, technologies or {}, self.clock())
+        return warnings
+
+    async def sync_custom_fingerprints(self) -> int:
+        """Load the custom fingerprints other replicas (or a previous run) stored; returns how many changed."""
+        changed = await self.storage.custom_fingerprints.changed_since(self._custom_fingerprints_seen)
+        for organization_id, technologies, updated_at in changed:
+            warnings = self.fingerprints.set_custom(organization_id, technologies or None)
+            for warning in warnings:
+                log.warning("custom fingerprints of %s: %s", organization_id, warning)
+            self._custom_fingerprints_seen = max(self._custom_fingerprints_seen or updated_at, updated_at)
+        return len(changed)
+
     async def next_run_at(self, config_id: str) -> datetime | None:
         return await self.storage.configs.next_run_at(config_id)
 
@@ -311,6 +331,14 @@ class MonitoringSystem:
         ACTIVE_CONFIGS.set(await self.storage.configs.count(active_only=True))
 
     # ---- internals -----------------------------------------------------------------------
+
+    async def _sync_custom_fingerprints_periodically(self, every_seconds: float = 30.0) -> None:
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                await self.sync_custom_fingerprints()
+            except Exception:  # the database being away must not stop this loop; retried next round
+                log.exception("loading custom fingerprints failed")
 
     async def _maintain_hourly(self) -> None:
         while True:

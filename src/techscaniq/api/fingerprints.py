@@ -1,6 +1,6 @@
 """/api/v1/fingerprints/custom: an organization's own technologies (Wappalyzer format), merged with
-the shared database for that organization's scans only. Kept in this process's memory: set them
-again after a restart, and on every replica when scaled out."""
+the shared database for that organization's scans only. Stored in the database: they survive restarts
+and reach every replica within 30 seconds."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ async def set_custom(
     system: MonitoringSystem = Depends(get_system),
 ) -> dict[str, Any]:
     try:
-        warnings = system.fingerprints.set_custom(principal.organization_id, body)
+        warnings = await system.set_custom_fingerprints(principal.organization_id, body)
     except ValueError as exc:
         raise BadRequestError(f"fingerprints: {exc}") from None
     return {"technologies": len(body), "warnings": warnings}
@@ -34,4 +34,4 @@ async def set_custom(
 async def remove_custom(
     principal: Principal = Depends(require_writer), system: MonitoringSystem = Depends(get_system)
 ) -> None:
-    system.fingerprints.set_custom(principal.organization_id, None)
+    await system.set_custom_fingerprints(principal.organization_id, None)

@@ -49,9 +49,14 @@ def _silences(connection: Connection) -> None:
     tables.silences.create(connection, checkfirst=True)
 
 
+def _custom_fingerprints(connection: Connection) -> None:
+    tables.custom_fingerprints.create(connection, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "monitoring core schema", _core_schema),
     Migration(2, "silences and maintenance windows", _silences),
+    Migration(3, "custom fingerprints per organization", _custom_fingerprints),
 ]
 
 

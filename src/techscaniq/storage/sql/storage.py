@@ -15,6 +15,7 @@ from techscaniq.storage.protocols import MetricRepository
 from techscaniq.storage.sql.alerts import SqlAlertRepository
 from techscaniq.storage.sql.changes import SqlChangeRepository
 from techscaniq.storage.sql.configs import SqlConfigRepository
+from techscaniq.storage.sql.custom_fingerprints import SqlCustomFingerprintRepository
 from techscaniq.storage.sql.deliveries import SqlDeliveryRepository
 from techscaniq.storage.sql.metrics import SqlMetricRepository
 from techscaniq.storage.sql.migrations import migrate
@@ -40,6 +41,7 @@ class SqlStorage:
         self.deliveries = SqlDeliveryRepository(self.engine)
         self.processed = SqlProcessedEventRepository(self.engine)
         self.silences = SqlSilenceRepository(self.engine)
+        self.custom_fingerprints = SqlCustomFingerprintRepository(self.engine)
 
     @property
     def dialect(self) -> str:

@@ -157,3 +157,12 @@ silences = Table(
     Column("ends_at", UTCDateTime, nullable=True),
     Column("document", JSONDocument, nullable=False),
 )
+
+
+custom_fingerprints = Table(
+    "custom_fingerprints",
+    metadata,
+    Column("organization_id", String(200), primary_key=True),
+    Column("document", JSONDocument, nullable=False),  # technologies.json format; {} means removed
+    Column("updated_at", UTCDateTime, nullable=False, index=True),
+)
