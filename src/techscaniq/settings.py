@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     smtp_from_address: str = "noreply@techscaniq.local"
     notification_max_attempts: int = Field(default=6, ge=1)
     notification_backoff_seconds: float = Field(default=5.0, gt=0)
+    # A delivery claimed by a replica that died is sent by another after this long (at-least-once).
+    notification_lease_seconds: float = Field(default=300.0, ge=2)
 
     # --- API ---
     api_keys: str | None = Field(default=None, description="org_id:key pairs, comma separated")
