@@ -29,3 +29,15 @@ async def test_the_dashboard_and_its_assets_come_from_the_app(client: Client) ->
 async def test_the_dashboard_can_be_turned_off(system: MonitoringSystem, client: Client) -> None:
     system.settings = system.settings.model_copy(update={"dashboard_enabled": False})
     assert (await client(None, app_override=create_app(system)).get("/")).status_code == 404
+
+
+async def test_api_docs_work_offline(client: Client) -> None:
+    browser = client(None)
+    page = await browser.get("/docs")
+    assert page.status_code == 200
+    scripts = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text)
+    assert "/docs-assets/swagger-ui-bundle.js" in scripts
+    assert not [url for url in scripts if "//" in url]  # nothing from a CDN
+    for asset in ("/docs-assets/swagger-ui-bundle.js", "/docs-assets/swagger-ui.css"):
+        assert (await browser.get(asset)).status_code == 200
+    assert (await browser.get("/openapi.json")).json()["info"]["title"] == "TechScanIQ Continuous Monitoring"

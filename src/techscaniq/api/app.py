@@ -21,6 +21,7 @@ from techscaniq.api import (
     sites,
 )
 from techscaniq.api.dashboard import install_dashboard
+from techscaniq.api.docs_page import install_docs
 from techscaniq.api.errors import install_error_handlers
 from techscaniq.api.ratelimit import InMemoryRateLimiter, RateLimiter
 from techscaniq.observability.metrics import HTTP_REQUESTS
@@ -35,7 +36,9 @@ and alerts. Authenticate with `Authorization: Bearer <JWT>` (from `techscaniq to
 
 def create_app(system: MonitoringSystem, rate_limiter: RateLimiter | None = None) -> FastAPI:
     """`rate_limiter`: a shared implementation (e.g. Redis) when several replicas serve the API."""
-    app = FastAPI(title="TechScanIQ Continuous Monitoring", version=__version__, description=DESCRIPTION)
+    app = FastAPI(title="TechScanIQ Continuous Monitoring", version=__version__, description=DESCRIPTION,
+                  docs_url=None)
+    install_docs(app)
     app.state.system = system
     app.state.rate_limiter = rate_limiter or InMemoryRateLimiter()
     install_error_handlers(app)
