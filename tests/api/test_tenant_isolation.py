@@ -64,7 +64,7 @@ ATTEMPTS = [
     Attempt("GET", "/api/v1/auth/me", "own"),
     Attempt("POST", "/api/v1/auth/token", "own", {"api_key": KEY_B}),
 ]
-NO_TENANT_DATA = {("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"), ("GET", "/")}  # / is the dashboard
+NO_TENANT_DATA = {("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"), ("GET", "/"), ("GET", "/docs")}
 
 
 def _fill(value: Any, ids: dict[str, str]) -> Any:

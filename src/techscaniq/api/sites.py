@@ -28,15 +28,16 @@ async def overview(
     principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
 ) -> list[dict[str, Any]]:
     configs = await system.list_monitoring_configs(principal.organization_id, limit=limit, offset=offset)
-    sites = []
-    for config in configs:
-        latest = await system.storage.scans.find(config_id=config.id, organization_id=principal.organization_id,
-                                                 limit=1)
-        sites.append({"id": config.id, "name": config.name, "url": config.url, "paused": config.paused,
-                      "schedule": config.schedule.model_dump(mode="json"), "rules": len(config.alert_rules),
-                      "next_run_at": _iso(await system.next_run_at(config.id)),
-                      "last_scan": scan_summary(latest[0]) if latest else None})
-    return sites
+    ids = [config.id for config in configs]  # the organization's own configs, so the lookups stay in it
+    latest = await system.storage.scans.latest(ids)
+    next_runs = await system.storage.configs.next_runs(ids)
+    return [
+        {"id": config.id, "name": config.name, "url": config.url, "paused": config.paused,
+         "schedule": config.schedule.model_dump(mode="json"), "rules": len(config.alert_rules),
+         "next_run_at": _iso(next_runs.get(config.id)),
+         "last_scan": scan_summary(latest[config.id]) if config.id in latest else None}
+        for config in configs
+    ]
 
 
 @router.get("/configs/{config_id}/technologies", summary="Current technology stack and its history")

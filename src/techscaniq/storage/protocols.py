@@ -40,6 +40,8 @@ class ConfigRepository(Protocol):
 
     async def next_run_at(self, config_id: str) -> datetime | None: ...
 
+    async def next_runs(self, config_ids: list[str]) -> dict[str, datetime | None]: ...
+
     async def claim_due(self, now: datetime, limit: int, lease_seconds: float, owner: str) -> list[ScheduledRun]:
         """Due, unpaused configs whose run is not leased by a live owner; leases them to `owner`.
         Replicas calling this concurrently never get the same run."""
@@ -80,6 +82,10 @@ class ScanRepository(Protocol):
         offset: int = 0,
     ) -> list[ScanResult]:
         """Newest first."""
+        ...
+
+    async def latest(self, config_ids: list[str]) -> dict[str, ScanResult]:
+        """The newest scan of each of these configs (configs never scanned are absent)."""
         ...
 
     async def previous(self, config_id: str, before: datetime, limit: int = 20) -> list[ScanResult]:

@@ -66,6 +66,11 @@ class SqlConfigRepository(SqlRepository):
         async with self._engine.connect() as conn:
             return (await conn.execute(select(t.c.next_run_at).where(t.c.id == config_id))).scalar()
 
+    async def next_runs(self, config_ids: list[str]) -> dict[str, datetime | None]:
+        query = select(t.c.id, t.c.next_run_at).where(t.c.id.in_(config_ids))
+        async with self._engine.connect() as conn:
+            return {row.id: row.next_run_at for row in (await conn.execute(query)).all()}
+
     async def claim_due(self, now: datetime, limit: int, lease_seconds: float, owner: str) -> list[ScheduledRun]:
         due = and_(
             t.c.paused.is_(False),

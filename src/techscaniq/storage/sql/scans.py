@@ -82,6 +82,23 @@ class SqlScanRepository(SqlRepository):
             rows = (await conn.execute(query)).all()
         return [ScanResult.model_validate(row.document) for row in rows]
 
+    async def latest(self, config_ids: list[str]) -> dict[str, ScanResult]:
+        """The newest scan of each config, in one query (for overviews of many sites)."""
+        if not config_ids:
+            return {}
+        newest = (
+            select(t.c.config_id, func.max(t.c.started_at).label("started_at"))
+            .where(t.c.config_id.in_(config_ids))
+            .group_by(t.c.config_id)
+            .subquery()
+        )
+        query = select(t.c.config_id, t.c.document).join(
+            newest, and_(t.c.config_id == newest.c.config_id, t.c.started_at == newest.c.started_at)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {row.config_id: ScanResult.model_validate(row.document) for row in rows}
+
     async def previous(self, config_id: str, before: datetime, limit: int = 20) -> list[ScanResult]:
         query = (
             select(t.c.document)
