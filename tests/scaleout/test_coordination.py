@@ -4,7 +4,9 @@ replicas raise at once, throttle windows every replica sees, and a Redis outage 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from typing import Any
 
 import pytest
 from tests.alerts.conftest import Clock, make_config
@@ -15,6 +17,37 @@ from techscaniq.coordination import RedisAlertGate, RedisGuard, RedisRateLimiter
 from techscaniq.observability.metrics import REGISTRY
 from techscaniq.settings import Settings
 from techscaniq.storage.sql import SqlStorage
+
+
+class RacingStorage:
+    """Real storage whose `alerts.find_open` answers, then waits (up to 0.3 s) for a second caller: the
+    interleaving of two replicas handling one dedupe key at once, made certain instead of likely."""
+
+    def __init__(self, storage: SqlStorage) -> None:
+        self._storage = storage
+        self.alerts = _RacingAlerts(storage.alerts)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._storage, name)
+
+
+class _RacingAlerts:
+    def __init__(self, alerts: Any) -> None:
+        self._alerts = alerts
+        self._callers = 0
+        self._both = asyncio.Event()
+
+    async def find_open(self, dedupe_key: str) -> Any:
+        found = await self._alerts.find_open(dedupe_key)
+        self._callers += 1
+        if self._callers >= 2:
+            self._both.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._both.wait(), 0.3)
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._alerts, name)
 
 
 def fallbacks(operation: str) -> float:
@@ -48,7 +81,8 @@ async def test_two_replicas_raising_the_same_alert_at_once_notify_once(
     pg_storage: SqlStorage, settings: Settings, redis_guard: RedisGuard, namespace: str, clock: Clock
 ) -> None:
     # Two engines on one database: two replicas handling repeats of one outage concurrently (a rebalance).
-    engines = [AlertEngine(pg_storage, settings, clock=clock, gate=RedisAlertGate(redis_guard, namespace))
+    racing = RacingStorage(pg_storage)
+    engines = [AlertEngine(racing, settings, clock=clock, gate=RedisAlertGate(redis_guard, namespace))  # type: ignore[arg-type]
                for _ in range(2)]
     config = make_config(rule())
     raised = await asyncio.gather(engines[0].handle_changes(config, [down("s1")]),
@@ -63,7 +97,8 @@ async def test_without_the_shared_lock_the_same_race_notifies_twice(
     pg_storage: SqlStorage, settings: Settings, clock: Clock
 ) -> None:
     """The control for the test above: the race is real, the lock is what prevents it."""
-    engines = [AlertEngine(pg_storage, settings, clock=clock) for _ in range(2)]
+    racing = RacingStorage(pg_storage)
+    engines = [AlertEngine(racing, settings, clock=clock) for _ in range(2)]  # type: ignore[arg-type]
     config = make_config(rule())
     await asyncio.gather(engines[0].handle_changes(config, [down("s1")]),
                          engines[1].handle_changes(config, [down("s2")]))

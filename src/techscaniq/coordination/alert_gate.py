@@ -53,7 +53,6 @@ class RedisAlertGate:
         async def acquire(client: redis.Redis[str]) -> bool:
             return bool(await client.set(key, token, nx=True, px=self._lock_ms))
 
-        held = False
         # A holder that died leaves its lock to expire: after lock_seconds we go on without it.
         while (acquired := await self._guard.call("alert_lock", acquire)) is False:
             if asyncio.get_running_loop().time() > deadline:
