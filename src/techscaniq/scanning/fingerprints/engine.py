@@ -1,8 +1,9 @@
 """The detection engine: compile a fingerprint database once, then analyze pages fast.
 
-Per page: parse the HTML once, scan the page and every other input once with the literal
-prefilter, confirm only the candidate patterns with `re` (which also extracts versions), then
-resolve `implies`, `requires`, `requiresCategory` and `excludes` the way Wappalyzer does.
+Per page: parse the HTML once; pass over the page with hyperscan (required literals of every pattern,
+and the `html` regexes exactly) and over the keyed values (headers, cookies, meta...); confirm only
+the candidate patterns with `re` (which also extracts versions); then resolve `implies`, `requires`,
+`requiresCategory` and `excludes` the way Wappalyzer does.
 """
 
 from __future__ import annotations
