@@ -7,6 +7,8 @@ import signal
 import sys
 from typing import TextIO
 
+from pydantic import ValidationError
+
 from techscaniq import __version__
 from techscaniq.settings import Settings
 from techscaniq.system import MonitoringSystem
@@ -36,7 +38,13 @@ def banner(system: MonitoringSystem) -> str:
 
 
 async def run_forever(settings: Settings | None = None, out: TextIO = sys.stdout) -> int:
-    system = MonitoringSystem(settings)
+    try:
+        system = MonitoringSystem(settings)
+    except ValidationError as exc:  # a bad setting: say which, no traceback
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            print(f"error: invalid setting {exc.title}.{field}: {error['msg']}", file=sys.stderr)
+        return 2
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

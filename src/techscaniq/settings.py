@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,6 +63,11 @@ class Settings(BaseSettings):
     scheduler_lease_seconds: float = Field(default=120.0, gt=0)
     bus_queue_size: int = Field(default=10_000, ge=1)
     shutdown_grace_seconds: float = Field(default=30.0, ge=0)
+
+    # --- change detection ---
+    # Fields of changes.DetectionPolicy as JSON, e.g. CHANGE_POLICY='{"baseline_window": 10,
+    # "consecutive_scans": 3, "impact_overrides": {"technology.added:analytics": "medium"}}'.
+    change_policy: dict[str, Any] = Field(default_factory=dict)
 
     # --- notifications ---
     smtp_host: str | None = None

@@ -26,7 +26,7 @@ import uvicorn
 from techscaniq.alerts import AlertEngine, Notifier
 from techscaniq.bus.memory import InMemoryEventBus
 from techscaniq.bus.protocol import EventBus
-from techscaniq.changes import ChangeDetector, refresh_false_positive_rate
+from techscaniq.changes import ChangeDetector, DetectionPolicy, refresh_false_positive_rate
 from techscaniq.coordination import RedisAlertGate, RedisGuard, RedisRateLimiter, create_redis
 from techscaniq.domain.common import REVEAL_SECRETS
 from techscaniq.domain.config import MonitoringConfig
@@ -100,7 +100,8 @@ class MonitoringSystem:
         self.scheduler = Scheduler(self.storage, self.bus, self.settings, self.instance_id, clock)
         self.worker = ScanWorker(self.storage, self.bus, self.scanner, clock)
         self.change_detector = ChangeDetector(
-            self.storage, reanalyze=TechnologyReanalyzer(self.storage.scans, self.analyzers[0])
+            self.storage, DetectionPolicy.model_validate(self.settings.change_policy),
+            reanalyze=TechnologyReanalyzer(self.storage.scans, self.analyzers[0]),
         )
         lease = self.settings.notification_lease_seconds
         self.notifier = Notifier(self.storage, self.settings, clock=clock, lease_seconds=lease,
