@@ -97,11 +97,17 @@ def problems(path: Path = ENV_EXAMPLE, compose_variables: set[str] | None = None
                 found.append(f"{path.name}: # {name}= is empty but the default is {_plain(field.default)!r}")
             continue
         try:
-            parsed = TypeAdapter(field.annotation).validate_python(entry.value, strict=False)
+            # Complex settings (dicts, lists) are JSON in the environment, as pydantic-settings reads them.
+            adapter = TypeAdapter(field.annotation)
+            if field.default_factory is not None or isinstance(field.default, dict | list):
+                parsed = adapter.validate_json(entry.value)
+            else:
+                parsed = adapter.validate_python(entry.value, strict=False)
         except ValidationError as error:
             found.append(f"{path.name}: # {name}={entry.value} is not a valid value: {error.errors()[0]['msg']}")
             continue
-        if _plain(parsed) != _plain(field.default):
+        default = field.default_factory() if field.default_factory is not None else field.default  # type: ignore[call-arg]
+        if _plain(parsed) != _plain(default):
             found.append(f"{path.name}: # {name}={entry.value} but the default is {_plain(field.default)!r}")
     return found
 

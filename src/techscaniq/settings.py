@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     max_decoded_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     user_agent: str = "TechScanIQ/0.1 (+https://github.com/techscaniq/techscaniq)"
     fingerprints_dir: Path | None = None
+    # Browser mode (scan_config.browser): Debian's Chromium, and how many may run at once (a few hundred MB each).
+    browser_executable: str = "/usr/bin/chromium"
+    browser_concurrency: int = Field(default=2, ge=1)
     fingerprints_dns: bool = False  # resolve TXT/MX/NS/CNAME/SOA for `dns` fingerprints (only if any exist)
     fingerprints_stylesheets: bool = False  # fetch linked stylesheets for `css` fingerprints
     # PEM file of CAs trusted in addition to the system store (internal sites, test CAs).

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from techscaniq.scanning.analysis import Analyzer
+from techscaniq.scanning.browser import BrowserRenderer
 from techscaniq.scanning.fingerprints.analyzer import TechnologyAnalyzer
 from techscaniq.scanning.fingerprints.registry import FingerprintRegistry
 from techscaniq.scanning.performance.analyzer import PerformanceAnalyzer
@@ -14,8 +15,12 @@ from techscaniq.settings import Settings
 
 def build_analyzers(settings: Settings, fingerprints: FingerprintRegistry | None = None) -> list[Analyzer]:
     registry = fingerprints or FingerprintRegistry(settings)
+    # Browser mode renders each page once; technologies (js/dom/xhr) and performance (web vitals) share it.
+    renderer = BrowserRenderer(executable_path=settings.browser_executable,
+                               allow_private_targets=settings.allow_private_targets,
+                               concurrency=settings.browser_concurrency)
     return [
-        TechnologyAnalyzer.from_settings(registry, settings),
-        PerformanceAnalyzer(allow_private_targets=settings.allow_private_targets),
+        TechnologyAnalyzer.from_settings(registry, settings, renderer),
+        PerformanceAnalyzer(renderer=renderer),
         SecurityAnalyzer(AdvisoryStore(settings.data_dir)),
     ]

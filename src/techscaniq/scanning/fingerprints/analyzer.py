@@ -18,8 +18,9 @@ from urllib.parse import urljoin, urlsplit
 
 from techscaniq.domain.config import ScanConfig
 from techscaniq.scanning.analysis import ScanContext
+from techscaniq.scanning.browser import BrowserMeasurement, BrowserRenderer, BrowserUnavailableError, render_once
 from techscaniq.scanning.fingerprints.engine import FingerprintEngine
-from techscaniq.scanning.fingerprints.page import PageData
+from techscaniq.scanning.fingerprints.page import DomElement, PageData
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class TechnologyAnalyzer:
         stylesheets: bool = False,
         nameservers: Sequence[str] | None = None,
         dns_port: int = 53,
+        renderer: BrowserRenderer | None = None,
     ) -> None:
         self._provider: EngineProvider = (
             _FixedEngine(engine_provider) if isinstance(engine_provider, FingerprintEngine) else engine_provider
@@ -64,11 +66,14 @@ class TechnologyAnalyzer:
         self._stylesheets = stylesheets
         self._nameservers = list(nameservers) if nameservers else None
         self._dns_port = dns_port
+        self._renderer = renderer
         self._robots: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
 
     @classmethod
-    def from_settings(cls, engine_provider: EngineProvider | FingerprintEngine, settings: Any) -> TechnologyAnalyzer:
-        return cls(engine_provider, dns=settings.fingerprints_dns, stylesheets=settings.fingerprints_stylesheets)
+    def from_settings(cls, engine_provider: EngineProvider | FingerprintEngine, settings: Any,
+                      renderer: BrowserRenderer | None = None) -> TechnologyAnalyzer:
+        return cls(engine_provider, dns=settings.fingerprints_dns, stylesheets=settings.fingerprints_stylesheets,
+                   renderer=renderer)
 
     def enabled(self, scan_config: ScanConfig) -> bool:
         return scan_config.technologies
@@ -78,10 +83,11 @@ class TechnologyAnalyzer:
         engine = await asyncio.to_thread(provider.engine, ctx.organization_id)  # first use compiles
         url = ctx.fetch.final_url or ctx.url
         tls = ctx.fetch.tls
-        robots, dns, css = await asyncio.gather(
+        robots, dns, css, rendered = await asyncio.gather(
             self._robots_txt(ctx, url) if "robots" in engine.sources else _none(),
             self._dns_records(url) if self._dns and "dns" in engine.sources else _none(),
             self._stylesheet_text(ctx, url) if self._stylesheets and "css" in engine.sources else _none(),
+            self._render(ctx, url, engine) if ctx.scan_config.browser and self._renderer else _none(),
         )
         page = PageData(
             url=url,
@@ -91,9 +97,25 @@ class TechnologyAnalyzer:
             dns=dns or {},
             cert_issuer=(tls.issuer_organization or tls.issuer) if tls else None,
             css=css,
+            js=rendered.js if rendered else None,
+            dom={selector: [DomElement(text=str(e.get("text", "")), attributes=dict(e.get("attributes") or {}),
+                                       properties=dict(e.get("properties") or {})) for e in elements]
+                 for selector, elements in rendered.dom.items()} if rendered else None,
+            xhr=rendered.xhr if rendered else (),
         )
         ctx.result.technologies = engine.analyze(page)
         ctx.result.fingerprint_version = engine.version
+
+    async def _render(self, ctx: ScanContext, url: str, engine: FingerprintEngine) -> BrowserMeasurement | None:
+        """Browser mode: the `js`, `dom` and `xhr` patterns need the rendered page (shared with performance)."""
+        assert self._renderer is not None
+        chains, _ = engine.browser_queries()
+        try:
+            return await render_once(ctx.shared, self._renderer, url, js_chains=chains,
+                                     dom_queries=engine.dom_queries())
+        except BrowserUnavailableError as exc:
+            ctx.result.analysis_errors["technologies.browser"] = str(exc)
+            return None
 
     async def _robots_txt(self, ctx: ScanContext, url: str) -> str | None:
         fetcher: Any = ctx.fetcher

@@ -189,6 +189,13 @@ class FingerprintEngine:
         selectors = sorted({check.selector for check in self._dom})
         return chains, selectors
 
+    def dom_queries(self) -> dict[str, list[str]]:
+        """Each DOM selector of browser-mode patterns, with the element properties its checks read."""
+        queries: dict[str, set[str]] = {}
+        for check in self._dom:
+            queries.setdefault(check.selector, set()).update(check.properties)
+        return {selector: sorted(properties) for selector, properties in queries.items()}
+
     def analyze(self, page: PageData) -> list[Detection]:
         document = Document(page.html) if page.html and self.sources & _DOCUMENT_SOURCES else None
         inputs = _Inputs(page, document)

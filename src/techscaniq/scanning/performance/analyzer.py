@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from techscaniq.domain.config import ScanConfig
 from techscaniq.domain.fetch import FetchResult
 from techscaniq.domain.performance import PerformanceReport
 from techscaniq.scanning.analysis import ScanContext
-from techscaniq.scanning.performance.browser import BrowserUnavailableError, measure_in_browser
+from techscaniq.scanning.browser import BrowserRenderer, BrowserUnavailableError, render_once
 from techscaniq.scanning.performance.fetch_metrics import (
     caching_details,
     compression_details,
@@ -37,15 +36,17 @@ class PerformanceAnalyzer:
     def __init__(self, *, resource_concurrency: int = 6, max_resources: int = 200,
                  full_page_deadline_seconds: float = 30.0, browser_executable: str = "/usr/bin/chromium",
                  allow_private_targets: bool = False, browser_timeout_seconds: float = 30.0,
-                 ignore_https_errors: bool = False, browser_concurrency: int = 2) -> None:
+                 ignore_https_errors: bool = False, browser_concurrency: int = 2,
+                 renderer: BrowserRenderer | None = None) -> None:
         self.resource_concurrency = resource_concurrency
         self.max_resources = max_resources
         self.full_page_deadline_seconds = full_page_deadline_seconds
-        self.browser_executable = browser_executable
-        self.allow_private_targets = allow_private_targets
-        self.browser_timeout_seconds = browser_timeout_seconds
-        self.ignore_https_errors = ignore_https_errors
-        self._browsers = asyncio.Semaphore(browser_concurrency)
+        # One renderer per deployment, shared with the technology step (one Chromium run per scan).
+        self.renderer = renderer or BrowserRenderer(
+            executable_path=browser_executable, timeout_seconds=browser_timeout_seconds,
+            allow_private_targets=allow_private_targets, ignore_https_errors=ignore_https_errors,
+            concurrency=browser_concurrency,
+        )
 
     def enabled(self, scan_config: ScanConfig) -> bool:
         return scan_config.performance
@@ -98,11 +99,7 @@ class PerformanceAnalyzer:
 
         if ctx.scan_config.browser:
             try:
-                async with self._browsers:
-                    measured = await measure_in_browser(
-                        page_url, executable_path=self.browser_executable,
-                        timeout_seconds=self.browser_timeout_seconds, allow_private_targets=self.allow_private_targets,
-                        ignore_https_errors=self.ignore_https_errors)
+                measured = await render_once(ctx.shared, self.renderer, page_url)
             except BrowserUnavailableError as exc:
                 errors["browser"] = str(exc)
                 ctx.result.analysis_errors["performance.browser"] = str(exc)

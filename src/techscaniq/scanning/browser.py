@@ -1,5 +1,8 @@
-"""Browser mode: load the page in headless Chromium (Debian's `chromium`, driven by Playwright) and read
-navigation timing and Core Web Vitals from the page's own Performance API.
+"""Browser mode: load the page once in headless Chromium (Debian's `chromium`, driven by Playwright) and
+read what only a rendered page shows: navigation timing and Core Web Vitals from the page's own Performance
+API, and for technology detection the JS properties, DOM elements and XHR requests fingerprints ask for.
+
+The technology and performance steps share one rendering per scan (`render_once`).
 
 Chromium fetches subresources itself, outside the fetcher's address guard, so every request it makes
 is checked here against the same guard before it leaves (unless private targets are allowed).
@@ -11,6 +14,7 @@ import asyncio
 import ipaddress
 import os
 import socket
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +30,9 @@ class BrowserUnavailableError(Exception):
 class BrowserMeasurement:
     metrics: dict[str, float] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    js: dict[str, str] = field(default_factory=dict)  # property chain -> value ("" for objects)
+    dom: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # selector -> elements (text, attributes...)
+    xhr: list[str] = field(default_factory=list)  # URLs requested by XHR/fetch
 
 
 # Registered before any page script runs, so buffered entries and early long tasks are all seen.
@@ -65,6 +72,47 @@ _COLLECT = """
 }
 """
 
+# Reads the property chains and DOM selectors technology fingerprints ask for (bounded, never throws).
+_INSPECT = """
+([chains, queries]) => {
+  const js = {};
+  for (const chain of chains) {
+    try {
+      let value = window;
+      for (const part of chain.split('.')) {
+        if (value === null || value === undefined) break;
+        value = value[part];
+      }
+      if (value === undefined || value === null) continue;
+      const kind = typeof value;
+      js[chain] = (kind === 'string' || kind === 'number' || kind === 'boolean') ? String(value).slice(0, 500) : '';
+    } catch (e) {}
+  }
+  const dom = {};
+  for (const [selector, properties] of Object.entries(queries)) {
+    let nodes = [];
+    try { nodes = Array.from(document.querySelectorAll(selector)).slice(0, 5); } catch (e) { continue; }
+    if (!nodes.length) continue;
+    dom[selector] = nodes.map((node) => {
+      const attributes = {};
+      for (const attribute of Array.from(node.attributes || []).slice(0, 50)) {
+        attributes[attribute.name] = String(attribute.value).slice(0, 1000);
+      }
+      const props = {};
+      for (const name of properties) {
+        try {
+          const value = node[name];
+          if (value === undefined || value === null) continue;
+          props[name] = typeof value === 'object' ? '' : String(value).slice(0, 500);
+        } catch (e) {}
+      }
+      return {text: (node.textContent || '').slice(0, 1000), attributes, properties: props};
+    });
+  }
+  return {js, dom};
+}
+"""
+
 _METRIC_NAMES = {
     "fcp": "fcp_ms", "lcp": "lcp_ms", "cls": "cls", "tbt": "tbt_ms", "ttfb": "browser_ttfb_ms",
     "domInteractive": "dom_interactive_ms", "domContentLoaded": "dom_content_loaded_ms", "load": "load_event_ms",
@@ -92,8 +140,10 @@ async def _blocked(url: str) -> str | None:
 
 async def measure_in_browser(url: str, *, executable_path: str = "/usr/bin/chromium", timeout_seconds: float = 30.0,
                              allow_private_targets: bool = False, ignore_https_errors: bool = False,
-                             settle_seconds: float = 0.5) -> BrowserMeasurement:
-    """Load `url` once in a fresh headless Chromium and return its navigation timing and web vitals."""
+                             settle_seconds: float = 0.5, js_chains: Sequence[str] = (),
+                             dom_queries: Mapping[str, Sequence[str]] | None = None) -> BrowserMeasurement:
+    """Load `url` once in a fresh headless Chromium and return its navigation timing and web vitals, plus
+    the values of `js_chains` and the elements of `dom_queries` (selector -> properties to read)."""
     try:
         from playwright.async_api import Error as PlaywrightError
         from playwright.async_api import Route, async_playwright
@@ -102,6 +152,7 @@ async def measure_in_browser(url: str, *, executable_path: str = "/usr/bin/chrom
     if not os.access(executable_path, os.X_OK):
         raise BrowserUnavailableError(f"Chromium not found at {executable_path} (apt-get install chromium)")
     requests: list[str] = []
+    xhr: list[str] = []
     blocked: list[str] = []
     try:
         async with async_playwright() as playwright:
@@ -112,7 +163,12 @@ async def measure_in_browser(url: str, *, executable_path: str = "/usr/bin/chrom
             try:
                 context = await browser.new_context(ignore_https_errors=ignore_https_errors)
                 page = await context.new_page()
-                page.on("request", lambda request: requests.append(request.url))
+                def on_request(request: Any) -> None:
+                    requests.append(request.url)
+                    if request.resource_type in ("xhr", "fetch") and len(xhr) < 200:
+                        xhr.append(request.url[:500])
+
+                page.on("request", on_request)
                 if not allow_private_targets:
                     async def guard(route: Route) -> None:
                         if reason := await _blocked(route.request.url):
@@ -126,6 +182,11 @@ async def measure_in_browser(url: str, *, executable_path: str = "/usr/bin/chrom
                 response = await page.goto(url, wait_until="load", timeout=timeout_seconds * 1000)
                 await page.wait_for_timeout(settle_seconds * 1000)  # let LCP and late layout shifts land
                 figures: dict[str, Any] = await page.evaluate(_COLLECT)
+                inspected: dict[str, Any] = {"js": {}, "dom": {}}
+                if js_chains or dom_queries:
+                    inspected = await page.evaluate(
+                        _INSPECT, [list(js_chains), {k: list(v) for k, v in (dom_queries or {}).items()}]
+                    )
                 status = response.status if response is not None else None
             finally:
                 await browser.close()
@@ -138,4 +199,38 @@ async def measure_in_browser(url: str, *, executable_path: str = "/usr/bin/chrom
     metrics["browser_transfer_bytes"] = float(transferred)
     details = {"status_code": status, "protocol": figures.get("protocol"), "long_tasks": figures.get("longTasks"),
                "blocked_requests": blocked[:50], "resource_entries": figures.get("resourceEntries")}
-    return BrowserMeasurement(metrics=metrics, details=details)
+    return BrowserMeasurement(metrics=metrics, details=details, js=dict(inspected.get("js") or {}),
+                              dom=dict(inspected.get("dom") or {}), xhr=xhr)
+
+
+class BrowserRenderer:
+    """The browser settings of a deployment and a bound on concurrent Chromium instances (each takes a
+    few hundred MB)."""
+
+    def __init__(self, *, executable_path: str = "/usr/bin/chromium", timeout_seconds: float = 30.0,
+                 allow_private_targets: bool = False, ignore_https_errors: bool = False, concurrency: int = 2) -> None:
+        self.executable_path = executable_path
+        self.timeout_seconds = timeout_seconds
+        self.allow_private_targets = allow_private_targets
+        self.ignore_https_errors = ignore_https_errors
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def render(self, url: str, *, js_chains: Sequence[str] = (),
+                     dom_queries: Mapping[str, Sequence[str]] | None = None) -> BrowserMeasurement:
+        async with self._slots:
+            return await measure_in_browser(
+                url, executable_path=self.executable_path, timeout_seconds=self.timeout_seconds,
+                allow_private_targets=self.allow_private_targets, ignore_https_errors=self.ignore_https_errors,
+                js_chains=js_chains, dom_queries=dom_queries,
+            )
+
+
+async def render_once(shared: dict[str, Any], renderer: BrowserRenderer, url: str, *, js_chains: Sequence[str] = (),
+                      dom_queries: Mapping[str, Sequence[str]] | None = None) -> BrowserMeasurement:
+    """One rendering per scan, shared by the steps that need it (`shared` is the scan's ScanContext.shared).
+    The first caller's queries are the ones evaluated, so the technology step (which runs first) asks."""
+    task: asyncio.Task[BrowserMeasurement] | None = shared.get("browser")
+    if task is None:
+        task = asyncio.ensure_future(renderer.render(url, js_chains=js_chains, dom_queries=dom_queries))
+        shared["browser"] = task
+    return await task
