@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from tests.alerts.conftest import clock, storage  # noqa: F401 (fixtures)
-from tests.services.conftest import _required, fresh_database_url, metrics_url  # noqa: F401 (fixtures)
+from tests.services.conftest import _required, fresh_database_url, metrics_url, scale_out_settings  # noqa: F401
 
 from techscaniq.coordination import RedisGuard, create_redis
 from techscaniq.settings import Settings
