@@ -75,7 +75,7 @@ class _Inputs:
         self.keyed["dns"] = {kind.upper(): list(values) for kind, values in page.dns.items()}
         self.keyed["js"] = {chain: [value] for chain, value in (page.js or {}).items()}
         self._listed: dict[str, list[str]] = {}
-        self._lowered: dict[tuple[str, str | None], list[str]] = {}
+        self._lowered: dict[tuple[str, str | None], tuple[list[bytes], bytes]] = {}
 
     def listed(self, source: str) -> list[str]:
         cached = self._listed.get(source)
@@ -128,11 +128,14 @@ class _Inputs:
         return "\n".join(value for values_by_key in self.keyed.values() for values in values_by_key.values()
                          for value in values)
 
-    def lowered(self, pattern: Pattern, texts: list[str]) -> list[str]:
+    def lowered(self, pattern: Pattern, texts: list[str]) -> tuple[list[bytes], bytes]:
+        """Each text as UTF-8 with ASCII letters lowercased (the prefilter's dialect: far cheaper than
+        `str.lower` on non-ASCII text), and all of them joined, for literal checks."""
         key = (pattern.source, pattern.key)
         cached = self._lowered.get(key)
         if cached is None:
-            cached = self._lowered[key] = [text.lower() for text in texts]
+            lowered = [text.encode("utf-8", "surrogatepass").lower() for text in texts]
+            cached = self._lowered[key] = (lowered, b"\0".join(lowered))
         return cached
 
 
@@ -163,8 +166,12 @@ class FingerprintEngine:
         self._dom: list[DomCheck] = [check for t in database.technologies.values() for check in t.dom]
         listed: list[Pattern] = []
         keyed: list[Pattern] = []
+        # Text patterns with a word-bounded literal: one small regex pass over the raw HTML selects them.
+        self._bounded = [p for p in patterns if p.html_prefilter and p.source == "text"]
+        self._bounded_scanner = RegexScanner([p.html_prefilter or "" for p in self._bounded], cache_dir)
+        bounded = {id(self._bounded[i]) for i in self._bounded_scanner.supported}
         for pattern in patterns:
-            if id(pattern) in exact:
+            if id(pattern) in exact or id(pattern) in bounded:
                 continue
             if pattern.key is not None and pattern.source == "cookies" and "*" in pattern.key:
                 self._always.append(pattern)
@@ -248,6 +255,9 @@ class FingerprintEngine:
                 if id(pattern) not in seen:
                     seen.add(id(pattern))
                     yield pattern
+        if self._bounded_scanner.supported and inputs.page.html:
+            for index in self._bounded_scanner.scan(html_bytes):
+                yield self._bounded[index]  # each pattern is in no other table
         for literal_id in self._keyed_prefilter.scan(inputs.keyed_text().encode("utf-8", "replace")):
             for pattern in self._keyed_by_literal[literal_id]:
                 if id(pattern) not in seen:
@@ -352,9 +362,13 @@ def _confirm(pattern: Pattern, inputs: _Inputs) -> Evidence | None:
         return None
     literals = pattern.literals if pattern.source != "html" else None
     if literals and not (pattern.source == "cookies" and pattern.key and "*" in pattern.key):
-        lowered = inputs.lowered(pattern, texts)
+        # The regex runs only on the strings that contain one of its literals (checked on all at once first).
+        needles = [literal.encode() for literal in literals]
+        lowered, joined = inputs.lowered(pattern, texts)
+        if not any(needle in joined for needle in needles):
+            return None
         for text, low in zip(texts, lowered, strict=True):
-            if any(literal in low for literal in literals) and (match := pattern.search(text)) is not None:
+            if any(needle in low for needle in needles) and (match := pattern.search(text)) is not None:
                 return _evidence(pattern, match)
         return None
     for text in texts:

@@ -43,6 +43,10 @@ class Pattern:
     # Lowercase strings of which at least one occurs in any text this pattern matches; empty when the
     # pattern has no usable literal (it then runs on every page that has its source).
     literals: frozenset[str] = frozenset()
+    # `text` patterns only: a hyperscan regex over the raw HTML that any page whose visible text matches
+    # must match (the literal with the word boundaries the pattern demands: `\bdx\b`), much more selective
+    # than the bare literal for the short words text patterns look for; None when there is none.
+    html_prefilter: str | None = None
     _parsed: Any = field(default=None, repr=False)
     _compiled: re.Pattern[str] | None = field(default=None, repr=False)
 
@@ -102,6 +106,8 @@ def parse_pattern(technology: str, source: str, key: str | None, raw: Any) -> Pa
         except (re.error, RecursionError, OverflowError) as exc:
             raise PatternError(f"invalid regex {regex_text!r}: {exc}") from exc
         literals = required_literals(parsed, breakers, _min_literal(source)) or frozenset()
+    html_prefilter = _bounded_literal(parsed, next(iter(literals)), breakers) if source == "text" and len(
+        literals) == 1 else None
     return Pattern(
         technology=technology,
         source=source,
@@ -110,6 +116,7 @@ def parse_pattern(technology: str, source: str, key: str | None, raw: Any) -> Pa
         version=tags.get("version") or None,
         confidence=confidence,
         literals=literals,
+        html_prefilter=html_prefilter,
         _parsed=parsed,
     )
 
@@ -127,6 +134,43 @@ def resolve_version(template: str, match: re.Match[str]) -> str | None:
     if not resolved or len(resolved) > MAX_VERSION_LENGTH:
         return None
     return resolved
+
+
+_ZERO_WIDTH = frozenset({"ASSERT", "ASSERT_NOT"})
+_LEFT_EDGES = frozenset({"AT_BOUNDARY", "AT_BEGINNING", "AT_BEGINNING_STRING"})
+_RIGHT_EDGES = frozenset({"AT_BOUNDARY", "AT_END", "AT_END_STRING"})
+
+
+def _bounded_literal(parsed: Any, literal: str, breakers: frozenset[str]) -> str | None:
+    """For a text pattern whose literal is a run of its top-level sequence next to `\b` (or the start/end of
+    the text), the hyperscan regex `\bliteral\b` over the raw HTML. Sound because visible text is made of
+    the HTML's text nodes: a character next to the word in the text is the same character in the HTML, or
+    sits where the HTML has a tag (`<`, `>`), an entity (`&`, `;`) or stripped whitespace, none of them word
+    characters. (Not covered, like letters written as entities: a legacy entity with no `;` right before
+    the word, `&ampUPS`.)"""
+    if parsed is None:
+        return None
+    items = [(str(op), arg) for op, arg in parsed]
+    index = 0
+    while index < len(items):
+        end = index
+        while end < len(items) and items[end][0] == "LITERAL" and (char := chr(items[end][1])).isascii() \
+                and char.isprintable() and char not in breakers:
+            end += 1
+        if end > index and "".join(chr(arg) for _, arg in items[index:end]).lower() == literal:
+            before = next((item for item in reversed(items[:index]) if item[0] not in _ZERO_WIDTH), None)
+            after = next((item for item in items[end:] if item[0] not in _ZERO_WIDTH), None)
+            left = _is_word(literal[0]) and before is not None and before[0] == "AT" and str(before[1]) in _LEFT_EDGES
+            right = _is_word(literal[-1]) and after is not None and after[0] == "AT" and str(after[1]) in _RIGHT_EDGES
+            if not (left or right):
+                return None
+            return ("\\b" if left else "") + re.escape(literal) + ("\\b" if right else "")
+        index = end + 1
+    return None
+
+
+def _is_word(char: str) -> bool:
+    return char.isascii() and (char.isalnum() or char == "_")
 
 
 # --- literal extraction from the parsed regex --------------------------------------------------
