@@ -11,6 +11,8 @@ from pathlib import Path
 
 from tests.support.testsite import LocalSite
 
+from techscaniq.storage.sql.migrations import MIGRATIONS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -68,6 +70,6 @@ def test_config_add_refuses_a_bad_file_naming_the_field_and_accepts_a_good_one(t
 def test_migrate_is_idempotent(tmp_path: Path) -> None:
     first = techscaniq("migrate", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "applied [1]" in first.stdout
+    assert f"applied {[migration.version for migration in MIGRATIONS]}" in first.stdout
     second = techscaniq("migrate", cwd=tmp_path)
     assert "up to date" in second.stdout
