@@ -6,8 +6,9 @@ import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, SerializationInfo, WrapSerializer
+from pydantic import AfterValidator, SecretStr, SerializationInfo, WrapSerializer
 
 SCHEMA_VERSION = 1
 
@@ -40,6 +41,18 @@ _IMPACT_ORDER = {Impact.LOW: 0, Impact.MEDIUM: 1, Impact.HIGH: 2, Impact.CRITICA
 
 # Severity of an alert uses the same scale as impact.
 Severity = Impact
+
+
+def _known_time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+# An IANA time zone name ("Europe/Berlin"), refused with a clear message when unknown.
+TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
 
 
 def _serialize_secret(value: SecretStr | None, handler: Any, info: SerializationInfo) -> Any:

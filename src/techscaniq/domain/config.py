@@ -7,12 +7,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from techscaniq.domain.common import SCHEMA_VERSION, Impact, Secret, Severity, new_id, utcnow
+from techscaniq.domain.common import SCHEMA_VERSION, Impact, Secret, Severity, TimeZoneName, new_id, utcnow
 
 
 class StrictModel(BaseModel):
@@ -47,7 +47,7 @@ def parse_interval_seconds(expression: str | int | float) -> float:
 class Schedule(StrictModel):
     type: ScheduleType
     expression: str
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     # Spreads configs that share a cron minute; None lets the scheduler pick a stable per-config offset.
     jitter_seconds: float | None = Field(default=None, ge=0)
 
@@ -55,15 +55,6 @@ class Schedule(StrictModel):
     @classmethod
     def _stringify(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int | float) else value
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
     @model_validator(mode="after")
     def _valid_expression(self) -> Schedule:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from techscaniq.domain.common import new_id
+from techscaniq.domain.common import TimeZoneName, new_id
 
 
 class Silence(BaseModel):
@@ -26,21 +26,12 @@ class Silence(BaseModel):
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     # Recurring window, in local time of `timezone`; `weekdays` 0 = Monday, empty = every day.
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     weekdays: list[int] = Field(default_factory=list)
     daily_start: time | None = None
     daily_end: time | None = None
     comment: str = ""
     created_by: str | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
     @field_validator("weekdays")
     @classmethod
