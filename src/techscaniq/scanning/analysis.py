@@ -38,11 +38,11 @@ class ScanContext:
         return self.fetch.text if _is_html(self.fetch) else ""
 
     @cached_property
-    def document(self) -> LexborHTMLParser:
-        """The page parsed once, shared by every step."""
+    def document(self) -> LexborHTMLParser | None:
+        """The page parsed once (Lexbor), shared by every step; None when the response is not HTML."""
         from selectolax.lexbor import LexborHTMLParser
 
-        return LexborHTMLParser(self.html)
+        return LexborHTMLParser(self.html) if self.html else None
 
 
 def _is_html(fetch: FetchResult) -> bool:

@@ -18,7 +18,6 @@ from techscaniq.scanning.performance.fetch_metrics import (
 )
 from techscaniq.scanning.performance.page_weight import measure_page_weight
 from techscaniq.scanning.performance.resources import count_metrics, page_resources
-from techscaniq.scanning.security.page import page_document
 
 
 class PerformanceAnalyzer:
@@ -63,7 +62,7 @@ class PerformanceAnalyzer:
             "redirects": redirect_chain(fetch),
             "timings": fetch.timings.model_dump(),
         }
-        resources = page_resources(page_document(ctx), page_url)
+        resources = page_resources(ctx.document, page_url)
         metrics.update(count_metrics(resources, page_url))
         errors: dict[str, str] = {}
 

@@ -14,7 +14,6 @@ from techscaniq.scanning.analysis import ScanContext
 from techscaniq.scanning.security.advisories import AdvisoryStore
 from techscaniq.scanning.security.exposure import mixed_content, probe_sensitive_paths, version_disclosure
 from techscaniq.scanning.security.observatory import CORS_PROBE_ORIGIN, grade_headers
-from techscaniq.scanning.security.page import page_document
 from techscaniq.scanning.security.tls_checks import tls_findings
 from techscaniq.scanning.security.tls_probe import LegacyProbe, ProbeOutcome, legacy_findings, probe_legacy_tls
 
@@ -51,7 +50,7 @@ class SecurityAnalyzer:
         if fetch.status_code is None:
             self._ungraded(ctx, https)
             return
-        document = page_document(ctx)
+        document = ctx.document
         is_html = document is not None or "html" in (fetch.content_type or "").lower()
         errors: dict[str, str] = {}
         timeout = ctx.scan_config.timeout_seconds
