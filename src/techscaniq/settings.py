@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     # All credentials of one organization together (rate_limit_per_minute applies to each credential).
     organization_rate_limit_per_minute: int = Field(default=3000, ge=1)
     dashboard_enabled: bool = True
+    # WebSocket connections one organization may hold on one replica (more are closed with 4429).
+    websocket_max_connections_per_org: int = Field(default=1000, ge=1)
 
     @field_validator("database_url", "metrics_database_url", "redis_url", "kafka_servers", mode="before")
     @classmethod

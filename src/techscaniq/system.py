@@ -117,7 +117,8 @@ class MonitoringSystem:
         self.rate_limiter = RedisRateLimiter(self.redis, prefix=namespace) if self.redis else None
         self.change_stage = ChangeStage(self.storage, self.bus, self.change_detector)
         self.alert_stage = AlertStage(self.storage, self.bus, self.alert_engine)
-        self.realtime = RealtimeHub(self.bus, self._authenticate_websocket, self.instance_id)
+        self.realtime = RealtimeHub(self.bus, self._authenticate_websocket, self.instance_id,
+                                    max_connections_per_organization=self.settings.websocket_max_connections_per_org)
         self.components: dict[str, ComponentState] = {
             name: ComponentState(name)
             for name in ("database", "event_bus", "scheduler", "scan_worker", "change_detector", "alert_engine",

@@ -23,7 +23,11 @@ from websockets.asyncio.client import ClientConnection
 
 from techscaniq.api.auth import create_token, signing_key
 from techscaniq.domain.events import Event, Topic
-from techscaniq.realtime.hub import SLOW_CONSUMER_CLOSE_CODE, UNAUTHORIZED_CLOSE_CODE
+from techscaniq.realtime.hub import (
+    SLOW_CONSUMER_CLOSE_CODE,
+    TOO_MANY_CONNECTIONS_CLOSE_CODE,
+    UNAUTHORIZED_CLOSE_CODE,
+)
 from techscaniq.settings import Settings
 from techscaniq.system import MonitoringSystem
 
@@ -191,3 +195,17 @@ async def test_a_slow_consumer_is_disconnected_while_the_others_get_everything(h
     stats = hub.stats()
     assert stats["slow_consumer_disconnects"] == 1 and stats["messages_dropped"] >= 1
     assert 300 <= stats["messages_sent"] < 600
+
+
+async def test_one_organization_cannot_take_every_connection(hub_factory: HubFactory) -> None:
+    _, _, port = await hub_factory(max_connections_per_organization=2)
+    url = f"ws://127.0.0.1:{port}/ws?token="
+    async with websockets.connect(url + "token-a") as first, websockets.connect(url + "token-a") as second:
+        for ws in (first, second):
+            assert json.loads(await ws.recv())["type"] == "welcome"
+        async with websockets.connect(url + "token-a") as third:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await third.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == TOO_MANY_CONNECTIONS_CLOSE_CODE
+        async with websockets.connect(url + "token-b") as other_tenant:
+            assert json.loads(await other_tenant.recv())["type"] == "welcome"

@@ -33,6 +33,7 @@ log = logging.getLogger("techscaniq.realtime")
 LIVE_TOPICS = (Topic.SCAN_COMPLETED, Topic.CHANGE_DETECTED, Topic.ALERT_TRIGGERED, Topic.ALERT_RESOLVED)
 SLOW_CONSUMER_CLOSE_CODE = 4008
 UNAUTHORIZED_CLOSE_CODE = 4401
+TOO_MANY_CONNECTIONS_CLOSE_CODE = 4429
 MAX_CONFIG_SUBSCRIPTIONS = 1000
 MAX_COMMAND_BYTES = 64 * 1024
 CLOSE_TIMEOUT_SECONDS = 5.0
@@ -59,8 +60,10 @@ class Client:
 
 class RealtimeHub:
     def __init__(self, bus: EventBus, authenticate: Authenticator, instance_id: str, queue_size: int = 1000,
-                 heartbeat_seconds: float = 20.0) -> None:
+                 heartbeat_seconds: float = 20.0, max_connections_per_organization: int = 1000) -> None:
         self._authenticate = authenticate
+        # One tenant cannot take every socket of a replica.
+        self._max_per_organization = max_connections_per_organization
         self._queue_size = queue_size
         self._heartbeat = heartbeat_seconds
         self._closing: set[asyncio.Task[None]] = set()
@@ -103,6 +106,10 @@ class RealtimeHub:
         await websocket.accept()
         if organization_id is None:
             await websocket.close(code=UNAUTHORIZED_CLOSE_CODE, reason="invalid or missing token")
+            return
+        if len(self._by_organization.get(organization_id, ())) >= self._max_per_organization:
+            await websocket.close(code=TOO_MANY_CONNECTIONS_CLOSE_CODE,
+                                  reason=f"at most {self._max_per_organization} connections per organization")
             return
         client = Client(organization_id, websocket, asyncio.Queue(self._queue_size))
         self.clients.add(client)
