@@ -116,7 +116,7 @@ class _Inputs:
     def prefilter_text(self) -> str:
         """What listed-source patterns can look at besides the raw HTML, joined for the prefilter pass."""
         page = self.page
-        parts = ["", page.url, page.robots or "", page.cert_issuer or "", page.css or ""]
+        parts = ["\0", page.url, page.robots or "", page.cert_issuer or "", page.css or ""]
         parts.extend(page.script_contents)
         parts.extend(page.xhr)
         if self.document is not None:  # script URLs are entity-decoded by the parser
@@ -152,12 +152,15 @@ class FingerprintEngine:
         self.database = database
         self.version = database.version
         patterns = [p for t in database.technologies.values() for p in t.patterns]
-        # `html` patterns run exactly in hyperscan where it can (one pass over the page instead of one
-        # `re` search each); the rest of the listed-source patterns go through the literal prefilter.
-        self._html_patterns = [p for p in patterns if p.source == "html" and p.regex_text]
-        self._html_scanner = RegexScanner(
-            [p.regex_text for p in self._html_patterns] if exact_html else [], cache_dir)
-        exact = {id(self._html_patterns[i]) for i in self._html_scanner.supported}
+        # One regex pass over the raw HTML: the `html` patterns hyperscan can run, exactly (instead of one `re`
+        # search of the page each), and for text patterns with a word-bounded literal, that literal (`\\bdx\\b`
+        # selects far fewer pages than `dx`, and the visible text is only extracted when a text pattern needs it).
+        self._html_patterns = [p for p in patterns if p.source == "html" and p.regex_text] if exact_html else []
+        self._bounded = [p for p in patterns if p.source == "text" and p.html_prefilter]
+        self._page_scanner = RegexScanner(
+            [p.regex_text for p in self._html_patterns] + [p.html_prefilter or "" for p in self._bounded], cache_dir)
+        in_pass = [(self._html_patterns + self._bounded)[i] for i in self._page_scanner.supported]
+        exact = {id(p) for p in in_pass}
         # Listed-source patterns (html, scriptSrc, ...) are found through literals in the page; keyed ones
         # (headers, cookies, meta, dns, js) through literals in the keyed values, a separate small pass.
         # Patterns with no usable literal run whenever their input (or key) exists.
@@ -166,12 +169,8 @@ class FingerprintEngine:
         self._dom: list[DomCheck] = [check for t in database.technologies.values() for check in t.dom]
         listed: list[Pattern] = []
         keyed: list[Pattern] = []
-        # Text patterns with a word-bounded literal: one small regex pass over the raw HTML selects them.
-        self._bounded = [p for p in patterns if p.html_prefilter and p.source == "text"]
-        self._bounded_scanner = RegexScanner([p.html_prefilter or "" for p in self._bounded], cache_dir)
-        bounded = {id(self._bounded[i]) for i in self._bounded_scanner.supported}
         for pattern in patterns:
-            if id(pattern) in exact or id(pattern) in bounded:
+            if id(pattern) in exact:
                 continue
             if pattern.key is not None and pattern.source == "cookies" and "*" in pattern.key:
                 self._always.append(pattern)
@@ -208,10 +207,12 @@ class FingerprintEngine:
         inputs = _Inputs(page, document)
         hits: dict[str, _Hit] = {}
         html_bytes = page.html.encode("utf-8", "replace")
-        if self._html_scanner.supported and page.html:
-            for found in self._exact_html(page.html, html_bytes):
-                hits.setdefault(found.technology, _Hit()).add(found.evidence)
-        for pattern in self._candidates(inputs, html_bytes):
+        in_page = self._page_scanner.scan(html_bytes) if page.html else {}
+        html_count = len(self._html_patterns)
+        for found in self._exact_html(page.html, html_bytes, in_page, html_count):
+            hits.setdefault(found.technology, _Hit()).add(found.evidence)
+        bounded = [self._bounded[index - html_count] for index in in_page if index >= html_count]
+        for pattern in self._candidates(inputs, html_bytes, bounded):
             evidence = _confirm(pattern, inputs)
             if evidence is not None:
                 hits.setdefault(pattern.technology, _Hit()).add(evidence)
@@ -223,9 +224,11 @@ class FingerprintEngine:
                         hits.setdefault(check.technology, _Hit()).add(evidence)
         return self._resolve(hits)
 
-    def _exact_html(self, html: str, data: bytes) -> Iterable[_Found]:
+    def _exact_html(self, html: str, data: bytes, in_page: dict[int, int], html_count: int) -> Iterable[_Found]:
         ascii_only = len(data) == len(html)
-        for index, end in self._html_scanner.scan(data).items():
+        for index, end in in_page.items():
+            if index >= html_count:
+                continue
             pattern = self._html_patterns[index]
             position = end if ascii_only else len(data[:end].decode("utf-8", "replace"))
             # Python's `re` has the last word and extracts versions: first from a little before where
@@ -236,7 +239,7 @@ class FingerprintEngine:
             if match is not None:
                 yield _Found(pattern.technology, _evidence(pattern, match))
 
-    def _candidates(self, inputs: _Inputs, html_bytes: bytes) -> Iterable[Pattern]:
+    def _candidates(self, inputs: _Inputs, html_bytes: bytes, bounded: list[Pattern]) -> Iterable[Pattern]:
         seen: set[int] = set()
         yield from self._always
         for source, by_key in self._keyed.items():
@@ -248,16 +251,14 @@ class FingerprintEngine:
                 for key, keyed in by_key.items():
                     if key in present:
                         yield from keyed
-        listed_hits = self._prefilter.scan(html_bytes) | self._prefilter.scan(
-            inputs.prefilter_text().encode("utf-8", "replace"))
+        # The page and the other listed inputs in one literal pass (a NUL between them: literals have none).
+        listed_hits = self._prefilter.scan(html_bytes + inputs.prefilter_text().encode("utf-8", "replace"))
         for literal_id in listed_hits:
             for pattern in self._by_literal[literal_id]:
                 if id(pattern) not in seen:
                     seen.add(id(pattern))
                     yield pattern
-        if self._bounded_scanner.supported and inputs.page.html:
-            for index in self._bounded_scanner.scan(html_bytes):
-                yield self._bounded[index]  # each pattern is in no other table
+        yield from bounded  # each of these patterns is in no other table
         for literal_id in self._keyed_prefilter.scan(inputs.keyed_text().encode("utf-8", "replace")):
             for pattern in self._keyed_by_literal[literal_id]:
                 if id(pattern) not in seen:
