@@ -183,10 +183,7 @@ class MonitoringSystem:
             server.should_exit = True
         grace = self.settings.shutdown_grace_seconds
         self.worker.stopping = True
-        if isinstance(self.bus, InMemoryEventBus):
-            await self.bus.stop(drain_seconds=grace)
-        else:
-            await self.bus.stop()
+        await self.bus.stop(drain_seconds=grace)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -13,8 +13,8 @@ Handler = Callable[[Event], Awaitable[None]]
 class EventBus(Protocol):
     async def start(self) -> None: ...
 
-    async def stop(self) -> None:
-        """Stop consuming; events already handed to a handler finish first."""
+    async def stop(self, drain_seconds: float = 5.0) -> None:
+        """Stop consuming; events already handed to a handler get up to `drain_seconds` to finish."""
         ...
 
     async def publish(self, event: Event) -> None:
