@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from techscaniq.domain.alert import Alert, AlertStatus
-from techscaniq.storage.sql.base import SqlRepository, document
+from techscaniq.storage.sql.base import SqlRepository, document, where_given
 from techscaniq.storage.sql.tables import alerts as t
 
 
@@ -19,12 +19,8 @@ class SqlAlertRepository(SqlRepository):
         return bool(result.rowcount)
 
     async def get(self, alert_id: str, organization_id: str | None = None) -> Alert | None:
-        query = select(t.c.document).where(t.c.id == alert_id)
-        if organization_id is not None:
-            query = query.where(t.c.organization_id == organization_id)
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return Alert.model_validate(row.document) if row else None
+        query = where_given(select(t.c.document).where(t.c.id == alert_id), (t.c.organization_id, organization_id))
+        return await self.load_one(query, Alert)
 
     async def update(self, alert: Alert) -> None:
         row = self._row(alert)
@@ -39,7 +35,7 @@ class SqlAlertRepository(SqlRepository):
             .order_by(t.c.triggered_at.desc())
             .limit(1)
         )
-        return await self._one(query)
+        return await self.load_one(query, Alert)
 
     async def last_notified(self, dedupe_key: str) -> Alert | None:
         query = (
@@ -48,7 +44,7 @@ class SqlAlertRepository(SqlRepository):
             .order_by(t.c.triggered_at.desc())
             .limit(1)
         )
-        return await self._one(query)
+        return await self.load_one(query, Alert)
 
     async def find(
         self,
@@ -59,23 +55,14 @@ class SqlAlertRepository(SqlRepository):
         limit: int = 100,
         offset: int = 0,
     ) -> list[Alert]:
-        query = select(t.c.document).order_by(t.c.triggered_at.desc(), t.c.id).limit(limit).offset(offset)
-        if organization_id is not None:
-            query = query.where(t.c.organization_id == organization_id)
-        if config_id is not None:
-            query = query.where(t.c.config_id == config_id)
-        if status is not None:
-            query = query.where(t.c.status == status.value)
+        query = where_given(
+            select(t.c.document).order_by(t.c.triggered_at.desc(), t.c.id).limit(limit).offset(offset),
+            (t.c.organization_id, organization_id), (t.c.config_id, config_id),
+            (t.c.status, status.value if status else None),
+        )
         if since is not None:
             query = query.where(t.c.triggered_at >= since)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [Alert.model_validate(row.document) for row in rows]
-
-    async def _one(self, query: Any) -> Alert | None:
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return Alert.model_validate(row.document) if row else None
+        return await self.load_all(query, Alert)
 
     @staticmethod
     def _row(alert: Alert) -> dict[str, Any]:

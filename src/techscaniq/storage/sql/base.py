@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Insert, Table
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Insert, Select, Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from techscaniq.domain.common import REVEAL_SECRETS
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def where_given(query: Select[Any], *conditions: tuple[ColumnElement[Any], object]) -> Select[Any]:
+    """Adds `column == value` for each (column, value) whose value is not None: the optional filters
+    (organization, config, status, ...) every listing takes."""
+    for column, value in conditions:
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
 
 class SqlRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+
+    async def load_all(self, query: Select[Any], model: type[M]) -> list[M]:
+        """Runs a query selecting a `document` column and returns the domain objects."""
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [model.model_validate(row.document) for row in rows]
+
+    async def load_one(self, query: Select[Any], model: type[M]) -> M | None:
+        found = await self.load_all(query.limit(1), model)
+        return found[0] if found else None
 
     def insert_ignoring_duplicates(self, table: Table, index_elements: list[str]) -> Insert:
         """INSERT ... ON CONFLICT DO NOTHING: the basis of idempotent writes."""

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 
 from techscaniq.domain.change import Change, ChangeKind
 from techscaniq.domain.common import Impact
-from techscaniq.storage.sql.base import SqlRepository, document
+from techscaniq.storage.sql.base import SqlRepository, document, where_given
 from techscaniq.storage.sql.tables import changes as t
 
 
@@ -40,12 +40,8 @@ class SqlChangeRepository(SqlRepository):
         return stored
 
     async def get(self, change_id: str, organization_id: str | None = None) -> Change | None:
-        query = select(t.c.document).where(t.c.id == change_id)
-        if organization_id is not None:
-            query = query.where(t.c.organization_id == organization_id)
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return Change.model_validate(row.document) if row else None
+        query = where_given(select(t.c.document).where(t.c.id == change_id), (t.c.organization_id, organization_id))
+        return await self.load_one(query, Change)
 
     async def find(
         self,
@@ -59,24 +55,18 @@ class SqlChangeRepository(SqlRepository):
         limit: int = 100,
         offset: int = 0,
     ) -> list[Change]:
-        query = select(t.c.document).order_by(t.c.detected_at.desc(), t.c.id).limit(limit).offset(offset)
-        if organization_id is not None:
-            query = query.where(t.c.organization_id == organization_id)
-        if config_id is not None:
-            query = query.where(t.c.config_id == config_id)
-        if kind is not None:
-            query = query.where(t.c.type == kind.value)
+        query = where_given(
+            select(t.c.document).order_by(t.c.detected_at.desc(), t.c.id).limit(limit).offset(offset),
+            (t.c.organization_id, organization_id), (t.c.config_id, config_id),
+            (t.c.type, kind.value if kind else None), (t.c.scan_id, scan_id),
+        )
         if min_impact is not None:
             query = query.where(t.c.impact_rank >= min_impact.rank)
         if since is not None:
             query = query.where(t.c.detected_at >= since)
         if until is not None:
             query = query.where(t.c.detected_at < until)
-        if scan_id is not None:
-            query = query.where(t.c.scan_id == scan_id)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [Change.model_validate(row.document) for row in rows]
+        return await self.load_all(query, Change)
 
     async def mark_false_positive(self, change_id: str, organization_id: str | None, value: bool = True) -> bool:
         change = await self.get(change_id, organization_id)

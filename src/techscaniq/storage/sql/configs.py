@@ -8,7 +8,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from techscaniq.domain.config import MonitoringConfig
 from techscaniq.storage.protocols import ScheduledRun
-from techscaniq.storage.sql.base import SqlRepository, document
+from techscaniq.storage.sql.base import SqlRepository, document, where_given
 from techscaniq.storage.sql.tables import monitoring_configs as t
 
 
@@ -18,22 +18,14 @@ class SqlConfigRepository(SqlRepository):
             await conn.execute(insert(t).values(**self._row(config), next_run_at=next_run_at))
 
     async def get(self, config_id: str, organization_id: str | None = None) -> MonitoringConfig | None:
-        query = select(t.c.document).where(t.c.id == config_id)
-        if organization_id is not None:
-            query = query.where(t.c.organization_id == organization_id)
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return MonitoringConfig.model_validate(row.document) if row else None
+        query = where_given(select(t.c.document).where(t.c.id == config_id), (t.c.organization_id, organization_id))
+        return await self.load_one(query, MonitoringConfig)
 
     async def find(
         self, organization_id: str | None = None, limit: int = 1000, offset: int = 0
     ) -> list[MonitoringConfig]:
         query = select(t.c.document).order_by(t.c.created_at, t.c.id).limit(limit).offset(offset)
-        if organization_id is not None:
-            query = query.where(t.c.organization_id == organization_id)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [MonitoringConfig.model_validate(row.document) for row in rows]
+        return await self.load_all(where_given(query, (t.c.organization_id, organization_id)), MonitoringConfig)
 
     async def update(self, config: MonitoringConfig, next_run_at: datetime | None) -> bool:
         row = self._row(config)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 
 from techscaniq.domain.alert import Delivery, DeliveryStatus
-from techscaniq.storage.sql.base import SqlRepository, document
+from techscaniq.storage.sql.base import SqlRepository, document, where_given
 from techscaniq.storage.sql.tables import deliveries as t
 
 _WAITING = (DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)
@@ -33,9 +33,7 @@ class SqlDeliveryRepository(SqlRepository):
             .order_by(t.c.next_attempt_at)
             .limit(limit)
         )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [Delivery.model_validate(row.document) for row in rows]
+        return await self.load_all(query, Delivery)
 
     async def claim(self, delivery_id: str, lease_until: datetime, now: datetime | None = None) -> bool:
         condition = [t.c.id == delivery_id, t.c.status.in_(_WAITING)]
@@ -52,22 +50,17 @@ class SqlDeliveryRepository(SqlRepository):
             await conn.execute(update(t).where(t.c.id == delivery.id).values(**row, lease_until=None))
 
     async def list_for_alert(self, alert_id: str) -> list[Delivery]:
-        query = select(t.c.document).where(t.c.alert_id == alert_id).order_by(t.c.created_at, t.c.id)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [Delivery.model_validate(row.document) for row in rows]
+        return await self.load_all(
+            select(t.c.document).where(t.c.alert_id == alert_id).order_by(t.c.created_at, t.c.id), Delivery
+        )
 
     async def find(
         self, organization_id: str | None = None, status: str | None = None, limit: int = 100, offset: int = 0
     ) -> list[Delivery]:
         query = select(t.c.document).order_by(t.c.created_at.desc(), t.c.id).limit(limit).offset(offset)
-        if organization_id is not None:
-            query = query.where(t.c.organization_id == organization_id)
-        if status is not None:
-            query = query.where(t.c.status == status)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [Delivery.model_validate(row.document) for row in rows]
+        return await self.load_all(
+            where_given(query, (t.c.organization_id, organization_id), (t.c.status, status)), Delivery
+        )
 
     @staticmethod
     def _row(delivery: Delivery) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Literal
 from sqlalchemy import and_, func, select, update
 
 from techscaniq.domain.scan import ScanResult, ScanStatus
-from techscaniq.storage.sql.base import SqlRepository, document
+from techscaniq.storage.sql.base import SqlRepository, document, where_given
 from techscaniq.storage.sql.tables import scan_bodies
 from techscaniq.storage.sql.tables import scans as t
 
@@ -45,12 +45,8 @@ class SqlScanRepository(SqlRepository):
         return True
 
     async def get(self, scan_id: str, organization_id: str | None = None) -> ScanResult | None:
-        query = select(t.c.document).where(t.c.id == scan_id)
-        if organization_id is not None:
-            query = query.where(t.c.organization_id == organization_id)
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return ScanResult.model_validate(row.document) if row else None
+        query = where_given(select(t.c.document).where(t.c.id == scan_id), (t.c.organization_id, organization_id))
+        return await self.load_one(query, ScanResult)
 
     async def body(self, scan_id: str) -> bytes | None:
         async with self._engine.connect() as conn:
@@ -67,20 +63,16 @@ class SqlScanRepository(SqlRepository):
         limit: int = 100,
         offset: int = 0,
     ) -> list[ScanResult]:
-        query = select(t.c.document).order_by(t.c.started_at.desc(), t.c.id.desc()).limit(limit).offset(offset)
-        if config_id is not None:
-            query = query.where(t.c.config_id == config_id)
-        if organization_id is not None:
-            query = query.where(t.c.organization_id == organization_id)
-        if status is not None:
-            query = query.where(t.c.status == status.value)
+        query = where_given(
+            select(t.c.document).order_by(t.c.started_at.desc(), t.c.id.desc()).limit(limit).offset(offset),
+            (t.c.config_id, config_id), (t.c.organization_id, organization_id),
+            (t.c.status, status.value if status else None),
+        )
         if since is not None:
             query = query.where(t.c.started_at >= since)
         if until is not None:
             query = query.where(t.c.started_at < until)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [ScanResult.model_validate(row.document) for row in rows]
+        return await self.load_all(query, ScanResult)
 
     async def latest(self, config_ids: list[str]) -> dict[str, ScanResult]:
         """The newest scan of each config, in one query (for overviews of many sites)."""
@@ -106,9 +98,7 @@ class SqlScanRepository(SqlRepository):
             .order_by(t.c.started_at.desc(), t.c.id.desc())
             .limit(limit)
         )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [ScanResult.model_validate(row.document) for row in rows]
+        return await self.load_all(query, ScanResult)
 
     async def count(self, config_id: str | None = None, status: ScanStatus | None = None) -> int:
         query = select(func.count()).select_from(t)
@@ -132,6 +122,4 @@ class SqlScanRepository(SqlRepository):
             else and_(t.c.changes_done.is_(True), t.c.alerts_done.is_(False))
         )
         query = select(t.c.document).where(condition).order_by(t.c.started_at).limit(limit)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [ScanResult.model_validate(row.document) for row in rows]
+        return await self.load_all(query, ScanResult)

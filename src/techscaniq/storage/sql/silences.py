@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select
 
 from techscaniq.domain.silence import Silence
-from techscaniq.storage.sql.base import SqlRepository, document
+from techscaniq.storage.sql.base import SqlRepository, document, where_given
 from techscaniq.storage.sql.tables import silences as t
 
 
@@ -29,12 +29,8 @@ class SqlSilenceRepository(SqlRepository):
             return (await conn.execute(query)).rowcount > 0
 
     async def list(self, organization_id: str | None = None) -> list[Silence]:
-        query = select(t.c.document).order_by(t.c.id)
-        if organization_id is not None:
-            query = query.where(t.c.organization_id == organization_id)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [Silence.model_validate(row.document) for row in rows]
+        query = where_given(select(t.c.document).order_by(t.c.id), (t.c.organization_id, organization_id))
+        return await self.load_all(query, Silence)
 
     async def active(self, organization_id: str, config_id: str, at: datetime) -> Silence | None:
         """SQL narrows to this config's unexpired silences; the window rules (weekdays, local times) are
@@ -44,10 +40,4 @@ class SqlSilenceRepository(SqlRepository):
             or_(t.c.config_id.is_(None), t.c.config_id == config_id),
             or_(t.c.ends_at.is_(None), t.c.ends_at > at),
         )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        for row in rows:
-            silence = Silence.model_validate(row.document)
-            if silence.active_at(at):
-                return silence
-        return None
+        return next((silence for silence in await self.load_all(query, Silence) if silence.active_at(at)), None)
