@@ -21,7 +21,9 @@ from techscaniq.scanning.fingerprints.page import PageData
 from techscaniq.scanning.fingerprints.patterns import Pattern
 
 MAX_EVIDENCE_TEXT = 160
-CONFIRM_WINDOW = 2048
+# Where `re` first looks for an `html` match hyperscan reported: this many characters either side of where
+# hyperscan's first match ends, then a wider window, then the whole page.
+CONFIRM_WINDOWS = (2048, 32768)
 # Sources read from the parsed HTML rather than from PageData fields.
 _DOCUMENT_SOURCES = frozenset({"html", "scripts", "scriptSrc", "text", "css", "meta"})
 
@@ -231,11 +233,7 @@ class FingerprintEngine:
                 continue
             pattern = self._html_patterns[index]
             position = end if ascii_only else len(data[:end].decode("utf-8", "replace"))
-            # Python's `re` has the last word and extracts versions: first from a little before where
-            # hyperscan's first match ended, then (a longer match, or a dialect difference) the whole page.
-            match = pattern.regex.search(html, max(0, position - CONFIRM_WINDOW))
-            if match is None:
-                match = pattern.search(html)
+            match = _search_near(pattern, html, position)
             if match is not None:
                 yield _Found(pattern.technology, _evidence(pattern, match))
 
@@ -355,6 +353,25 @@ def _literal_table(patterns: list[Pattern]) -> tuple[list[str], list[list[Patter
                 table.append([])
             table[index].append(pattern)
     return list(ids), table
+
+
+def _search_near(pattern: Pattern, html: str, position: int) -> re.Match[str] | None:
+    """Python's `re` has the last word and extracts versions. It looks near `position` first, in a window it
+    cannot run past (a lazy `[\\s\\S]*?` tried from every `<script>` to the end of a large page costs
+    milliseconds); a match found there that ends clear of the window's edge is a real match in the page
+    (these regexes have no lookaround, so nothing past its end decided it), and `re` then takes the match it
+    prefers at that start. Otherwise (a longer match, or a dialect difference) it searches the whole page."""
+    regex = pattern.regex
+    for window in CONFIRM_WINDOWS:
+        start, stop = max(0, position - window), min(len(html), position + window)
+        found = regex.search(html, start, stop)
+        if found is not None and (found.end() < stop - 1 or stop == len(html)):
+            match = regex.search(html, found.start())
+            if match is not None:
+                return match
+        if start == 0 and stop == len(html):
+            return found
+    return pattern.search(html)
 
 
 def _confirm(pattern: Pattern, inputs: _Inputs) -> Evidence | None:
