@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 
 from techscaniq.domain.technology import Detection, Evidence
@@ -77,7 +79,7 @@ class _Inputs:
         self.keyed["dns"] = {kind.upper(): list(values) for kind, values in page.dns.items()}
         self.keyed["js"] = {chain: [value] for chain, value in (page.js or {}).items()}
         self._listed: dict[str, list[str]] = {}
-        self._lowered: dict[tuple[str, str | None], tuple[list[bytes], bytes]] = {}
+        self._lowered: dict[tuple[str, str | None], tuple[list[int], bytes]] = {}
 
     def listed(self, source: str) -> list[str]:
         cached = self._listed.get(source)
@@ -130,14 +132,15 @@ class _Inputs:
         return "\n".join(value for values_by_key in self.keyed.values() for values in values_by_key.values()
                          for value in values)
 
-    def lowered(self, pattern: Pattern, texts: list[str]) -> tuple[list[bytes], bytes]:
-        """Each text as UTF-8 with ASCII letters lowercased (the prefilter's dialect: far cheaper than
-        `str.lower` on non-ASCII text), and all of them joined, for literal checks."""
+    def lowered(self, pattern: Pattern, texts: list[str]) -> tuple[list[int], bytes]:
+        """The texts as UTF-8 with ASCII letters lowercased (the prefilter's dialect, and far cheaper than
+        `str.lower` on non-ASCII text), joined with NULs, and where each one starts: for literal checks."""
         key = (pattern.source, pattern.key)
         cached = self._lowered.get(key)
         if cached is None:
             lowered = [text.encode("utf-8", "surrogatepass").lower() for text in texts]
-            cached = self._lowered[key] = (lowered, b"\0".join(lowered))
+            starts = list(accumulate((len(low) + 1 for low in lowered[:-1]), initial=0))
+            cached = self._lowered[key] = (starts, b"\0".join(lowered))
         return cached
 
 
@@ -380,13 +383,17 @@ def _confirm(pattern: Pattern, inputs: _Inputs) -> Evidence | None:
         return None
     literals = pattern.literals if pattern.source != "html" else None
     if literals and not (pattern.source == "cookies" and pattern.key and "*" in pattern.key):
-        # The regex runs only on the strings that contain one of its literals (checked on all at once first).
-        needles = [literal.encode() for literal in literals]
-        lowered, joined = inputs.lowered(pattern, texts)
-        if not any(needle in joined for needle in needles):
-            return None
-        for text, low in zip(texts, lowered, strict=True):
-            if any(needle in low for needle in needles) and (match := pattern.search(text)) is not None:
+        # The regex runs only on the strings that contain one of its literals, in order, found in one go.
+        starts, joined = inputs.lowered(pattern, texts)
+        containing: set[int] = set()
+        for needle in pattern.needles:
+            at = joined.find(needle)
+            while at >= 0:
+                index = bisect_right(starts, at) - 1
+                containing.add(index)
+                at = joined.find(needle, starts[index + 1]) if index + 1 < len(starts) else -1
+        for index in sorted(containing):
+            if (match := pattern.search(texts[index])) is not None:
                 return _evidence(pattern, match)
         return None
     for text in texts:

@@ -43,6 +43,7 @@ class Pattern:
     # Lowercase strings of which at least one occurs in any text this pattern matches; empty when the
     # pattern has no usable literal (it then runs on every page that has its source).
     literals: frozenset[str] = frozenset()
+    needles: tuple[bytes, ...] = ()  # the literals as bytes, for checks on UTF-8 text
     # `text` patterns only: a hyperscan regex over the raw HTML that any page whose visible text matches
     # must match (the literal with the word boundaries the pattern demands: `\bdx\b`), much more selective
     # than the bare literal for the short words text patterns look for; None when there is none.
@@ -116,6 +117,7 @@ def parse_pattern(technology: str, source: str, key: str | None, raw: Any) -> Pa
         version=tags.get("version") or None,
         confidence=confidence,
         literals=literals,
+        needles=tuple(sorted(literal.encode() for literal in literals)),
         html_prefilter=html_prefilter,
         _parsed=parsed,
     )
