@@ -28,6 +28,10 @@ MAX_EVIDENCE_TEXT = 160
 CONFIRM_WINDOWS = (2048, 32768)
 # Sources read from the parsed HTML rather than from PageData fields.
 _DOCUMENT_SOURCES = frozenset({"html", "scripts", "scriptSrc", "text", "css", "meta"})
+# Listed sources whose strings are (decoded) parts of the HTML; the others (script URLs, which the parser
+# decodes, the URL, robots.txt, ...) are all in `_Inputs.prefilter_text`, so their literals, most of all
+# literals, need not be looked for in the whole page.
+_IN_PAGE_SOURCES = frozenset({"html", "scripts", "css", "text"})
 
 
 @dataclass(slots=True)
@@ -185,8 +189,10 @@ class FingerprintEngine:
                 self._always.append(pattern)
             else:
                 (keyed if pattern.key is not None else listed).append(pattern)
-        literals, self._by_literal = _literal_table(listed)
+        literals, self._by_literal = _literal_table([p for p in listed if p.source in _IN_PAGE_SOURCES])
         self._prefilter = LiteralPrefilter(literals, cache_dir)
+        side_literals, self._side_by_literal = _literal_table([p for p in listed if p.source not in _IN_PAGE_SOURCES])
+        self._side_prefilter = LiteralPrefilter(side_literals, cache_dir)
         keyed_literals, self._keyed_by_literal = _literal_table(keyed)
         self._keyed_prefilter = LiteralPrefilter(keyed_literals, cache_dir)
         self.sources = frozenset(p.source for p in patterns)
@@ -252,13 +258,16 @@ class FingerprintEngine:
                 for key, keyed in by_key.items():
                     if key in present:
                         yield from keyed
-        # The page and the other listed inputs in one literal pass (a NUL between them: literals have none).
-        listed_hits = self._prefilter.scan(html_bytes + inputs.prefilter_text().encode("utf-8", "replace"))
-        for literal_id in listed_hits:
-            for pattern in self._by_literal[literal_id]:
-                if id(pattern) not in seen:
-                    seen.add(id(pattern))
-                    yield pattern
+        # Literals of page sources in the page and the other listed inputs (one pass, a NUL between them:
+        # literals have none); literals of the other sources only in those inputs.
+        side_text = inputs.prefilter_text().encode("utf-8", "replace")
+        for hits, table in ((self._prefilter.scan(html_bytes + side_text), self._by_literal),
+                            (self._side_prefilter.scan(side_text), self._side_by_literal)):
+            for literal_id in hits:
+                for pattern in table[literal_id]:
+                    if id(pattern) not in seen:
+                        seen.add(id(pattern))
+                        yield pattern
         yield from bounded  # each of these patterns is in no other table
         for literal_id in self._keyed_prefilter.scan(inputs.keyed_text().encode("utf-8", "replace")):
             for pattern in self._keyed_by_literal[literal_id]:
