@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate
@@ -162,14 +163,22 @@ class FingerprintEngine:
         self.version = database.version
         patterns = [p for t in database.technologies.values() for p in t.patterns]
         # One regex pass over the raw HTML: the `html` patterns hyperscan can run, exactly (instead of one `re`
-        # search of the page each), and for text patterns with a word-bounded literal, that literal (`\\bdx\\b`
-        # selects far fewer pages than `dx`, and the visible text is only extracted when a text pattern needs it).
+        # search of the page each), and the words of text patterns (a text pattern is a candidate when all of
+        # its words are there: `\bdx\b` selects far fewer pages than `dx`, and the visible text is extracted
+        # only when a text pattern is a candidate).
         self._html_patterns = [p for p in patterns if p.source == "html" and p.regex_text] if exact_html else []
-        self._bounded = [p for p in patterns if p.source == "text" and p.html_prefilter]
+        self._bounded = [p for p in patterns if p.source == "text" and p.html_words]
+        self._word_owner = [i for i, p in enumerate(self._bounded) for _ in p.html_words]
         self._page_scanner = RegexScanner(
-            [p.regex_text for p in self._html_patterns] + [p.html_prefilter or "" for p in self._bounded], cache_dir)
-        in_pass = [(self._html_patterns + self._bounded)[i] for i in self._page_scanner.supported]
-        exact = {id(p) for p in in_pass}
+            [p.regex_text for p in self._html_patterns] + [word for p in self._bounded for word in p.html_words],
+            cache_dir)
+        supported = set(self._page_scanner.supported)
+        html_count = len(self._html_patterns)
+        exact = {id(p) for i, p in enumerate(self._html_patterns) if i in supported}
+        unsupported_words = {self._word_owner[i - html_count] for i in range(html_count, html_count + len(
+            self._word_owner)) if i not in supported}
+        exact |= {id(p) for i, p in enumerate(self._bounded) if i not in unsupported_words}
+        self._bounded_usable = [i not in unsupported_words for i in range(len(self._bounded))]
         # Listed-source patterns (html, scriptSrc, ...) are found through literals in the page; keyed ones
         # (headers, cookies, meta, dns, js) through literals in the keyed values, a separate small pass.
         # Patterns with no usable literal run whenever their input (or key) exists.
@@ -222,7 +231,9 @@ class FingerprintEngine:
         html_count = len(self._html_patterns)
         for found in self._exact_html(page.html, html_bytes, in_page, html_count):
             hits.setdefault(found.technology, _Hit()).add(found.evidence)
-        bounded = [self._bounded[index - html_count] for index in in_page if index >= html_count]
+        words_found = Counter(self._word_owner[index - html_count] for index in in_page if index >= html_count)
+        bounded = [self._bounded[owner] for owner, count in words_found.items()
+                   if self._bounded_usable[owner] and count == len(self._bounded[owner].html_words)]
         for pattern in self._candidates(inputs, html_bytes, bounded):
             evidence = _confirm(pattern, inputs)
             if evidence is not None:

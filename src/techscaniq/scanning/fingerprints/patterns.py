@@ -18,9 +18,10 @@ sre_parse: Any = importlib.import_module("re._parser")
 
 MIN_LITERAL = 3
 MAX_VERSION_LENGTH = 40
-# Visible text is entity-decoded, so literals of `text` patterns avoid characters HTML may encode; the
-# prefilter scans the raw document (plus decoded meta contents and script URLs) for the others.
-_TEXT_BREAKERS = frozenset('&<>"\'')
+# Visible text is entity-decoded, so literals of `text` patterns avoid characters HTML may encode; and it
+# joins the text of neighbouring elements with a space ("Royal<br>Mail" reads "Royal Mail"), so they stop
+# at spaces too. The prefilter scans the raw document (plus decoded meta contents and script URLs).
+_TEXT_BREAKERS = frozenset('&<>"\' ')
 # A pattern with no regex syntax but escaped punctuation ("cdn\\.example\\.com/w\\.js").
 _PLAIN = re.compile(r"(?:[^\\\[\](){}.*+?^$|]|\\[./\-_:=#@%&~'\" ])*")
 _JS_NAMED_GROUP = re.compile(r"\(\?<(?=[A-Za-z_])")
@@ -44,10 +45,10 @@ class Pattern:
     # pattern has no usable literal (it then runs on every page that has its source).
     literals: frozenset[str] = frozenset()
     needles: tuple[bytes, ...] = ()  # the literals as bytes, for checks on UTF-8 text
-    # `text` patterns only: a hyperscan regex over the raw HTML that any page whose visible text matches
-    # must match (the literal with the word boundaries the pattern demands: `\bdx\b`), much more selective
-    # than the bare literal for the short words text patterns look for; None when there is none.
-    html_prefilter: str | None = None
+    # `text` patterns only: hyperscan regexes over the raw HTML that all match on any page whose visible text
+    # matches (its words, with the word boundaries the pattern demands: `\bdx\b`), much more selective than
+    # one bare literal for the short words text patterns look for; empty when there are none.
+    html_words: tuple[str, ...] = ()
     _parsed: Any = field(default=None, repr=False)
     _compiled: re.Pattern[str] | None = field(default=None, repr=False)
 
@@ -96,19 +97,18 @@ def parse_pattern(technology: str, source: str, key: str | None, raw: Any) -> Pa
     parsed = None
     literals: frozenset[str] = frozenset()
     breakers = _TEXT_BREAKERS if source == "text" else frozenset()
-    if _PLAIN.fullmatch(regex_text):
+    plain = re.sub(r"\\(.)", r"\1", regex_text).lower() if _PLAIN.fullmatch(regex_text) else None
+    if plain is not None and not breakers.intersection(plain):
         # Most patterns are plain text with escaped punctuation: no need for the regex parser.
-        literal = re.sub(r"\\(.)", r"\1", regex_text).lower()
-        if len(literal) >= _min_literal(source) and literal.isascii() and not breakers.intersection(literal):
-            literals = frozenset({literal})
+        if len(plain) >= _min_literal(source) and plain.isascii():
+            literals = frozenset({plain})
     elif regex_text:
         try:
             parsed = sre_parse.parse(regex_text, re.IGNORECASE)
         except (re.error, RecursionError, OverflowError) as exc:
             raise PatternError(f"invalid regex {regex_text!r}: {exc}") from exc
         literals = required_literals(parsed, breakers, _min_literal(source)) or frozenset()
-    html_prefilter = _bounded_literal(parsed, next(iter(literals)), breakers) if source == "text" and len(
-        literals) == 1 else None
+    html_words = _html_words(parsed, breakers, _min_literal(source)) if source == "text" else ()
     return Pattern(
         technology=technology,
         source=source,
@@ -118,7 +118,7 @@ def parse_pattern(technology: str, source: str, key: str | None, raw: Any) -> Pa
         confidence=confidence,
         literals=literals,
         needles=tuple(sorted(literal.encode() for literal in literals)),
-        html_prefilter=html_prefilter,
+        html_words=html_words,
         _parsed=parsed,
     )
 
@@ -143,32 +143,45 @@ _LEFT_EDGES = frozenset({"AT_BOUNDARY", "AT_BEGINNING", "AT_BEGINNING_STRING"})
 _RIGHT_EDGES = frozenset({"AT_BOUNDARY", "AT_END", "AT_END_STRING"})
 
 
-def _bounded_literal(parsed: Any, literal: str, breakers: frozenset[str]) -> str | None:
-    """For a text pattern whose literal is a run of its top-level sequence next to `\b` (or the start/end of
-    the text), the hyperscan regex `\bliteral\b` over the raw HTML. Sound because visible text is made of
-    the HTML's text nodes: a character next to the word in the text is the same character in the HTML, or
-    sits where the HTML has a tag (`<`, `>`), an entity (`&`, `;`) or stripped whitespace, none of them word
-    characters. (Not covered, like letters written as entities: a legacy entity with no `;` right before
-    the word, `&ampUPS`.)"""
+def _html_words(parsed: Any, breakers: frozenset[str], min_length: int) -> tuple[str, ...]:
+    """For a text pattern: hyperscan regexes over the raw HTML that must all match on a page whose visible
+    text matches, one per literal run of the pattern's top-level sequence (each part of every match), with
+    `\\b` on a side where the pattern demands a word boundary, the text's edge or a non-word character.
+
+    Sound because visible text is made of the HTML's text nodes: a character next to a run in the text is
+    the same character in the HTML, or sits where the HTML has a tag (`<`, `>`), an entity (`&`, `;`) or
+    stripped whitespace, none of them word characters; and runs stop at spaces, which may stand for a tag.
+    (Not covered, like letters written as entities: a legacy entity with no `;` right before a word,
+    `&ampUPS`.)"""
     if parsed is None:
-        return None
+        return ()
     items = [(str(op), arg) for op, arg in parsed]
+    words: list[str] = []
     index = 0
     while index < len(items):
         end = index
         while end < len(items) and items[end][0] == "LITERAL" and (char := chr(items[end][1])).isascii() \
                 and char.isprintable() and char not in breakers:
             end += 1
-        if end > index and "".join(chr(arg) for _, arg in items[index:end]).lower() == literal:
+        if end - index >= min_length:
+            run = "".join(chr(arg) for _, arg in items[index:end]).lower()
             before = next((item for item in reversed(items[:index]) if item[0] not in _ZERO_WIDTH), None)
             after = next((item for item in items[end:] if item[0] not in _ZERO_WIDTH), None)
-            left = _is_word(literal[0]) and before is not None and before[0] == "AT" and str(before[1]) in _LEFT_EDGES
-            right = _is_word(literal[-1]) and after is not None and after[0] == "AT" and str(after[1]) in _RIGHT_EDGES
-            if not (left or right):
-                return None
-            return ("\\b" if left else "") + re.escape(literal) + ("\\b" if right else "")
+            left = _is_word(run[0]) and _edge(before, _LEFT_EDGES)
+            right = _is_word(run[-1]) and _edge(after, _RIGHT_EDGES)
+            words.append(("\\b" if left else "") + re.escape(run) + ("\\b" if right else ""))
         index = end + 1
-    return None
+    return tuple(words)
+
+
+def _edge(item: tuple[str, Any] | None, edges: frozenset[str]) -> bool:
+    """Whether the regex demands a non-word character (or the text's edge) there: `\\b`, `\\A`, or a literal
+    character that is not an ASCII word character (a space, `.`, `é`...)."""
+    if item is None:
+        return False
+    if item[0] == "AT":
+        return str(item[1]) in edges
+    return item[0] == "LITERAL" and not _is_word(chr(item[1]))
 
 
 def _is_word(char: str) -> bool:
