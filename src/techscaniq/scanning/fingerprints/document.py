@@ -13,7 +13,8 @@ _INVISIBLE = ["script", "style", "noscript", "template"]
 class Document:
     """meta (name -> contents), script sources, inline scripts and inline CSS of one page."""
 
-    def __init__(self, html: str) -> None:
+    def __init__(self, html: str | bytes) -> None:
+        """`html` as text, or already UTF-8 encoded (then the parser need not encode it again)."""
         self.tree = LexborHTMLParser(html)
         self.meta: dict[str, list[str]] = {}
         self.script_srcs: list[str] = []

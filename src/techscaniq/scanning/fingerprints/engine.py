@@ -223,10 +223,11 @@ class FingerprintEngine:
         return {selector: sorted(properties) for selector, properties in queries.items()}
 
     def analyze(self, page: PageData) -> list[Detection]:
-        document = Document(page.html) if page.html and self.sources & _DOCUMENT_SOURCES else None
+        html_bytes = page.html.encode("utf-8", "replace")
+        # Lexbor parses the UTF-8 bytes we need anyway (given text, it would encode it again itself).
+        document = Document(html_bytes) if page.html and self.sources & _DOCUMENT_SOURCES else None
         inputs = _Inputs(page, document)
         hits: dict[str, _Hit] = {}
-        html_bytes = page.html.encode("utf-8", "replace")
         in_page = self._page_scanner.scan(html_bytes) if page.html else {}
         html_count = len(self._html_patterns)
         for found in self._exact_html(page.html, html_bytes, in_page, html_count):
