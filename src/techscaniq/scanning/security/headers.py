@@ -123,32 +123,22 @@ def _structured_token(value: str) -> str:
     return value.split(";", 1)[0].strip().strip('"').lower()
 
 
-def coop_test(values: list[str]) -> SecurityFinding:
-    test = "cross-origin-opener-policy"
+def _single_token_test(test: str, prefix: str, values: list[str], known: tuple[str, ...]) -> SecurityFinding:
+    """COOP and COEP: one structured-field token; absent, repeated or unknown values have fixed results."""
     if not values:
-        return finding(test, "coop-not-implemented")
+        return finding(test, f"{prefix}-not-implemented")
     raw = values[0][:1024].strip()
-    if len(values) > 1:
-        return finding(test, "coop-header-invalid", raw)
-    results = {
-        "same-origin": "coop-implemented-with-same-origin",
-        "same-origin-allow-popups": "coop-implemented-with-same-origin-allow-popups",
-        "noopener-allow-popups": "coop-implemented-with-noopener-allow-popups",
-        "unsafe-none": "coop-implemented-with-unsafe-none",
-    }
-    return finding(test, results.get(_structured_token(raw), "coop-header-invalid"), raw)
+    token = _structured_token(raw)
+    if len(values) > 1 or token not in known:
+        return finding(test, f"{prefix}-header-invalid", raw)
+    return finding(test, f"{prefix}-implemented-with-{token}", raw)
+
+
+def coop_test(values: list[str]) -> SecurityFinding:
+    return _single_token_test("cross-origin-opener-policy", "coop", values,
+                              ("same-origin", "same-origin-allow-popups", "noopener-allow-popups", "unsafe-none"))
 
 
 def coep_test(values: list[str]) -> SecurityFinding:
-    test = "cross-origin-embedder-policy"
-    if not values:
-        return finding(test, "coep-not-implemented")
-    raw = values[0][:1024].strip()
-    if len(values) > 1:
-        return finding(test, "coep-header-invalid", raw)
-    results = {
-        "require-corp": "coep-implemented-with-require-corp",
-        "credentialless": "coep-implemented-with-credentialless",
-        "unsafe-none": "coep-implemented-with-unsafe-none",
-    }
-    return finding(test, results.get(_structured_token(raw), "coep-header-invalid"), raw)
+    return _single_token_test("cross-origin-embedder-policy", "coep", values,
+                              ("require-corp", "credentialless", "unsafe-none"))
