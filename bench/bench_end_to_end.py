@@ -18,27 +18,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 from pydantic import SecretStr
 from tests.scaleout.replicas import Replica, replicas, start_all, stop_all
+from tests.support.databases import fresh_database
 from tests.support.testsite import LocalSite, ReceivedRequest, Route
 
 from techscaniq.api.auth import create_token
 from techscaniq.settings import Settings
-from techscaniq.storage.metrics_schema import apply_metrics_schema, plain_postgres_url
+from techscaniq.storage.metrics_schema import apply_metrics_schema
 from techscaniq.storage.sql import SqlStorage
 
 ORGANIZATION = "org-bench"
@@ -78,19 +76,6 @@ class Receiver:
             triggered = datetime.fromisoformat(body["alert"]["triggered_at"]).timestamp()
             self.stages[phase].setdefault(config_id, (detected, triggered))
         return Route(status=204)
-
-
-@contextlib.asynccontextmanager
-async def fresh_database(server_url: str) -> AsyncIterator[str]:
-    url = plain_postgres_url(server_url)
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def run_mode(name: str, count: int, env: dict[str, str], root: Path, configs: int,
@@ -242,8 +227,8 @@ async def main() -> None:
 
 async def _scale_out(mode: str, count: int, common: dict[str, str], services: dict[str, str | None], root: Path,
                      configs: int, sites: list[LocalSite], paced: int) -> dict[str, Any]:
-    async with fresh_database(services["DATABASE_URL"] or "") as core, \
-            fresh_database(services["METRICS_DATABASE_URL"] or "") as metrics:
+    async with fresh_database(services["DATABASE_URL"] or "", "bench") as core, \
+            fresh_database(services["METRICS_DATABASE_URL"] or "", "bench") as metrics:
         storage = SqlStorage(Settings(database_url=core))
         await storage.start()  # the schema once, before the replicas start
         await storage.close()

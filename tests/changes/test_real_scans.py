@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from tests.changes.builders import summary
 from tests.changes.conftest import _started
@@ -25,15 +26,18 @@ HEADERS = [("Strict-Transport-Security", "max-age=31536000"), ("X-Frame-Options"
            ("X-Content-Type-Options", "nosniff")]
 
 
+def local_config(url: str, **scan_config: Any) -> MonitoringConfig:
+    return MonitoringConfig.model_validate({
+        "organization_id": "org-1", "name": "local", "url": url,
+        "schedule": {"type": "interval", "expression": "1h"}, "scan_config": scan_config,
+    })
+
+
 async def test_unchanged_site_raises_nothing_and_real_edits_raise_exactly_their_changes(
     tls_settings: Settings, tls_site: LocalSite
 ) -> None:
     tls_site.route("/", body=PAGE.format(jquery="3.7.1"), headers=HEADERS)
-    config = MonitoringConfig.model_validate({
-        "organization_id": "org-1", "name": "local", "url": tls_site.url("/"),
-        "schedule": {"type": "interval", "expression": "1h"},
-        "scan_config": {"performance_thresholds": {"load_time": 20, "ttfb": 25}},
-    })
+    config = local_config(tls_site.url("/"), performance_thresholds={"load_time": 20, "ttfb": 25})
     storage = await _started(tls_settings)
     scanner = Scanner(tls_settings, build_analyzers(tls_settings))
     detector = ChangeDetector(storage)
@@ -80,11 +84,7 @@ async def test_a_local_site_evolving_over_real_scans(tls_settings: Settings, tls
         tls_site.route("/", body=SHOP.format(**page), **route)
 
     publish()
-    config = MonitoringConfig.model_validate({
-        "organization_id": "org-1", "name": "local", "url": tls_site.url("/"),
-        "schedule": {"type": "interval", "expression": "1h"},
-        "scan_config": {"performance_thresholds": {"load_time": 20, "ttfb": 25}},
-    })
+    config = local_config(tls_site.url("/"), performance_thresholds={"load_time": 20, "ttfb": 25})
     storage = await _started(tls_settings)
     scanner = Scanner(tls_settings, build_analyzers(tls_settings))
     # A loaded 2-core test machine can stall a loopback scan by 100 ms now and then: a higher noise floor
@@ -158,10 +158,7 @@ async def test_a_real_fingerprint_database_update_is_not_a_site_change(
     extra = tmp_path / "fingerprints"
     extra.mkdir()
     (extra / "technologies.json").write_text(json.dumps({"ShopWidget": {"cats": [6], "scriptSrc": "shopwidget\\.js"}}))
-    config = MonitoringConfig.model_validate({
-        "organization_id": "org-1", "name": "local", "url": tls_site.url("/"),
-        "schedule": {"type": "interval", "expression": "1h"},
-    })
+    config = local_config(tls_site.url("/"))
     storage = await _started(tls_settings)
     old = Scanner(tls_settings, build_analyzers(tls_settings))
     updated_settings = tls_settings.model_copy(update={"fingerprints_dir": extra})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -21,23 +22,26 @@ def namespace() -> str:
     return f"test-{uuid.uuid4().hex[:10]}:"
 
 
-@pytest.fixture
-async def redis_guard(settings: Settings) -> AsyncIterator[RedisGuard]:
+@contextlib.asynccontextmanager
+async def _guard(settings: Settings) -> AsyncIterator[RedisGuard]:
     guard = RedisGuard(create_redis(settings.model_copy(update={"redis_url": _required("REDIS_URL")})))
     try:
         yield guard
     finally:
         await guard.aclose()
+
+
+@pytest.fixture
+async def redis_guard(settings: Settings) -> AsyncIterator[RedisGuard]:
+    async with _guard(settings) as guard:
+        yield guard
 
 
 @pytest.fixture
 async def other_redis_guard(settings: Settings) -> AsyncIterator[RedisGuard]:
     """A second connection pool: what another replica holds."""
-    guard = RedisGuard(create_redis(settings.model_copy(update={"redis_url": _required("REDIS_URL")})))
-    try:
+    async with _guard(settings) as guard:
         yield guard
-    finally:
-        await guard.aclose()
 
 
 @pytest.fixture

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
+from tests.support.databases import fresh_database
 
 from techscaniq.settings import Settings
-from techscaniq.storage.metrics_schema import apply_metrics_schema, plain_postgres_url
+from techscaniq.storage.metrics_schema import apply_metrics_schema
 
 
 def _required(name: str) -> str:
@@ -23,24 +22,10 @@ def _required(name: str) -> str:
     return value
 
 
-@contextlib.asynccontextmanager
-async def _fresh_database(server_url: str, prefix: str) -> AsyncIterator[str]:
-    """A new, empty database on the server of `server_url`, dropped afterwards."""
-    url = plain_postgres_url(server_url)
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
 @pytest.fixture
 async def metrics_url() -> AsyncIterator[str]:
     """A fresh, empty database on the server of METRICS_DATABASE_URL, dropped afterwards."""
-    async with _fresh_database(_required("METRICS_DATABASE_URL"), "metrics_test") as url:
+    async with fresh_database(_required("METRICS_DATABASE_URL"), "metrics_test") as url:
         yield url
 
 
@@ -54,7 +39,7 @@ async def metrics_store_url(metrics_url: str) -> str:
 @pytest.fixture
 async def fresh_database_url() -> AsyncIterator[str]:
     """A fresh, empty core database on the server of DATABASE_URL, dropped afterwards."""
-    async with _fresh_database(_required("DATABASE_URL"), "core_test") as url:
+    async with fresh_database(_required("DATABASE_URL"), "core_test") as url:
         yield url
 
 
