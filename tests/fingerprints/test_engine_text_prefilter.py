@@ -27,3 +27,27 @@ def test_word_boundaries_hold() -> None:
 
 def test_markup_is_not_visible_text() -> None:
     assert found('<html><body><div class="UPS">parcel</div><!-- Royal Mail --></body></html>') == set()
+
+
+PHRASES = FingerprintEngine(database_from_json({"Parcel Post": {"text": "\\bParcel Post\\b"}}))
+
+
+def phrase_found(html: str) -> bool:
+    return bool(PHRASES.analyze(PageData(url="https://shop.test/", html=html)))
+
+
+def test_a_phrase_is_looked_for_as_words_next_to_each_other_in_the_html() -> None:
+    [hint] = PHRASES.database.technologies["Parcel Post"].patterns[0].html_words
+    assert hint == r"\bparcel(?:\s|<[^>]*>|&#?\w{1,8};)+post\b"
+
+
+def test_a_phrase_across_tags_comments_and_references_is_found() -> None:
+    assert phrase_found("<html><body><p>Send it by <b>Parcel</b><i>Post</i></p></body></html>")
+    assert phrase_found("<html><body><p>Send it by Parcel\n<i>Post</i></p></body></html>")
+    assert phrase_found("<html><body><p>Parcel<!-- x --> Post</p></body></html>")
+    assert phrase_found("<html><body><p>Parcel&#32;Post</p></body></html>")
+
+
+def test_the_words_of_a_phrase_apart_are_not_the_phrase() -> None:
+    assert not phrase_found("<html><body><p>Parcel tracking</p><p>Post office</p></body></html>")
+    assert not phrase_found("<html><body><p>Parcel</p><script>x = 1</script><p>Post</p><div>Parcelpost</div>")

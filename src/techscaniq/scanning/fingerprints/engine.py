@@ -22,6 +22,8 @@ from techscaniq.scanning.fingerprints.database import KEYED_SOURCES, DomCheck, F
 from techscaniq.scanning.fingerprints.document import Document
 from techscaniq.scanning.fingerprints.page import PageData
 from techscaniq.scanning.fingerprints.patterns import Pattern
+from techscaniq.scanning.fingerprints.prefilter import LiteralPrefilter, RegexScanner
+from techscaniq.scanning.fingerprints.trimming import shortened
 
 MAX_EVIDENCE_TEXT = 160
 # Where `re` first looks for an `html` match hyperscan reported: this many characters either side of where
@@ -157,7 +159,6 @@ class FingerprintEngine:
     ) -> None:
         """Compile `database`. `exact_html` runs `html` patterns in one hyperscan pass (faster on large
         pages); `cache_dir` keeps the compiled hyperscan databases on disk for the next start."""
-        from techscaniq.scanning.fingerprints.prefilter import LiteralPrefilter, RegexScanner
 
         self.database = database
         self.version = database.version
@@ -169,11 +170,14 @@ class FingerprintEngine:
         self._html_patterns = [p for p in patterns if p.source == "html" and p.regex_text] if exact_html else []
         self._bounded = [p for p in patterns if p.source == "text" and p.html_words]
         self._word_owner = [i for i, p in enumerate(self._bounded) for _ in p.html_words]
-        self._page_scanner = RegexScanner(
-            [p.regex_text for p in self._html_patterns] + [word for p in self._bounded for word in p.html_words],
-            cache_dir)
+        # Hyperscan runs a shortened form of some `html` regexes (see trimming.py): a hit is a hint that `re`
+        # confirms near where it was found, or else on the whole page.
+        whole = [p.regex_text for p in self._html_patterns]
+        hints = [shortened(regex) for regex in whole]
+        self._page_scanner = RegexScanner(hints + [word for p in self._bounded for word in p.html_words], cache_dir)
         supported = set(self._page_scanner.supported)
         html_count = len(self._html_patterns)
+        self._hinted = [hints[i] != whole[i] and i in supported for i in range(html_count)]
         exact = {id(p) for i, p in enumerate(self._html_patterns) if i in supported}
         unsupported_words = {self._word_owner[i - html_count] for i in range(html_count, html_count + len(
             self._word_owner)) if i not in supported}
@@ -248,14 +252,21 @@ class FingerprintEngine:
         return self._resolve(hits)
 
     def _exact_html(self, html: str, data: bytes, in_page: dict[int, int], html_count: int) -> Iterable[_Found]:
-        ascii_only = len(data) == len(html)
-        for index, end in in_page.items():
-            if index >= html_count:
-                continue
+        hits = {index: end for index, end in in_page.items() if index < html_count}
+        positions = _char_positions(html, data, hits.values())
+        unconfirmed: list[int] = []
+        for index, end in hits.items():
             pattern = self._html_patterns[index]
-            position = end if ascii_only else len(data[:end].decode("utf-8", "replace"))
-            match = _search_near(pattern, html, position)
+            match = _search_near(pattern, html, positions[end], whole_page=not self._hinted[index])
             if match is not None:
+                yield _Found(pattern.technology, _evidence(pattern, match))
+            elif self._hinted[index]:
+                unconfirmed.append(index)
+        # A hint `re` could not confirm near where it was found: the hinted text occurs elsewhere too (in a
+        # script, say). Whether the pattern matches anywhere is then `re`'s to say, on the whole page.
+        for index in unconfirmed:
+            pattern = self._html_patterns[index]
+            if (match := pattern.search(html)) is not None:
                 yield _Found(pattern.technology, _evidence(pattern, match))
 
     def _candidates(self, inputs: _Inputs, html_bytes: bytes, bounded: list[Pattern]) -> Iterable[Pattern]:
@@ -379,7 +390,7 @@ def _literal_table(patterns: list[Pattern]) -> tuple[list[str], list[list[Patter
     return list(ids), table
 
 
-def _search_near(pattern: Pattern, html: str, position: int) -> re.Match[str] | None:
+def _search_near(pattern: Pattern, html: str, position: int, whole_page: bool = True) -> re.Match[str] | None:
     """Python's `re` has the last word and extracts versions. It looks near `position` first, in a window it
     cannot run past (a lazy `[\\s\\S]*?` tried from every `<script>` to the end of a large page costs
     milliseconds); a match found there that ends clear of the window's edge is a real match in the page
@@ -395,7 +406,21 @@ def _search_near(pattern: Pattern, html: str, position: int) -> re.Match[str] | 
                 return match
         if start == 0 and stop == len(html):
             return found
-    return pattern.search(html)
+    return pattern.search(html) if whole_page else None
+
+
+def _char_positions(html: str, data: bytes, ends: Iterable[int]) -> dict[int, int]:
+    """Byte offsets into `data` (`html` as UTF-8) -> character offsets into `html`, decoding each stretch
+    of the page once however many offsets there are."""
+    if len(data) == len(html):  # ASCII: the same
+        return {end: end for end in ends}
+    positions: dict[int, int] = {}
+    done_bytes = done_chars = 0
+    for end in sorted(set(ends)):
+        done_chars += len(data[done_bytes:end].decode("utf-8", "replace"))
+        done_bytes = end
+        positions[end] = done_chars
+    return positions
 
 
 def _confirm(pattern: Pattern, inputs: _Inputs) -> Evidence | None:

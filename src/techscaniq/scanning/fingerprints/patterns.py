@@ -143,34 +143,56 @@ _LEFT_EDGES = frozenset({"AT_BOUNDARY", "AT_BEGINNING", "AT_BEGINNING_STRING"})
 _RIGHT_EDGES = frozenset({"AT_BOUNDARY", "AT_END", "AT_END_STRING"})
 
 
+# What may stand for one space of a text pattern in the raw HTML: whitespace, a tag or comment (text nodes are
+# joined with a space), or a character reference.
+_PHRASE_GAP = r"(?:\s|<[^>]*>|&#?\w{1,8};)+"
+
+
 def _html_words(parsed: Any, breakers: frozenset[str], min_length: int) -> tuple[str, ...]:
     """For a text pattern: hyperscan regexes over the raw HTML that must all match on a page whose visible
     text matches, one per literal run of the pattern's top-level sequence (each part of every match), with
-    `\\b` on a side where the pattern demands a word boundary, the text's edge or a non-word character.
+    `\b` on a side where the pattern demands a word boundary, the text's edge or a non-word character. Runs
+    separated by one space make one regex, a phrase whose words may be separated by whitespace, tags or
+    character references in the HTML (`\\broyal(?:\\s|<[^>]*>|...)+mail\\b`): far more selective than the
+    words `royal` and `mail` anywhere in the page.
 
     Sound because visible text is made of the HTML's text nodes: a character next to a run in the text is
     the same character in the HTML, or sits where the HTML has a tag (`<`, `>`), an entity (`&`, `;`) or
     stripped whitespace, none of them word characters; and runs stop at spaces, which may stand for a tag.
     (Not covered, like letters written as entities: a legacy entity with no `;` right before a word,
-    `&ampUPS`.)"""
+    `&ampUPS`; a whole script or style element, or a comment containing `>`, between two words of a
+    phrase.)"""
     if parsed is None:
         return ()
     items = [(str(op), arg) for op, arg in parsed]
-    words: list[str] = []
+    runs: list[tuple[int, int]] = []  # [start, end) of each run of literal characters
     index = 0
     while index < len(items):
         end = index
         while end < len(items) and items[end][0] == "LITERAL" and (char := chr(items[end][1])).isascii() \
                 and char.isprintable() and char not in breakers:
             end += 1
-        if end - index >= min_length:
-            run = "".join(chr(arg) for _, arg in items[index:end]).lower()
-            before = next((item for item in reversed(items[:index]) if item[0] not in _ZERO_WIDTH), None)
-            after = next((item for item in items[end:] if item[0] not in _ZERO_WIDTH), None)
-            left = _is_word(run[0]) and _edge(before, _LEFT_EDGES)
-            right = _is_word(run[-1]) and _edge(after, _RIGHT_EDGES)
-            words.append(("\\b" if left else "") + re.escape(run) + ("\\b" if right else ""))
+        if end > index:
+            runs.append((index, end))
         index = end + 1
+    phrases: list[list[tuple[int, int]]] = []
+    for run in runs:
+        previous = phrases[-1][-1] if phrases else None
+        if previous is not None and run[0] == previous[1] + 1 and items[previous[1]] == ("LITERAL", ord(" ")):
+            phrases[-1].append(run)
+        else:
+            phrases.append([run])
+    words: list[str] = []
+    for phrase in phrases:
+        texts = ["".join(chr(arg) for _, arg in items[start:end]).lower() for start, end in phrase]
+        if sum(map(len, texts)) < min_length:
+            continue
+        first, last = phrase[0][0], phrase[-1][1]
+        before = next((item for item in reversed(items[:first]) if item[0] not in _ZERO_WIDTH), None)
+        after = next((item for item in items[last:] if item[0] not in _ZERO_WIDTH), None)
+        left = _is_word(texts[0][0]) and _edge(before, _LEFT_EDGES)
+        right = _is_word(texts[-1][-1]) and _edge(after, _RIGHT_EDGES)
+        words.append(("\\b" if left else "") + _PHRASE_GAP.join(map(re.escape, texts)) + ("\\b" if right else ""))
     return tuple(words)
 
 
@@ -206,7 +228,7 @@ def required_literals(
 
 
 # Substrings so common in HTML and URLs that a literal made only of them selects almost every page.
-_COMMON = (
+COMMON_SUBSTRINGS = (
     "text/javascript", "stylesheet", "javascript", "powered by", "content", "script", "https", "class=", "href=",
     "src=", "http", "link", "span", "meta", "name=", "type=", "input", "value=", "style", "title", "iframe", "data-",
     "wrapper", "container", "version", ".min", ".css", ".js", "div", "www", "com", "img", "id=", "rel=", "/a", "//",
@@ -216,7 +238,7 @@ MAX_ALTERNATIVES = 64
 
 def specificity(literal: str) -> int:
     """Characters left after removing very common HTML/URL substrings: a rough rarity score."""
-    for common in _COMMON:
+    for common in COMMON_SUBSTRINGS:
         literal = literal.replace(common, "")
     return len(literal.strip(" =:/.-_"))
 

@@ -83,15 +83,11 @@ class RegexScanner(_Scanner):
         super().__init__()
         self.supported: list[int] = []  # indexes into `expressions` that hyperscan runs
         candidates = [i for i, text in enumerate(expressions) if text and not _UNSUPPORTED.search(text)]
-        if hyperscan is None or not candidates:
-            return
-        flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
-
-        def build() -> tuple[Any, list[int]]:
-            supported = _compilable(expressions, candidates, flags)
-            return (_compile(expressions, supported, flags) if supported else None), supported
-
-        self._database, self.supported = _cached(cache_dir, "regex", list(expressions), flags, build)
+        if hyperscan is not None and candidates:
+            flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
+            self._database, self.supported = _cached(
+                cache_dir, "regex", list(expressions), flags, lambda: _compilable(expressions, candidates, flags))
+        self.unsupported = frozenset(range(len(expressions))) - frozenset(self.supported)
 
     def scan(self, data: bytes) -> dict[int, int]:
         """Expression index -> byte offset where its first match in `data` ends."""
@@ -115,16 +111,18 @@ def _compile(expressions: Sequence[str], indexes: list[int], flags: int, literal
     return database
 
 
-def _compilable(expressions: Sequence[str], indexes: list[int], flags: int) -> list[int]:
-    """The subset hyperscan accepts, found by bisection (its errors do not say which expression failed)."""
+def _compilable(expressions: Sequence[str], indexes: list[int], flags: int) -> tuple[Any, list[int]]:
+    """The database of the subset hyperscan accepts, found by bisection (its errors do not say which
+    expression failed), and that subset."""
     try:
-        _compile(expressions, indexes, flags)
-        return indexes
+        return _compile(expressions, indexes, flags), indexes
     except hyperscan.error:
         if len(indexes) == 1:
-            return []
+            return None, []
     middle = len(indexes) // 2
-    return _compilable(expressions, indexes[:middle], flags) + _compilable(expressions, indexes[middle:], flags)
+    supported = _compilable(expressions, indexes[:middle], flags)[1] + \
+        _compilable(expressions, indexes[middle:], flags)[1]
+    return (_compile(expressions, supported, flags) if supported else None), supported
 
 
 def _cached(cache_dir: Path | None, kind: str, expressions: list[str], flags: int,
