@@ -41,6 +41,7 @@ def test_a_tag_head_before_a_rare_tail_is_dropped(regex: str, hint: str) -> None
     r'<(div)[^>]+data-x="\1-phabricator"',  # a backreference into the dropped head
     r'<div[^>]+(?<=x)phabricator-main',  # lookbehind looks into the dropped head
     r'<a[^>]+(phabricator-main',  # unbalanced: left to the regex compiler to reject
+    r'<script>[\s\S]*?cdn\.phabricator-main\.com',  # a gap across tags: a full search would be slow
 ])
 def test_regexes_that_cannot_be_shortened_safely_stay_whole(regex: str) -> None:
     assert shortened(regex) == regex

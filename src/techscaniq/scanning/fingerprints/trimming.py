@@ -58,6 +58,11 @@ def _shorten(regex: str) -> str:
     if len(atoms) == 1 and regex.startswith("(?:") and regex.endswith(")"):
         return "(?:" + _shorten(regex[3:-1]) + ")"
     for position, atom in enumerate(atoms):
+        if atom.unbounded and not regex.startswith("[^", atom.start):
+            # A gap that can cross tags (`[\s\S]*?`, `.*`): when a hint is not confirmed nearby, `re` would
+            # have to try it from every `<script>` to the end of the page. Gaps within a tag or attribute
+            # (`[^>]*`, `[^"]+`) keep that search cheap.
+            return regex
         rest = regex[atom.end:]
         # The first cut that leaves a rare regex starting with a rare literal: cutting later would leave a
         # less selective hint, and a rest starting with a common literal (`href="[^"]+...`) is as slow as
