@@ -21,7 +21,13 @@ import pytest
 import yaml
 
 from techscaniq.domain.technology import Detection
-from techscaniq.scanning.fingerprints import FingerprintEngine, PageData, builtin_database_path, load_database
+from techscaniq.scanning.fingerprints import (
+    DomElement,
+    FingerprintEngine,
+    PageData,
+    builtin_database_path,
+    load_database,
+)
 
 CASES_DIR = Path(__file__).parent / "builtin_cases"
 MIN_TECHNOLOGIES = 300
@@ -58,6 +64,14 @@ def _case(file: str, index: int, raw: dict[str, Any]) -> Case:
         robots=raw.get("robots"),
         dns=raw.get("dns") or {},
         cert_issuer=raw.get("cert_issuer"),
+        # Browser mode: what the rendered page showed (property chain -> value, selector -> elements, requests).
+        js={str(chain): str(value) for chain, value in raw["js"].items()} if "js" in raw else None,
+        dom={str(selector): [DomElement(text=str(element.get("text", "")),
+                                        attributes={str(k): str(v) for k, v in element.get("attributes", {}).items()},
+                                        properties={str(k): str(v) for k, v in element.get("properties", {}).items()})
+                             for element in elements]
+             for selector, elements in raw["dom"].items()} if "dom" in raw else None,
+        xhr=[str(url) for url in raw.get("xhr", [])],
     )
     version = None if raw.get("version") is None else str(raw["version"])
     return Case(file, index, raw["technology"], version, raw.get("confidence"), tuple(raw.get("also", [])), page)
@@ -178,7 +192,9 @@ def _plain_pages() -> Iterator[PageData]:
         ("ETag", '"3147526947"'),
         ("Set-Cookie", "session=abc123; Path=/; HttpOnly"),
     ]
-    yield PageData(url="https://www.example.test/", headers=headers, html=html)
+    # An ordinary robots.txt: the rules every site writes are no product's fingerprint.
+    robots = "User-agent: *\nDisallow: /admin/\nDisallow: /cart\nAllow: /\n\nSitemap: https://www.example.test/sitemap.xml\n"
+    yield PageData(url="https://www.example.test/", headers=headers, html=html, robots=robots)
     yield PageData(url="https://www.example.test/about", headers=[("Content-Type", "text/html")], html="")
 
 
