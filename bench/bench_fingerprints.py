@@ -5,7 +5,9 @@
 Workload: every page of ../shared/corpus/pages (gzip HTML, ~440 real pages) with the full community
 database (../shared/fingerprints/webappanalyzer), on one core each (the peers run as subprocesses
 with GOMAXPROCS=1; python-Wappalyzer is single-threaded anyway). Each engine runs in its own process
-so its compile time and peak RSS are its own (all three hold the same pages in memory).
+so its compile time and peak RSS are its own (all three hold the same pages in memory). Ours runs
+twice: as the service runs it (glibc told to keep freed memory for reuse, `retain_freed_memory()`, which
+`techscaniq run` calls at start) and with glibc's default allocator settings.
 
 Peers (not project dependencies; built/installed outside the project on first run):
 - python-Wappalyzer 0.3.1 in a venv at $PEERS_VENV (default /tmp/techscaniq-bench-peers), fed the
@@ -120,9 +122,13 @@ def peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def run_ours(pages_path: Path, repeat: int) -> dict[str, Any]:
+def run_ours(pages_path: Path, repeat: int, tuned_allocator: bool) -> dict[str, Any]:
     started = time.perf_counter()
+    from techscaniq.observability.process import retain_freed_memory
     from techscaniq.scanning.fingerprints import FingerprintEngine, PageData, load_database
+
+    if tuned_allocator:  # as the service runs (runner.main); the other row measures glibc's defaults
+        retain_freed_memory()
 
     compile_start = time.perf_counter()
     database = load_database(COMMUNITY)
@@ -260,11 +266,12 @@ def main() -> int:
     parser.add_argument("--peer-pages", type=int, default=0, help="limit python-Wappalyzer to N pages (0: all)")
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--default-allocator", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--pages-json", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker == "ours":
-        json.dump(run_ours(Path(args.pages_json), args.repeat), sys.stdout)
+        json.dump(run_ours(Path(args.pages_json), args.repeat, not args.default_allocator), sys.stdout)
         return 0
     if not (PAGES.is_dir() and COMMUNITY.is_dir()):
         print(f"skipped: {SHARED} (corpus and community fingerprints) is not present")
@@ -277,7 +284,11 @@ def main() -> int:
         all_json.write_text(json.dumps(pages + responses))
         me = [sys.executable, str(Path(__file__).resolve()), "--worker", "ours", "--repeat", str(args.repeat)]
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        results: dict[str, dict[str, Any]] = {"techscaniq": run_child([*me, "--pages-json", str(all_json)], env)}
+        results: dict[str, dict[str, Any]] = {
+            "techscaniq": run_child([*me, "--pages-json", str(all_json)], env),
+            "techscaniq (glibc default allocator)": run_child(
+                [*me, "--pages-json", str(all_json), "--default-allocator"], env),
+        }
         if not args.no_peers:
             binary = ensure_wappalyzergo()
             go_db = Path(scratch) / "wappalyzergo-community.json"
@@ -312,7 +323,7 @@ def main() -> int:
           f"compiled-database cache; peak RSS after compile {mine['engine_rss_kb'] / 1024:.0f} MB (the table's "
           f"peak RSS includes all pages held in memory, for every engine)")
     for name, s in stats.items():
-        if name != "techscaniq":
+        if not name.startswith("techscaniq"):
             print(f"ratio vs {name}: mean {s['mean'] / ours['mean']:.1f}x, p50 {s['p50'] / ours['p50']:.1f}x, "
                   f"p99 {s['p99'] / ours['p99']:.1f}x faster")
     for peer in ("wappalyzergo", "wappalyzergo (embedded data)"):

@@ -10,6 +10,7 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from techscaniq import __version__
+from techscaniq.observability.process import retain_freed_memory
 from techscaniq.settings import Settings
 from techscaniq.system import MonitoringSystem
 
@@ -62,4 +63,5 @@ async def run_forever(settings: Settings | None = None, out: TextIO = sys.stdout
 
 
 def main() -> int:
+    retain_freed_memory()  # a long-running process: reuse the memory each scan frees
     return asyncio.run(run_forever())

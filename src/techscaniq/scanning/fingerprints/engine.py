@@ -281,10 +281,11 @@ class FingerprintEngine:
                 for key, keyed in by_key.items():
                     if key in present:
                         yield from keyed
-        # Literals of page sources in the page and the other listed inputs (one pass, a NUL between them:
-        # literals have none); literals of the other sources only in those inputs.
+        # Literals of page sources in the page and in the other listed inputs; literals of the other sources
+        # only in those inputs.
         side_text = inputs.prefilter_text().encode("utf-8", "replace")
-        for hits, table in ((self._prefilter.scan(html_bytes + side_text), self._by_literal),
+        in_page = self._prefilter.scan(html_bytes) | self._prefilter.scan(side_text)  # no copy of a large page
+        for hits, table in ((in_page, self._by_literal),
                             (self._side_prefilter.scan(side_text), self._side_by_literal)):
             for literal_id in hits:
                 for pattern in table[literal_id]:
