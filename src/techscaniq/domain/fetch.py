@@ -32,7 +32,7 @@ class Timings(BaseModel):
     dns_ms: float | None = None
     connect_ms: float | None = None
     tls_ms: float | None = None
-    ttfb_ms: float | None = None  # request sent -> first response byte
+    ttfb_ms: float | None = None  # request sent -> its response headers (HTTP/1.1 and HTTP/2 alike)
     download_ms: float | None = None
     total_ms: float | None = None  # whole fetch, redirects included
     redirect_ms: float | None = None

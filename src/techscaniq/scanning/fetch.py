@@ -8,7 +8,8 @@ ends), a cap on bytes on the wire and on bytes after decompression, and a bounde
 
 Built on httpcore with our own network backend (network.py), which resolves names itself, applies
 the address guard to every address it is about to connect to and times DNS, TCP, TLS and the first
-byte. Each fetch owns its connections (closed when it returns), so every scan measures a cold
+byte. HTTPS speaks HTTP/2 when the site offers it by ALPN and HTTP/1.1 otherwise; plain http is always
+HTTP/1.1 (no h2c). Each fetch owns its connections (closed when it returns), so every scan measures a cold
 connection like a first-time visitor would, and nothing from one site lingers for the next.
 """
 
@@ -22,6 +23,7 @@ import re
 import ssl
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpcore
 import httpx
@@ -71,6 +73,21 @@ class _Limits:
         return max(0.0, self.total - self.spent)
 
 
+class _RequestClock:
+    """The moments of one request, from httpcore's trace hooks (the same for HTTP/1.1 and for one HTTP/2 stream
+    among others on its connection): TTFB runs from the request sent to its response headers."""
+
+    def __init__(self) -> None:
+        self.request_sent_at: float | None = None
+        self.headers_at: float | None = None
+
+    async def __call__(self, event: str, info: dict[str, Any]) -> None:
+        if event.endswith(".send_request_body.complete"):
+            self.request_sent_at = time.perf_counter()
+        elif event.endswith(".receive_response_headers.complete"):
+            self.headers_at = time.perf_counter()
+
+
 class Fetcher:
     """Fetches URLs under the limits of `settings`; share one per process (it holds the concurrency limits)."""
 
@@ -117,7 +134,7 @@ class Fetcher:
 
     async def _follow(self, target: httpx.URL, result: FetchResult, limits: _Limits, headers: dict[str, str]) -> None:
         pool = httpcore.AsyncConnectionPool(
-            ssl_context=self._ssl_context, network_backend=self._backend, retries=0, http1=True, http2=False
+            ssl_context=self._ssl_context, network_backend=self._backend, retries=0, http1=True, http2=True
         )
         cookies: dict[str, dict[str, str]] = {}  # host -> name -> value, set by redirect responses
         seen = {_visit_key(target, cookies)}
@@ -177,12 +194,13 @@ class Fetcher:
         cookies: dict[str, dict[str, str]],
     ) -> httpx.URL | None:
         host = target.raw_host.decode("ascii")
+        clock = _RequestClock()
         request = httpcore.Request(
             b"GET",
             httpcore.URL(scheme=target.raw_scheme, host=target.raw_host, port=target.port, target=target.raw_path),
             headers=self._request_headers(target, headers, cookies.get(host)),
             extensions={"timeout": {"connect": limits.connect, "read": limits.read, "write": limits.read,
-                                    "pool": limits.connect}},
+                                    "pool": limits.connect}, "trace": clock},
         )
         try:
             response = await pool.handle_async_request(request)
@@ -200,7 +218,7 @@ class Fetcher:
                                                     location=str(next_target)))
                 _remember_cookies(response, cookies.setdefault(host, {}))
                 return next_target
-            await self._read_final(response, target, result, limits)
+            await self._read_final(response, target, result, limits, clock)
             return None
         except FetchFailed:
             raise
@@ -222,7 +240,7 @@ class Fetcher:
         return list(merged.items())
 
     async def _read_final(
-        self, response: httpcore.Response, target: httpx.URL, result: FetchResult, limits: _Limits
+        self, response: httpcore.Response, target: httpx.URL, result: FetchResult, limits: _Limits, clock: _RequestClock
     ) -> None:
         result.final_url = str(target)
         result.status_code = response.status
@@ -268,10 +286,10 @@ class Fetcher:
             result.body = b"".join(parts)
             result.decoded_bytes = len(result.body)
             result.encoding = detect_charset(result.content_type, result.body)
-            if isinstance(stream, TimedStream) and stream.request_sent_at and stream.first_byte_at:
+            if clock.request_sent_at and clock.headers_at:
                 finished = time.perf_counter()
-                result.timings.ttfb_ms = _ms((stream.first_byte_at - stream.request_sent_at) * 1000)
-                result.timings.download_ms = _ms((finished - stream.first_byte_at) * 1000)
+                result.timings.ttfb_ms = _ms((clock.headers_at - clock.request_sent_at) * 1000)
+                result.timings.download_ms = _ms((finished - clock.headers_at) * 1000)
 
 
 def _ms(value: float | None) -> float | None:

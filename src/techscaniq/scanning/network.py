@@ -4,7 +4,9 @@ httpcore asks a network backend for connections. This one resolves the host name
 is measured and every resolved address passes the address guard — for the first request, for each
 redirect and for each new connection, which defeats DNS rebinding), connects to a vetted IP (TLS SNI
 and the Host header keep the name), and hands back a stream that notes when the connection was set
-up, when a request was last written and when the first byte of its answer arrived.
+up. Request moments (TTFB, download) are not taken here: over HTTP/2 one connection carries many
+streams plus control frames, so the fetcher times each request through httpcore's trace hooks instead.
+The stream passes `get_extra_info` through, so httpcore sees the TLS object and the ALPN choice (h2).
 """
 
 from __future__ import annotations
@@ -38,24 +40,17 @@ class ConnectionTimings:
 
 
 class TimedStream(httpcore.AsyncNetworkStream):
-    """Passes everything through and notes the moments a TTFB measurement needs."""
+    """Passes everything through and carries the setup timings of its connection."""
 
     def __init__(self, inner: httpcore.AsyncNetworkStream, timings: ConnectionTimings) -> None:
         self._inner = inner
         self.timings = timings
-        self.request_sent_at: float | None = None  # perf_counter of the last write
-        self.first_byte_at: float | None = None  # first data read after that write
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109 (httpcore's API)
-        data = await self._inner.read(max_bytes, timeout)
-        if data and self.first_byte_at is None:
-            self.first_byte_at = time.perf_counter()
-        return data
+        return await self._inner.read(max_bytes, timeout)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
         await self._inner.write(buffer, timeout)
-        self.request_sent_at = time.perf_counter()
-        self.first_byte_at = None
 
     async def aclose(self) -> None:
         await self._inner.aclose()
