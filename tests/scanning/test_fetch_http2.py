@@ -80,6 +80,22 @@ async def test_redirect_chain_over_h2_and_on_to_an_http11_site(
     assert result.timings.redirect_ms is not None and result.timings.redirect_ms > 0
 
 
+async def test_same_origin_redirect_reuses_the_h2_connection_and_keeps_its_setup_timings(
+    tls_settings: Settings, h2_site: H2Site
+) -> None:
+    h2_site.route("/", status=302, headers=[("location", "/en/")])
+    h2_site.route("/en/", body=b"hello", delay=0.05)
+
+    result = await Fetcher(tls_settings).fetch(h2_site.url("/"))
+
+    assert result.ok and result.text == "hello" and result.http_version == "HTTP/2"
+    assert len({request.client_port for request in h2_site.requests}) == 1  # two streams, one connection
+    # The final response reports the setup of the connection it came over (as over HTTP/1.1), and its own TTFB.
+    timings = result.timings
+    assert timings.connect_ms is not None and timings.connect_ms > 0 and timings.tls_ms is not None
+    assert timings.tls_ms > 0 and timings.ttfb_ms is not None and timings.ttfb_ms >= 45
+
+
 async def test_redirect_loop_over_h2(tls_settings: Settings, h2_site: H2Site) -> None:
     h2_site.route("/a", status=302, headers=[("location", "/b")])
     h2_site.route("/b", status=302, headers=[("location", "/a")])

@@ -8,7 +8,7 @@ test's own event loop and answers from a small route table, like LocalSite:
         site.route("/old", status=301, headers=[("location", "/")])
         site.route("/huge", infinite=True)                  # endless body, 64 KiB DATA frames
         site.url("/")                                        # "https://127.0.0.1:<port>/"
-        site.requests                                        # (http_version, path, headers) as received
+        site.requests                                        # (http_version, path, headers, client_port)
 
 `alpn=("http/1.1",)` makes a TLS site that does not offer h2 (the fallback case).
 """
@@ -49,6 +49,7 @@ class H2Request:
     http_version: str  # as the ASGI server saw it: "2" or "1.1"
     path: str
     headers: dict[str, str]
+    client_port: int  # the client's TCP port: requests sharing it came over one connection
 
 
 class H2Site:
@@ -106,7 +107,7 @@ class H2Site:
         if scope["type"] != "http":
             return  # lifespan: nothing to set up
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
-        self.requests.append(H2Request(scope["http_version"], scope["path"], headers))
+        self.requests.append(H2Request(scope["http_version"], scope["path"], headers, scope["client"][1]))
         route = self.routes.get(scope["path"]) or H2Route(status=404, body=b"not found")
         if route.delay:
             await asyncio.sleep(route.delay)
