@@ -164,3 +164,12 @@ async def test_address_guard_refuses_an_h2_site_before_connecting(tls_settings: 
     result = await guarded.fetch(h2_site.url("/", host="localhost"))
     assert result.error is not None and result.error.code is FetchErrorCode.BLOCKED_ADDRESS
     assert "loopback" in result.error.message and not h2_site.requests
+
+
+async def test_silent_h2_stream_hits_the_read_timeout(tls_settings: Settings, h2_site: H2Site) -> None:
+    h2_site.route("/slow", body=b"late", delay=2.0)
+    fetcher = Fetcher(tls_settings.model_copy(update={"read_timeout_seconds": 0.3, "total_timeout_seconds": 0.8}))
+    started = time.perf_counter()
+    result = await fetcher.fetch(h2_site.url("/slow"))
+    assert result.error is not None and result.error.code is FetchErrorCode.TIMEOUT
+    assert "sent nothing for 0.3 s" in result.error.message and time.perf_counter() - started < 0.8
