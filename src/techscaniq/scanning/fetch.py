@@ -7,8 +7,9 @@ limits: connect/read timeouts, a hard total deadline (a server that trickles one
 ends), a cap on bytes on the wire and on bytes after decompression, and a bounded redirect chain.
 
 Built on httpcore with our own network backend (network.py), which resolves names itself, applies
-the address guard to every address it is about to connect to and times DNS, TCP, TLS and the first
-byte. HTTPS speaks HTTP/2 when the site offers it by ALPN and HTTP/1.1 otherwise; plain http is always
+the address guard to every address it is about to connect to and times DNS, TCP and TLS per connection;
+each request's TTFB and download come from httpcore's trace hooks (right for one HTTP/2 stream among
+others too). HTTPS speaks HTTP/2 when the site offers it by ALPN and HTTP/1.1 otherwise; plain http is always
 HTTP/1.1 (no h2c). Each fetch owns its connections (closed when it returns), so every scan measures a cold
 connection like a first-time visitor would, and nothing from one site lingers for the next.
 """
