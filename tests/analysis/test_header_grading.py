@@ -15,8 +15,8 @@ from techscaniq.scanning.security.grading import RULES, grade_for, score_finding
 from techscaniq.scanning.security.observatory import CORS_PROBE_ORIGIN, grade_headers
 
 HSTS = ("Strict-Transport-Security", "max-age=31536000")
-# No preload list and no HTML that fails to parse: these codes cannot be produced here.
-UNREACHABLE = {"hsts-preloaded", "redirection-all-redirects-preloaded"}
+# `.dev` is preloaded as a whole top-level domain (includeSubDomains), so its hosts are on the HSTS preload list.
+PRELOADED = "https://shop.example.dev/"
 
 
 def page(headers: list[tuple[str, str]] = (), html: str = "", url: str = "https://example.com/", *,
@@ -101,6 +101,9 @@ CASES: list[tuple[str, str, FetchResult, dict[str, FetchResult | None]]] = [
     ("redirection", "redirection-not-to-https", page(),
      {"http": redirected("http://example.com/", "http://www.example.com/")}),
     ("redirection", "redirection-missing", page(), {"http": redirected("http://example.com/")}),
+    # A browser never requests a preloaded host over plain HTTP, so a missing redirect does not matter there.
+    ("redirection", "redirection-all-redirects-preloaded", page(url=PRELOADED),
+     {"http": redirected("http://shop.example.dev/")}),
     ("redirection", "redirection-invalid-cert", page(),
      {"http": redirected("http://example.com/", "https://example.com/", error=FetchErrorCode.TLS)}),
     ("referrer-policy", "referrer-policy-private", page([("Referrer-Policy", "strict-origin-when-cross-origin")]), {}),
@@ -112,6 +115,7 @@ CASES: list[tuple[str, str, FetchResult, dict[str, FetchResult | None]]] = [
     ("strict-transport-security", "hsts-implemented-max-age-less-than-six-months",
      page([("Strict-Transport-Security", "max-age=86400")]), {}),
     ("strict-transport-security", "hsts-not-implemented", page(), {}),
+    ("strict-transport-security", "hsts-preloaded", page(url=PRELOADED), {}),  # no header needed
     ("strict-transport-security", "hsts-header-invalid", page([("Strict-Transport-Security", "includeSubDomains")]),
      {}),
     ("strict-transport-security", "hsts-not-implemented-no-https", page(url="http://example.com/"), {}),
@@ -180,7 +184,7 @@ def test_rule(test: str, expected: str, fetch: FetchResult, extra: dict[str, Fet
 
 def test_every_rule_has_a_case() -> None:
     covered = {case[1] for case in CASES}
-    assert covered == set(RULES) - UNREACHABLE
+    assert covered == set(RULES)
 
 
 @pytest.mark.parametrize(("score", "grade"), [
@@ -245,3 +249,11 @@ def test_findings_keep_raw_value_modifier_and_description() -> None:
     assert (hsts.value, hsts.modifier, hsts.passed) == ("max-age=86400", -10, False)
     assert "six months" in hsts.description
     assert hsts.data["max_age"] == 86400
+
+
+def test_preload_only_covers_hosts_whose_whole_route_is_preloaded() -> None:
+    # One hop through a host that is not preloaded: a browser would make that plain-HTTP request.
+    mixed = redirected("http://shop.example.dev/", "http://example.com/", "https://shop.example.dev/")
+    assert run(page(url=PRELOADED), http=mixed)["redirection"] == "redirection-not-to-https-on-initial-redirection"
+    # The preload list does not excuse an invalid certificate: browsers refuse it all the more.
+    assert run(page([HSTS], url=PRELOADED, verified=False))["strict-transport-security"] == "hsts-invalid-cert"

@@ -13,12 +13,15 @@ _REFERRER_PRIVATE = ("no-referrer", "same-origin", "strict-origin", "strict-orig
 _REFERRER_UNSAFE = ("origin", "origin-when-cross-origin", "unsafe-url", "no-referrer-when-downgrade")
 
 
-def hsts_test(values: list[str], *, https: bool, verified: bool) -> SecurityFinding:
+def hsts_test(values: list[str], *, https: bool, verified: bool, preloaded: bool = False) -> SecurityFinding:
+    """`preloaded`: the host is on the HSTS preload list, which browsers apply whatever the header says."""
     test = "strict-transport-security"
     if not https:
         return finding(test, "hsts-not-implemented-no-https")
     if not verified:
         return finding(test, "hsts-invalid-cert", values[0][:1024] if values else None)
+    if preloaded:
+        return finding(test, "hsts-preloaded", values[0][:1024] if values else None, preloaded=True)
     if not values:
         return finding(test, "hsts-not-implemented")
     raw = values[0][:1024]

@@ -13,6 +13,7 @@ from techscaniq.scanning.security import headers
 from techscaniq.scanning.security.cookies import cookies_test
 from techscaniq.scanning.security.csp import csp_test
 from techscaniq.scanning.security.grading import grade_for, score_findings
+from techscaniq.scanning.security.preload import is_preloaded
 from techscaniq.scanning.security.redirection import redirection_test
 from techscaniq.scanning.security.sri import sri_test
 
@@ -75,7 +76,8 @@ def grade_headers(
         fetch.header_values("content-security-policy-report-only"),
         https=https,
     )
-    hsts = headers.hsts_test(fetch.header_values("strict-transport-security"), https=https, verified=verified)
+    hsts = headers.hsts_test(fetch.header_values("strict-transport-security"), https=https, verified=verified,
+                             preloaded=is_preloaded(urlsplit(page_url).hostname))
     # Only the probe's headers matter: a body cut at the probe's size limit still counts.
     cors_source = cors_fetch if cors_fetch is not None and cors_fetch.status_code is not None else fetch
     findings = [

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from techscaniq.domain.fetch import FetchErrorCode, FetchResult
 from techscaniq.domain.security import SecurityFinding
 from techscaniq.scanning.security.grading import finding
+from techscaniq.scanning.security.preload import is_preloaded
 
 TEST = "redirection"
 
@@ -35,7 +36,9 @@ def redirection_test(http_fetch: FetchResult | None) -> SecurityFinding:
         return finding(TEST, "redirection-invalid-cert", route=route)
     value = " -> ".join(route)[:8192]
     parts = [urlsplit(url) for url in route]
-    if len(route) == 1:
+    if all(is_preloaded(part.hostname) for part in parts):  # a browser never makes these plain-HTTP requests
+        result = "redirection-all-redirects-preloaded"
+    elif len(route) == 1:
         result = "redirection-missing"
     elif parts[-1].scheme != "https":
         result = "redirection-not-to-https"
