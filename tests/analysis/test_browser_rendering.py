@@ -4,12 +4,17 @@ fingerprints) and the performance step (web vitals). Real Debian Chromium agains
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 import pytest
+from tests.support.certificates import TestCA
 from tests.support.testsite import LocalSite
 
 from techscaniq.domain.config import MonitoringConfig
-from techscaniq.scanning.browser import BrowserRenderer
+from techscaniq.scanning import browser_trust
+from techscaniq.scanning.browser import BrowserRenderer, BrowserUnavailableError
+from techscaniq.scanning.browser_trust import home_trusting
 from techscaniq.scanning.fetch import Fetcher
 from techscaniq.scanning.fingerprints import builtin_database_path, load_database
 from techscaniq.scanning.fingerprints.analyzer import TechnologyAnalyzer
@@ -119,3 +124,32 @@ async def test_the_builtin_set_alone_detects_libraries_with_versions_in_browser_
     assert [evidence.source for evidence in by_name["jQuery"].evidence] == ["js"]
     assert [evidence.source for evidence in by_name["Angular"].evidence] == ["dom"]
     assert [evidence.source for evidence in by_name["WordPress"].evidence] == ["robots"]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason="needs Debian's chromium (scripts/install_browser.sh)")
+@pytest.mark.skipif(shutil.which("certutil") is None, reason="needs NSS's certutil (scripts/install_browser.sh)")
+async def test_the_browser_trusts_the_extra_ca_bundle_like_the_fetcher(tmp_path: Path) -> None:
+    ca = TestCA(tmp_path)
+    async with LocalSite(tls=ca) as site:
+        site.route("/", body="<html><body><h1>behind a private CA</h1></body></html>")
+        trusting = BrowserRenderer(allow_private_targets=True, extra_ca_bundle=ca.pem_path)
+        measured = await trusting.render(site.url("/"))
+        assert measured.details["status_code"] == 200
+        assert measured.metrics["browser_request_count"] >= 1
+        with pytest.raises(BrowserUnavailableError, match="ERR_CERT_AUTHORITY_INVALID"):
+            await BrowserRenderer(allow_private_targets=True).render(site.url("/"))
+
+
+async def test_an_unusable_extra_ca_bundle_is_a_clear_browser_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "bundle.pem"
+    empty.write_text("not a certificate\n")
+    with pytest.raises(BrowserUnavailableError, match="holds no PEM certificate"):
+        await home_trusting(empty, certutil="/bin/true")
+    with pytest.raises(BrowserUnavailableError, match="cannot be read"):
+        await home_trusting(tmp_path / "missing.pem", certutil="/bin/true")
+    monkeypatch.setattr(browser_trust.shutil, "which", lambda _name: None)  # a machine without NSS's tools
+    with pytest.raises(BrowserUnavailableError, match="certutil not found"):
+        await BrowserRenderer(extra_ca_bundle=empty).render("https://127.0.0.1:1/")

@@ -18,7 +18,7 @@ def build_analyzers(settings: Settings, fingerprints: FingerprintRegistry | None
     # Browser mode renders each page once; technologies (js/dom/xhr) and performance (web vitals) share it.
     renderer = BrowserRenderer(executable_path=settings.browser_executable,
                                allow_private_targets=settings.allow_private_targets,
-                               concurrency=settings.browser_concurrency)
+                               concurrency=settings.browser_concurrency, extra_ca_bundle=settings.extra_ca_bundle)
     return [
         TechnologyAnalyzer.from_settings(registry, settings, renderer),
         PerformanceAnalyzer(renderer=renderer),

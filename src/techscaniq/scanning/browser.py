@@ -16,6 +16,7 @@ import os
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -141,9 +142,11 @@ async def _blocked(url: str) -> str | None:
 async def measure_in_browser(url: str, *, executable_path: str = "/usr/bin/chromium", timeout_seconds: float = 30.0,
                              allow_private_targets: bool = False, ignore_https_errors: bool = False,
                              settle_seconds: float = 0.5, js_chains: Sequence[str] = (),
-                             dom_queries: Mapping[str, Sequence[str]] | None = None) -> BrowserMeasurement:
+                             dom_queries: Mapping[str, Sequence[str]] | None = None,
+                             home: Path | None = None) -> BrowserMeasurement:
     """Load `url` once in a fresh headless Chromium and return its navigation timing and web vitals, plus
-    the values of `js_chains` and the elements of `dom_queries` (selector -> properties to read)."""
+    the values of `js_chains` and the elements of `dom_queries` (selector -> properties to read). `home`:
+    the HOME Chromium runs with (browser_trust.py builds one that trusts EXTRA_CA_BUNDLE)."""
     try:
         from playwright.async_api import Error as PlaywrightError
         from playwright.async_api import Route, async_playwright
@@ -159,6 +162,7 @@ async def measure_in_browser(url: str, *, executable_path: str = "/usr/bin/chrom
             browser = await playwright.chromium.launch(
                 executable_path=executable_path, headless=True, timeout=timeout_seconds * 1000,
                 args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run"],
+                env={**os.environ, "HOME": str(home)} if home is not None else None,
             )
             try:
                 context = await browser.new_context(ignore_https_errors=ignore_https_errors)
@@ -208,21 +212,38 @@ class BrowserRenderer:
     few hundred MB)."""
 
     def __init__(self, *, executable_path: str = "/usr/bin/chromium", timeout_seconds: float = 30.0,
-                 allow_private_targets: bool = False, ignore_https_errors: bool = False, concurrency: int = 2) -> None:
+                 allow_private_targets: bool = False, ignore_https_errors: bool = False, concurrency: int = 2,
+                 extra_ca_bundle: Path | None = None) -> None:
+        """`extra_ca_bundle`: CAs to trust besides the system's (EXTRA_CA_BUNDLE), as the fetcher does."""
         self.executable_path = executable_path
         self.timeout_seconds = timeout_seconds
         self.allow_private_targets = allow_private_targets
         self.ignore_https_errors = ignore_https_errors
+        self.extra_ca_bundle = extra_ca_bundle
         self._slots = asyncio.Semaphore(concurrency)
+        self._home: Path | None = None
+        self._home_lock = asyncio.Lock()
 
     async def render(self, url: str, *, js_chains: Sequence[str] = (),
                      dom_queries: Mapping[str, Sequence[str]] | None = None) -> BrowserMeasurement:
+        home = await self._trusting_home()
         async with self._slots:
             return await measure_in_browser(
                 url, executable_path=self.executable_path, timeout_seconds=self.timeout_seconds,
                 allow_private_targets=self.allow_private_targets, ignore_https_errors=self.ignore_https_errors,
-                js_chains=js_chains, dom_queries=dom_queries,
+                js_chains=js_chains, dom_queries=dom_queries, home=home,
             )
+
+    async def _trusting_home(self) -> Path | None:
+        """Built once, the first time a page is rendered (a failure is retried on the next rendering)."""
+        if self.extra_ca_bundle is None:
+            return None
+        async with self._home_lock:
+            if self._home is None:
+                from techscaniq.scanning.browser_trust import home_trusting
+
+                self._home = await home_trusting(self.extra_ca_bundle)
+            return self._home
 
 
 async def render_once(shared: dict[str, Any], renderer: BrowserRenderer, url: str, *, js_chains: Sequence[str] = (),
