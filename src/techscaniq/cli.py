@@ -50,12 +50,19 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--organization")
     listing.set_defaults(handler=_config_list)
 
-    token = commands.add_parser("token", help="print a JWT for the API and WebSocket")
-    token.add_argument("--organization", "--org", required=True)
+    token = commands.add_parser("token", help="print a JWT for the API and WebSocket (or revoke one)")
+    token.add_argument("--organization", "--org", help="required to mint a token")
     token.add_argument("--role", choices=["admin", "viewer"], default="admin")
     token.add_argument("--subject", default="cli")
     token.add_argument("--expires-minutes", type=int, default=None)
     token.set_defaults(handler=_token)
+    token_commands = token.add_subparsers(dest="token_command", metavar="revoke")
+    revoke = token_commands.add_parser("revoke", help="revoke a JWT (every replica refuses it within 30 s)")
+    revoke.add_argument("token_or_jti", metavar="TOKEN_OR_JTI", help="the JWT, or only its jti claim")
+    revoke.add_argument("--organization", "--org", dest="revoke_organization",
+                        help="the token's organization (needed when giving only a jti)")
+    revoke.add_argument("--reason", default="revoked with the CLI")
+    revoke.set_defaults(handler=_token_revoke)
 
     for register in _plugin_registrations():
         register(commands)
@@ -211,5 +218,37 @@ def _config_list(args: argparse.Namespace) -> int:
 def _token(args: argparse.Namespace) -> int:
     from techscaniq.api.auth import Role, create_token
 
+    if not args.organization:
+        raise ValueError("--organization: required to mint a token")
     print(create_token(Settings(), args.organization, Role(args.role), args.subject, args.expires_minutes))
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    from techscaniq.api.revocation import JTI_ONLY_RETENTION, RevocationList, revocation_target
+    from techscaniq.domain.common import utcnow
+    from techscaniq.storage.factory import create_storage
+
+    settings = Settings()
+    given = args.token_or_jti.strip()
+    if given.count(".") == 2:
+        try:
+            jti, organization_id, expires_at = revocation_target(settings, given)
+        except ValueError as exc:
+            raise ValueError(f"TOKEN_OR_JTI: {exc}") from None
+    elif args.revoke_organization:
+        jti, organization_id, expires_at = given, args.revoke_organization, utcnow() + JTI_ONLY_RETENTION
+    else:
+        raise ValueError("--organization: needed when revoking by jti (a JWT names its own organization)")
+
+    async def revoke() -> None:
+        storage = create_storage(settings)
+        await storage.start()
+        try:
+            await RevocationList(storage.revoked_tokens).revoke(jti, organization_id, expires_at, args.reason)
+        finally:
+            await storage.close()
+
+    asyncio.run(revoke())
+    print(f"revoked {jti} of {organization_id}; every replica refuses it within 30 s")
     return 0

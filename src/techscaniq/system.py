@@ -24,6 +24,7 @@ from typing import Any
 import uvicorn
 
 from techscaniq.alerts import AlertEngine, Notifier
+from techscaniq.api.revocation import RevocationList
 from techscaniq.bus.memory import InMemoryEventBus
 from techscaniq.bus.protocol import EventBus
 from techscaniq.changes import ChangeDetector, DetectionPolicy, refresh_false_positive_rate
@@ -119,6 +120,8 @@ class MonitoringSystem:
         self.alert_stage = AlertStage(self.storage, self.bus, self.alert_engine)
         self.realtime = RealtimeHub(self.bus, self._authenticate_websocket, self.instance_id,
                                     max_connections_per_organization=self.settings.websocket_max_connections_per_org)
+        # Revoked JWTs: refused at once here, on other replicas after their next reload (30 s).
+        self.revocations = RevocationList(self.storage.revoked_tokens, on_revoked=self.realtime.close_revoked)
         self.components: dict[str, ComponentState] = {
             name: ComponentState(name)
             for name in ("database", "event_bus", "scheduler", "scan_worker", "change_detector", "alert_engine",
@@ -152,11 +155,13 @@ class MonitoringSystem:
         # Compile the fingerprint database before the first scan needs it (it holds the GIL a moment).
         await asyncio.to_thread(self.fingerprints.engine)
         await self.sync_custom_fingerprints()
+        await self.revocations.refresh()
         if self.settings.embedded:
             await finish_interrupted_work(self.storage, self.change_stage, self.alert_stage)
         self._spawn("scheduler", self.scheduler.run())
         self._tasks.append(asyncio.create_task(self._maintain_hourly(), name="maintenance"))
         self._tasks.append(asyncio.create_task(self._sync_custom_fingerprints_periodically(), name="fingerprints"))
+        self._tasks.append(asyncio.create_task(self.revocations.run(), name="revocations"))
         self._spawn("notifier", self.notifier.run())
         self._set("scan_worker", "running", f"concurrency {self.settings.scan_concurrency}")
         self._set("change_detector", "running")

@@ -1,5 +1,8 @@
 """Who is calling: a JWT signed with JWT_SECRET_KEY (organization claim, role) or an organization's
-API key. Every query the API makes is scoped to the caller's organization."""
+API key. Every query the API makes is scoped to the caller's organization.
+
+Every JWT carries a unique `jti`, so it can be revoked (api/revocation.py). Tokens issued before
+`jti` existed cannot be revoked one by one; they stay valid until they expire."""
 
 from __future__ import annotations
 
@@ -8,10 +11,11 @@ import hashlib
 import hmac
 import os
 import secrets
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jwt
 
@@ -19,6 +23,7 @@ from techscaniq.domain.common import utcnow
 from techscaniq.settings import Settings
 
 if TYPE_CHECKING:
+    from techscaniq.api.revocation import RevocationList
     from techscaniq.system import MonitoringSystem
 
 ALGORITHM = "HS256"
@@ -34,6 +39,8 @@ class Principal:
     organization_id: str
     role: Role
     subject: str
+    token_id: str | None = None  # the JWT's jti (None for API keys and tokens issued before jti)
+    token_expires_at: datetime | None = None
 
     @property
     def can_write(self) -> bool:
@@ -67,11 +74,20 @@ def create_token(settings: Settings, organization_id: str, role: Role = Role.ADM
         "role": role.value,
         "iat": now,
         "exp": now + timedelta(minutes=expires_minutes or settings.jwt_expiry_minutes),
+        "jti": uuid.uuid4().hex,
     }
     return jwt.encode(claims, signing_key(settings), algorithm=ALGORITHM)
 
 
-def principal_from_credentials(settings: Settings, token: str | None) -> Principal:
+def token_claims(settings: Settings, token: str, *, verify_exp: bool = True) -> dict[str, Any]:
+    """The claims of a JWT signed with our key; raises jwt.PyJWTError when it is not one."""
+    claims: dict[str, Any] = jwt.decode(token, signing_key(settings), algorithms=[ALGORITHM],
+                                        options={"require": ["exp", "org"], "verify_exp": verify_exp})
+    return claims
+
+
+def principal_from_credentials(settings: Settings, token: str | None,
+                               revocations: RevocationList | None = None) -> Principal:
     if not token:
         raise AuthError("missing credentials: send 'Authorization: Bearer <token>' or 'X-API-Key: <key>'")
     api_key_org = _organization_of_api_key(settings, token)
@@ -79,8 +95,7 @@ def principal_from_credentials(settings: Settings, token: str | None) -> Princip
         # A stable, non-secret name for the key: rate limits and audit fields use it.
         return Principal(api_key_org, Role.ADMIN, f"api-key:{hashlib.sha256(token.encode()).hexdigest()[:12]}")
     try:
-        claims = jwt.decode(token, signing_key(settings), algorithms=[ALGORITHM],
-                            options={"require": ["exp", "org"]})
+        claims = token_claims(settings, token)
     except jwt.ExpiredSignatureError:
         raise AuthError("token expired") from None
     except jwt.PyJWTError as exc:
@@ -92,7 +107,12 @@ def principal_from_credentials(settings: Settings, token: str | None) -> Princip
     organization = claims["org"]
     if not isinstance(organization, str) or not organization:
         raise AuthError("invalid token: org claim must be a non-empty string")
-    return Principal(organization, role, str(claims.get("sub", "")))
+    jti = claims.get("jti")
+    token_id = jti if isinstance(jti, str) and jti else None
+    if token_id is not None and revocations is not None and revocations.is_revoked(organization, token_id):
+        raise AuthError("token revoked")
+    return Principal(organization, role, str(claims.get("sub", "")), token_id,
+                     datetime.fromtimestamp(claims["exp"], UTC))
 
 
 def _organization_of_api_key(settings: Settings, key: str) -> str | None:
@@ -105,6 +125,6 @@ def _organization_of_api_key(settings: Settings, key: str) -> str | None:
 
 async def organization_from_token(system: MonitoringSystem, token: str | None) -> str | None:
     try:
-        return principal_from_credentials(system.settings, token).organization_id
+        return principal_from_credentials(system.settings, token, system.revocations).organization_id
     except AuthError:
         return None

@@ -1,20 +1,25 @@
 """/api/v1/auth: exchange an organization's API key for a short-lived JWT (the dashboard's sign-in),
-and tell a caller who it is. `techscaniq token --organization ORG` mints tokens without an API key."""
+tell a caller who it is, and revoke a JWT before it expires. `techscaniq token --organization ORG`
+mints tokens without an API key; `techscaniq token revoke TOKEN_OR_JTI` revokes one."""
 
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from techscaniq.api.auth import AuthError, Principal, Role, create_token, principal_from_credentials
 from techscaniq.api.dependencies import WINDOW_SECONDS, get_principal, get_system
-from techscaniq.api.errors import RateLimitedError
+from techscaniq.api.errors import FieldError, ForbiddenError, RateLimitedError
 from techscaniq.api.ratelimit import RateLimiter
+from techscaniq.api.revocation import JTI_ONLY_RETENTION, revocation_target
+from techscaniq.domain.common import utcnow
 from techscaniq.system import MonitoringSystem
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
 
 
 class TokenRequest(BaseModel):
@@ -65,3 +70,50 @@ async def whoami(principal: Principal = Depends(get_principal)) -> Identity:
     return Identity(organization_id=principal.organization_id, role=principal.role, subject=principal.subject,
                     can_write=principal.can_write)
 
+
+
+class RevokeRequest(BaseModel):
+    token: str | None = Field(default=None, max_length=8192, description="the JWT to revoke")
+    jti: str | None = Field(default=None, min_length=1, max_length=200,
+                            description="or only its id (the token's `jti` claim)")
+    reason: str = Field(default="", max_length=500, description="kept with the revocation, for the audit trail")
+
+
+class RevokeResponse(BaseModel):
+    jti: str
+    organization_id: str
+    revoked: bool = Field(description="always true: revoking again, or revoking an expired token, is not an error")
+    expires_at: datetime = Field(description="when the revocation record is dropped (the token is dead by then)")
+
+
+@router.post("/revoke", summary="Revoke a JWT before it expires (admin of its organization, or the token itself)")
+async def revoke_token(body: RevokeRequest, principal: Principal = Depends(get_principal),
+                       system: MonitoringSystem = Depends(get_system)) -> RevokeResponse:
+    """Refused at once on this replica and within 30 s on every other. Idempotent. API keys are
+    revoked by removing them from API_KEYS, not here."""
+    jti, organization_id, expires_at = _target(system, body, principal)
+    is_self = principal.token_id == jti and principal.organization_id == organization_id
+    if not is_self:
+        if organization_id != principal.organization_id:
+            raise ForbiddenError("token: it belongs to another organization")
+        if not principal.can_write:
+            raise ForbiddenError("revoking another token needs the admin role")
+    if expires_at > utcnow():  # an expired token is refused anyway: nothing to store
+        await system.revocations.revoke(jti, organization_id, expires_at, body.reason)
+    return RevokeResponse(jti=jti, organization_id=organization_id, revoked=True, expires_at=expires_at)
+
+
+def _target(system: MonitoringSystem, body: RevokeRequest, principal: Principal) -> tuple[str, str, datetime]:
+    """(jti, organization, expiry) of the token the request names."""
+    if (body.token is None) == (body.jti is None):
+        raise FieldError("token", "send either token (the JWT) or jti (its id), not both or neither")
+    if body.token is not None:
+        try:
+            return revocation_target(system.settings, body.token)
+        except ValueError as exc:
+            raise FieldError("token", str(exc)) from None
+    assert body.jti is not None
+    # Only in the caller's organization: a jti of another organization's token is not ours to revoke.
+    if body.jti == principal.token_id and principal.token_expires_at is not None:
+        return body.jti, principal.organization_id, principal.token_expires_at
+    return body.jti, principal.organization_id, utcnow() + JTI_ONLY_RETENTION

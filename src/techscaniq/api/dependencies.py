@@ -31,8 +31,9 @@ def credentials_of(request: Request) -> str | None:
 
 
 async def get_principal(request: Request) -> Principal:
-    settings = get_system(request).settings
-    principal = principal_from_credentials(settings, credentials_of(request))
+    system = get_system(request)
+    settings = system.settings
+    principal = principal_from_credentials(settings, credentials_of(request), system.revocations)
     limiter: RateLimiter = request.app.state.rate_limiter
     # The credential's own limit first: one noisy key does not use up its organization's budget.
     for key, limit in ((f"key:{principal.organization_id}:{principal.subject}", settings.rate_limit_per_minute),

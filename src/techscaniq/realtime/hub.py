@@ -51,6 +51,7 @@ class Client:
     sender: asyncio.Task[None] | None = None
     expiry: asyncio.TimerHandle | None = None  # a JWT's connection ends when the token does
     idle: bool = True  # nothing sent since the last heartbeat tick
+    token_id: str | None = None  # the JWT's jti: the session ends when that token is revoked
 
     def wants(self, event: Event) -> bool:
         if event.organization_id != self.organization_id:
@@ -111,7 +112,7 @@ class RealtimeHub:
             await websocket.close(code=TOO_MANY_CONNECTIONS_CLOSE_CODE,
                                   reason=f"at most {self._max_per_organization} connections per organization")
             return
-        client = Client(organization_id, websocket, asyncio.Queue(self._queue_size))
+        client = Client(organization_id, websocket, asyncio.Queue(self._queue_size), token_id=_token_id(token))
         self.clients.add(client)
         self._by_organization.setdefault(organization_id, set()).add(client)
         WEBSOCKET_CONNECTIONS.set(len(self.clients))
@@ -193,6 +194,14 @@ class RealtimeHub:
         log.warning("disconnecting slow WebSocket client of %s", client.organization_id)
         self._disconnect(client, SLOW_CONSUMER_CLOSE_CODE, "client too slow")
 
+    def close_revoked(self, revoked: frozenset[tuple[str, str]]) -> int:
+        """Close (4401) every session opened with a token now revoked: (organization, jti) pairs."""
+        ended = [client for client in self.clients
+                 if client.token_id is not None and (client.organization_id, client.token_id) in revoked]
+        for client in ended:
+            self._disconnect(client, UNAUTHORIZED_CLOSE_CODE, "token revoked")
+        return len(ended)
+
     def _expire(self, client: Client) -> None:
         self._disconnect(client, UNAUTHORIZED_CLOSE_CODE, "token expired")
 
@@ -239,15 +248,25 @@ def _parse_command(text: str) -> tuple[str, set[str]] | str:
     return action, set(raw_ids)
 
 
+def _unverified_claims(token: str | None) -> dict[str, Any]:
+    """The claims of an already verified JWT; {} for API keys."""
+    if not token or token.count(".") != 2:
+        return {}
+    try:
+        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return {}
+    return claims
+
+
+def _token_id(token: str | None) -> str | None:
+    jti = _unverified_claims(token).get("jti")
+    return jti if isinstance(jti, str) and jti else None
+
+
 def _seconds_left(token: str | None) -> float | None:
     """Seconds until an (already verified) JWT expires; None for API keys and tokens without `exp`."""
-    if not token or token.count(".") != 2:
-        return None
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return None
-    exp = claims.get("exp")
+    exp = _unverified_claims(token).get("exp")
     return max(0.0, float(exp) - time.time()) if isinstance(exp, int | float) else None
 
 

@@ -209,6 +209,21 @@ class ProcessedEventRepository(Protocol):
     async def mark(self, consumer: str, event_id: str) -> None: ...
 
 
+class RevokedTokenRepository(Protocol):
+    async def add(self, jti: str, organization_id: str, revoked_at: datetime, expires_at: datetime,
+                  reason: str = "") -> None:
+        """Record a revoked token id; repeating it is a no-op."""
+        ...
+
+    async def active(self, now: datetime) -> set[tuple[str, str]]:
+        """(organization, jti) of every revocation whose token has not expired by `now`."""
+        ...
+
+    async def prune(self, now: datetime) -> int:
+        """Delete revocations of tokens expired by `now` (they are refused as expired anyway)."""
+        ...
+
+
 class Storage(Protocol):
     @property
     def configs(self) -> ConfigRepository: ...

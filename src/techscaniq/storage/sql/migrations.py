@@ -53,10 +53,15 @@ def _custom_fingerprints(connection: Connection) -> None:
     tables.custom_fingerprints.create(connection, checkfirst=True)
 
 
+def _revoked_tokens(connection: Connection) -> None:
+    tables.revoked_tokens.create(connection, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "monitoring core schema", _core_schema),
     Migration(2, "silences and maintenance windows", _silences),
     Migration(3, "custom fingerprints per organization", _custom_fingerprints),
+    Migration(4, "revoked API tokens", _revoked_tokens),
 ]
 
 

@@ -20,6 +20,7 @@ from techscaniq.storage.sql.deliveries import SqlDeliveryRepository
 from techscaniq.storage.sql.metrics import SqlMetricRepository
 from techscaniq.storage.sql.migrations import migrate
 from techscaniq.storage.sql.processed import SqlProcessedEventRepository
+from techscaniq.storage.sql.revoked_tokens import SqlRevokedTokenRepository
 from techscaniq.storage.sql.scans import SqlScanRepository
 from techscaniq.storage.sql.silences import SqlSilenceRepository
 
@@ -42,6 +43,7 @@ class SqlStorage:
         self.processed = SqlProcessedEventRepository(self.engine)
         self.silences = SqlSilenceRepository(self.engine)
         self.custom_fingerprints = SqlCustomFingerprintRepository(self.engine)
+        self.revoked_tokens = SqlRevokedTokenRepository(self.engine)
 
     @property
     def dialect(self) -> str:

@@ -166,3 +166,13 @@ custom_fingerprints = Table(
     Column("document", JSONDocument, nullable=False),  # technologies.json format; {} means removed
     Column("updated_at", UTCDateTime, nullable=False, index=True),
 )
+
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("jti", String(200), primary_key=True),
+    Column("organization_id", String(200), nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),  # after this the token is dead anyway: pruned
+    Column("reason", String(500), nullable=False, default=""),
+)
