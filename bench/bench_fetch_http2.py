@@ -24,7 +24,7 @@ import httpx
 from tests.support.certificates import TestCA
 from tests.support.h2site import H2Site
 
-from bench.bench_fetch import load_pages, measure_memory, rate
+from bench.bench_fetch import load_pages, rate, report_bomb
 from techscaniq.scanning.fetch import Fetcher
 from techscaniq.settings import Settings
 
@@ -79,15 +79,12 @@ async def bomb(site: H2Site, ca: TestCA) -> None:
     packed = bytes(brotli.compress(bytes(200_000_000), quality=5))
     site.route("/bomb", body=packed, headers=[("content-encoding", "br")])
     fetcher = fetcher_for(ca, 1)
-    ours_mb, ours_s = await measure_memory(lambda: fetcher.fetch(site.url("/bomb")))
 
     async def plain() -> None:
         async with httpx.AsyncClient(verify=str(ca.pem_path), http2=True, timeout=60) as client:
             await client.get(site.url("/bomb"))
 
-    plain_mb, plain_s = await measure_memory(plain)
-    print(f"bomb  Fetcher peak {ours_mb:6.1f} MB in {ours_s * 1000:5.0f} ms (stops at the 20 MB decoded limit) | "
-          f"httpx peak {plain_mb:6.1f} MB in {plain_s * 1000:5.0f} ms (ratio {ours_mb / plain_mb:.3f})")
+    await report_bomb(lambda: fetcher.fetch(site.url("/bomb")), plain)
 
 
 async def main() -> None:
