@@ -159,7 +159,6 @@ class FingerprintEngine:
     ) -> None:
         """Compile `database`. `exact_html` runs `html` patterns in one hyperscan pass (faster on large
         pages); `cache_dir` keeps the compiled hyperscan databases on disk for the next start."""
-
         self.database = database
         self.version = database.version
         patterns = [p for t in database.technologies.values() for p in t.patterns]
@@ -177,7 +176,6 @@ class FingerprintEngine:
         self._page_scanner = RegexScanner(hints + [word for p in self._bounded for word in p.html_words], cache_dir)
         supported = set(self._page_scanner.supported)
         html_count = len(self._html_patterns)
-        self._hinted = [hints[i] != whole[i] and i in supported for i in range(html_count)]
         exact = {id(p) for i, p in enumerate(self._html_patterns) if i in supported}
         unsupported_words = {self._word_owner[i - html_count] for i in range(html_count, html_count + len(
             self._word_owner)) if i not in supported}
@@ -254,19 +252,12 @@ class FingerprintEngine:
     def _exact_html(self, html: str, data: bytes, in_page: dict[int, int], html_count: int) -> Iterable[_Found]:
         hits = {index: end for index, end in in_page.items() if index < html_count}
         positions = _char_positions(html, data, hits.values())
-        unconfirmed: list[int] = []
         for index, end in hits.items():
             pattern = self._html_patterns[index]
-            match = _search_near(pattern, html, positions[end], whole_page=not self._hinted[index])
+            # For a hint, `re` may not find the whole regex near the hit (the hinted text also occurs in a
+            # script, say); it then searches the whole page, as for any match not found near.
+            match = _search_near(pattern, html, positions[end])
             if match is not None:
-                yield _Found(pattern.technology, _evidence(pattern, match))
-            elif self._hinted[index]:
-                unconfirmed.append(index)
-        # A hint `re` could not confirm near where it was found: the hinted text occurs elsewhere too (in a
-        # script, say). Whether the pattern matches anywhere is then `re`'s to say, on the whole page.
-        for index in unconfirmed:
-            pattern = self._html_patterns[index]
-            if (match := pattern.search(html)) is not None:
                 yield _Found(pattern.technology, _evidence(pattern, match))
 
     def _candidates(self, inputs: _Inputs, html_bytes: bytes, bounded: list[Pattern]) -> Iterable[Pattern]:
@@ -391,7 +382,7 @@ def _literal_table(patterns: list[Pattern]) -> tuple[list[str], list[list[Patter
     return list(ids), table
 
 
-def _search_near(pattern: Pattern, html: str, position: int, whole_page: bool = True) -> re.Match[str] | None:
+def _search_near(pattern: Pattern, html: str, position: int) -> re.Match[str] | None:
     """Python's `re` has the last word and extracts versions. It looks near `position` first, in a window it
     cannot run past (a lazy `[\\s\\S]*?` tried from every `<script>` to the end of a large page costs
     milliseconds); a match found there that ends clear of the window's edge is a real match in the page
@@ -407,7 +398,7 @@ def _search_near(pattern: Pattern, html: str, position: int, whole_page: bool = 
                 return match
         if start == 0 and stop == len(html):
             return found
-    return pattern.search(html) if whole_page else None
+    return pattern.search(html)
 
 
 def _char_positions(html: str, data: bytes, ends: Iterable[int]) -> dict[int, int]:
