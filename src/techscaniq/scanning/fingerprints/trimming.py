@@ -53,10 +53,9 @@ def _shorten(regex: str) -> str:
         starts = [0, *(bar + 1 for bar in bars)]
         ends = [*bars, len(regex)]
         return "|".join(_shorten(regex[start:end]) for start, end in zip(starts, ends, strict=True))
-    if len(atoms) == 1 and regex.startswith("(") and regex.endswith(")") and not regex.startswith("(?"):
-        return "(?:" + _shorten(regex[1:-1]) + ")"
-    if len(atoms) == 1 and regex.startswith("(?:") and regex.endswith(")"):
-        return "(?:" + _shorten(regex[3:-1]) + ")"
+    if len(atoms) == 1 and regex.endswith(")") and (regex.startswith("(?:") or not regex.startswith("(?")):
+        # One plain group around it all (no quantifier): shorten inside (group numbers do not matter here).
+        return "(?:" + _shorten(regex[3 if regex.startswith("(?:") else 1:-1]) + ")"
     for position, atom in enumerate(atoms):
         if atom.unbounded and not regex.startswith("[^", atom.start):
             # A gap that can cross tags (`[\s\S]*?`, `.*`): when a hint is not confirmed nearby, `re` would
