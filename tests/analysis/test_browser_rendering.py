@@ -12,7 +12,8 @@ from tests.support.certificates import TestCA
 from tests.support.testsite import LocalSite
 
 from techscaniq.domain.config import MonitoringConfig
-from techscaniq.scanning import browser_trust
+from techscaniq.domain.scan import ScanResult
+from techscaniq.scanning.analysis import Analyzer
 from techscaniq.scanning.browser import BrowserRenderer, BrowserUnavailableError
 from techscaniq.scanning.browser_trust import home_trusting
 from techscaniq.scanning.fetch import Fetcher
@@ -45,20 +46,15 @@ PAGE = """<html><head><title>rendered</title></head><body>
 </body></html>"""
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason="needs Debian's chromium (scripts/install_browser.sh)")
-async def test_js_dom_and_xhr_fingerprints_from_one_shared_rendering(settings: Settings, local_site: LocalSite) -> None:
-    local_site.route("/", body=PAGE)
-    local_site.route("/api/acme-ping", body="{}", content_type="application/json")
-    engine = FingerprintEngine(database_from_json(ONLY_VISIBLE_WHEN_RENDERED))
-    renderer = BrowserRenderer(allow_private_targets=True)
+async def scan_without_and_with_browser(settings: Settings, analyzers: list[Analyzer], url: str,
+                                        scan_config: dict[str, bool]) -> tuple[ScanResult, ScanResult]:
+    """Two scans of `url` with these analysis steps: a plain HTTP one, then one in browser mode."""
     fetcher = Fetcher(settings)
-    scanner = Scanner(settings, [TechnologyAnalyzer(engine, renderer=renderer), PerformanceAnalyzer(renderer=renderer)],
-                      fetcher)
+    scanner = Scanner(settings, analyzers, fetcher)
     config = MonitoringConfig.model_validate({
-        "organization_id": "org-1", "name": "rendered", "url": local_site.url("/"),
+        "organization_id": "org-1", "name": "rendered", "url": url,
         "schedule": {"type": "interval", "expression": "1h"},
-        "scan_config": {"browser": True, "security": False},
+        "scan_config": {**scan_config, "browser": True},
     })
     try:
         plain, _ = await scanner.scan(config.model_copy(update={"scan_config": config.scan_config.model_copy(
@@ -66,6 +62,19 @@ async def test_js_dom_and_xhr_fingerprints_from_one_shared_rendering(settings: S
         rendered, _ = await scanner.scan(config)
     finally:
         await fetcher.aclose()
+    return plain, rendered
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason="needs Debian's chromium (scripts/install_browser.sh)")
+async def test_js_dom_and_xhr_fingerprints_from_one_shared_rendering(settings: Settings, local_site: LocalSite) -> None:
+    local_site.route("/", body=PAGE)
+    local_site.route("/api/acme-ping", body="{}", content_type="application/json")
+    engine = FingerprintEngine(database_from_json(ONLY_VISIBLE_WHEN_RENDERED))
+    renderer = BrowserRenderer(allow_private_targets=True)
+    plain, rendered = await scan_without_and_with_browser(
+        settings, [TechnologyAnalyzer(engine, renderer=renderer), PerformanceAnalyzer(renderer=renderer)],
+        local_site.url("/"), {"security": False})
 
     # The raw HTML names none of them: only the rendered page shows them.
     assert plain.technologies == []
@@ -99,20 +108,9 @@ async def test_the_builtin_set_alone_detects_libraries_with_versions_in_browser_
     local_site.route("/", body=BUILTIN_PAGE)
     local_site.route("/robots.txt", body=WORDPRESS_ROBOTS, content_type="text/plain")
     engine = FingerprintEngine(load_database([builtin_database_path()]))
-    fetcher = Fetcher(settings)
-    scanner = Scanner(settings, [TechnologyAnalyzer(engine, renderer=BrowserRenderer(allow_private_targets=True))],
-                      fetcher)
-    config = MonitoringConfig.model_validate({
-        "organization_id": "org-1", "name": "built-in", "url": local_site.url("/"),
-        "schedule": {"type": "interval", "expression": "1h"},
-        "scan_config": {"browser": True, "security": False, "performance": False},
-    })
-    try:
-        plain, _ = await scanner.scan(config.model_copy(update={"scan_config": config.scan_config.model_copy(
-            update={"browser": False})}))
-        rendered, _ = await scanner.scan(config)
-    finally:
-        await fetcher.aclose()
+    plain, rendered = await scan_without_and_with_browser(
+        settings, [TechnologyAnalyzer(engine, renderer=BrowserRenderer(allow_private_targets=True))],
+        local_site.url("/"), {"security": False, "performance": False})
 
     # Without a browser only robots.txt speaks (WordPress, and what it implies).
     assert {tech.name for tech in plain.technologies} == {"WordPress", "PHP", "MySQL"}
@@ -150,6 +148,6 @@ async def test_an_unusable_extra_ca_bundle_is_a_clear_browser_error(
         await home_trusting(empty, certutil="/bin/true")
     with pytest.raises(BrowserUnavailableError, match="cannot be read"):
         await home_trusting(tmp_path / "missing.pem", certutil="/bin/true")
-    monkeypatch.setattr(browser_trust.shutil, "which", lambda _name: None)  # a machine without NSS's tools
+    monkeypatch.setattr(shutil, "which", lambda _name: None)  # a machine without NSS's tools
     with pytest.raises(BrowserUnavailableError, match="certutil not found"):
         await BrowserRenderer(extra_ca_bundle=empty).render("https://127.0.0.1:1/")
