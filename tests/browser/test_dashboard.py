@@ -77,7 +77,7 @@ async def test_sign_in_add_a_site_and_watch_its_first_scan_arrive_live(
         await card.click()
         await expect(page.get_by_role("heading", name="Local shop")).to_be_visible()
         for _ in range(2):
-            await page.get_by_role("button", name="Scan now").click()
+            await page.get_by_role("button", name="Scan now", exact=True).click()
             await page.wait_for_timeout(700)
         await expect(page.locator("#perf-chart polyline")).to_have_count(2, timeout=15_000)
         await expect(page.locator("#tech-timeline .name", has_text="jQuery")).to_be_visible()
