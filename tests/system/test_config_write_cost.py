@@ -1,0 +1,39 @@
+"""Adding configs costs the same whatever is already stored: no table-wide count per write, and the
+Prometheus gauges are still right when /metrics is scraped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from tests.support.testsite import LocalSite
+
+from techscaniq.observability.metrics import ACTIVE_CONFIGS, CONFIGS
+from techscaniq.settings import Settings
+from techscaniq.system import MonitoringSystem
+
+
+async def test_a_bulk_import_runs_no_table_wide_count_and_the_gauges_stay_right(
+    settings: Settings, local_site: LocalSite
+) -> None:
+    async with MonitoringSystem(settings, serve_http=False) as system:
+        statements: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement.lower())
+
+        event.listen(system.storage.engine.sync_engine, "before_cursor_execute", record)
+        try:
+            for index in range(40):
+                await system.add_monitoring_config({
+                    "organization_id": "org-bulk", "name": f"site {index}", "url": local_site.url(f"/{index}"),
+                    "schedule": {"type": "interval", "expression": "1h"}, "paused": index % 4 == 0,
+                })
+        finally:
+            event.remove(system.storage.engine.sync_engine, "before_cursor_execute", record)
+        counts = [s for s in statements if "count(" in s and "monitoring_configs" in s]
+        assert counts == [], counts[:3]
+
+        await system.observe()  # what /metrics runs before Prometheus reads the gauges
+        assert CONFIGS._value.get() == 40
+        assert ACTIVE_CONFIGS._value.get() == 30
