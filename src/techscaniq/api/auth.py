@@ -2,7 +2,11 @@
 API key. Every query the API makes is scoped to the caller's organization.
 
 Every JWT carries a unique `jti`, so it can be revoked (api/revocation.py). Tokens issued before
-`jti` existed cannot be revoked one by one; they stay valid until they expire."""
+`jti` existed cannot be revoked one by one; they stay valid until they expire.
+
+A JWT exchanged for an API key carries that key's id (`key` claim, a hash prefix, never the key): when
+the key leaves API_KEYS its tokens are refused on their next use. Only API keys are exchanged for
+tokens (a JWT cannot renew or upgrade itself), so a credential never outlives or outranks its key."""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import jwt
 
 from techscaniq.domain.common import utcnow
+from techscaniq.private_files import private_directory
 from techscaniq.settings import Settings
 
 if TYPE_CHECKING:
@@ -57,7 +62,7 @@ def signing_key(settings: Settings) -> str:
         return settings.jwt_secret_key.get_secret_value()
     path = settings.data_dir / "jwt_secret"
     if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_directory(settings.data_dir)
         with contextlib.suppress(FileExistsError):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
@@ -66,9 +71,10 @@ def signing_key(settings: Settings) -> str:
 
 
 def create_token(settings: Settings, organization_id: str, role: Role = Role.ADMIN, subject: str = "user",
-                 expires_minutes: int | None = None) -> str:
+                 expires_minutes: int | None = None, key_id: str | None = None) -> str:
+    """`key_id`: the API key the token was exchanged for (None: minted by the operator's CLI)."""
     now = utcnow()
-    claims = {
+    claims: dict[str, Any] = {
         "sub": subject,
         "org": organization_id,
         "role": role.value,
@@ -76,6 +82,8 @@ def create_token(settings: Settings, organization_id: str, role: Role = Role.ADM
         "exp": now + timedelta(minutes=expires_minutes or settings.jwt_expiry_minutes),
         "jti": uuid.uuid4().hex,
     }
+    if key_id is not None:
+        claims["key"] = key_id
     return jwt.encode(claims, signing_key(settings), algorithm=ALGORITHM)
 
 
@@ -90,10 +98,9 @@ def principal_from_credentials(settings: Settings, token: str | None,
                                revocations: RevocationList | None = None) -> Principal:
     if not token:
         raise AuthError("missing credentials: send 'Authorization: Bearer <token>' or 'X-API-Key: <key>'")
-    api_key_org = _organization_of_api_key(settings, token)
-    if api_key_org is not None:
-        # A stable, non-secret name for the key: rate limits and audit fields use it.
-        return Principal(api_key_org, Role.ADMIN, f"api-key:{hashlib.sha256(token.encode()).hexdigest()[:12]}")
+    api_key_principal = principal_of_api_key(settings, token)
+    if api_key_principal is not None:
+        return api_key_principal
     try:
         claims = token_claims(settings, token)
     except jwt.ExpiredSignatureError:
@@ -111,16 +118,37 @@ def principal_from_credentials(settings: Settings, token: str | None,
     token_id = jti if isinstance(jti, str) and jti else None
     if token_id is not None and revocations is not None and revocations.is_revoked(organization, token_id):
         raise AuthError("token revoked")
+    key_id = claims.get("key")
+    if key_id is not None and key_id not in _key_ids_of(settings, organization):
+        raise AuthError("token revoked: the API key it was issued for is no longer configured")
     return Principal(organization, role, str(claims.get("sub", "")), token_id,
                      datetime.fromtimestamp(claims["exp"], UTC))
 
 
-def _organization_of_api_key(settings: Settings, key: str) -> str | None:
-    for pair in (settings.api_keys or "").split(","):
-        organization, _, expected = pair.strip().partition(":")
-        if expected and hmac.compare_digest(expected.encode(), key.encode()):
-            return organization
+def principal_of_api_key(settings: Settings, key: str) -> Principal | None:
+    """The principal of a key configured in API_KEYS (admin of its organization), else None."""
+    for organization, expected in _api_keys(settings):
+        if hmac.compare_digest(expected.encode(), key.encode()):
+            return Principal(organization, Role.ADMIN, f"api-key:{api_key_id(key)}")
     return None
+
+
+def api_key_id(key: str) -> str:
+    """A stable, non-secret name for a key: rate limits, audit fields and its tokens' `key` claim use it."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def _api_keys(settings: Settings) -> list[tuple[str, str]]:
+    pairs = []
+    for pair in (settings.api_keys or "").split(","):
+        organization, _, key = pair.strip().partition(":")
+        if key:
+            pairs.append((organization, key))
+    return pairs
+
+
+def _key_ids_of(settings: Settings, organization_id: str) -> set[str]:
+    return {api_key_id(key) for organization, key in _api_keys(settings) if organization == organization_id}
 
 
 async def organization_from_token(system: MonitoringSystem, token: str | None) -> str | None:

@@ -10,7 +10,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from techscaniq.api.auth import AuthError, Principal, Role, create_token, principal_from_credentials
+from techscaniq.api.auth import AuthError, Principal, Role, api_key_id, create_token, principal_of_api_key
 from techscaniq.api.dependencies import WINDOW_SECONDS, get_principal, get_system
 from techscaniq.api.errors import FieldError, ForbiddenError, RateLimitedError
 from techscaniq.api.ratelimit import RateLimiter
@@ -56,11 +56,14 @@ async def issue_token(request: Request, body: TokenRequest | None = None,
     api_key = body.api_key or request.headers.get("x-api-key")
     if not api_key:
         raise AuthError("missing api_key (in the body or as X-API-Key)")
-    principal = principal_from_credentials(settings, api_key)
-    if not principal.subject.startswith("api-key:"):
-        raise AuthError("api_key is not an API key of any organization")
+    # Only a key from API_KEYS: a JWT (even a valid one) is never exchanged, so a viewer token cannot
+    # come back as admin, a revoked token cannot come back fresh, and no token renews itself forever.
+    principal = principal_of_api_key(settings, api_key)
+    if principal is None:
+        raise AuthError("api_key is not an API key of any organization (tokens cannot be exchanged for tokens)")
     minutes = min(body.expires_minutes or settings.jwt_expiry_minutes, settings.jwt_expiry_minutes)
-    token = create_token(settings, principal.organization_id, body.role, principal.subject, minutes)
+    token = create_token(settings, principal.organization_id, body.role, principal.subject, minutes,
+                         key_id=api_key_id(api_key))
     return TokenResponse(access_token=token, expires_in=minutes * 60, organization_id=principal.organization_id,
                          role=body.role)
 

@@ -1,12 +1,16 @@
 """Log files as the deployment guide lists them: monitoring_system.log for everything, and one
-file per component under logs/. WatchedFileHandler reopens files that logrotate moved away."""
+file per component under logs/. WatchedFileHandler reopens files that logrotate moved away.
+Files are owner-only (0600, logs/ 0700) and every handler, uvicorn's too, redacts credentials."""
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 from pathlib import Path
 
+from techscaniq.observability.redaction import RedactingFilter
+from techscaniq.private_files import private_directory, private_opener
 from techscaniq.settings import Settings
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
@@ -21,6 +25,19 @@ COMPONENT_LOGS: dict[str, tuple[str, ...]] = {
 }
 
 _installed: list[logging.Handler] = []
+_REDACTION = RedactingFilter()
+# Loggers that may hold handlers of their own (uvicorn's when it configures logging itself).
+_FOREIGN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "websockets")
+
+
+class PrivateWatchedFileHandler(logging.handlers.WatchedFileHandler):
+    """Creates (and re-creates after logrotate) its file as 0600."""
+
+    def _open(self) -> io.TextIOWrapper:
+        stream = open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors,  # noqa: SIM115
+                      opener=private_opener)
+        assert isinstance(stream, io.TextIOWrapper)  # text mode: always a TextIOWrapper
+        return stream
 
 
 def configure_logging(settings: Settings, console: bool = True) -> None:
@@ -36,16 +53,16 @@ def configure_logging(settings: Settings, console: bool = True) -> None:
     root.setLevel(level if isinstance(level, int) else logging.INFO)
     formatter = logging.Formatter(FORMAT)
 
-    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(settings.log_dir)
     if settings.log_file.parent != Path(""):
-        settings.log_file.parent.mkdir(parents=True, exist_ok=True)
-    main = logging.handlers.WatchedFileHandler(settings.log_file, encoding="utf-8")
+        private_directory(settings.log_file.parent)
+    main = PrivateWatchedFileHandler(settings.log_file, encoding="utf-8")
     main.setFormatter(formatter)
     root.addHandler(main)
     _installed.append(main)
 
     for filename, namespaces in COMPONENT_LOGS.items():
-        handler = logging.handlers.WatchedFileHandler(settings.log_dir / filename, encoding="utf-8")
+        handler = PrivateWatchedFileHandler(settings.log_dir / filename, encoding="utf-8")
         handler.setFormatter(formatter)
         for namespace in namespaces:
             logging.getLogger(namespace).addHandler(handler)
@@ -57,6 +74,11 @@ def configure_logging(settings: Settings, console: bool = True) -> None:
         stream.setLevel(logging.WARNING)
         root.addHandler(stream)
         _installed.append(stream)
+    for handler in _installed:
+        handler.addFilter(_REDACTION)
+    for name in _FOREIGN_LOGGERS:
+        for handler in logging.getLogger(name).handlers:
+            handler.addFilter(_REDACTION)
     # Third-party chatter stays out of our files; aiosqlite's DEBUG lines would even carry secrets.
     for noisy in ("httpx", "httpcore", "aiokafka", "uvicorn.access", "sqlalchemy.engine", "aiosqlite", "asyncpg"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

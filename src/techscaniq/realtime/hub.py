@@ -30,6 +30,10 @@ from techscaniq.realtime.messages import encode, live_message
 
 log = logging.getLogger("techscaniq.realtime")
 
+# Browsers cannot set headers on a WebSocket: the token travels as a subprotocol offer
+# (["techscaniq.v1", "bearer.<token>"]) and only the protocol name is echoed back, never the token.
+SUBPROTOCOL = "techscaniq.v1"
+BEARER_SUBPROTOCOL_PREFIX = "bearer."
 LIVE_TOPICS = (Topic.SCAN_COMPLETED, Topic.CHANGE_DETECTED, Topic.ALERT_TRIGGERED, Topic.ALERT_RESOLVED)
 SLOW_CONSUMER_CLOSE_CODE = 4008
 UNAUTHORIZED_CLOSE_CODE = 4401
@@ -101,10 +105,13 @@ class RealtimeHub:
             self._offer(client, text, event=True)
 
     async def endpoint(self, websocket: WebSocket) -> None:
-        token = websocket.query_params.get("token") or _bearer(websocket.headers.get("authorization"))
+        offered = _offered_subprotocols(websocket.headers.get("sec-websocket-protocol"))
+        # The query token is kept only for old clients (docs/websocket.md); log lines scrub it.
+        token = (_subprotocol_token(offered) or _bearer(websocket.headers.get("authorization"))
+                 or websocket.query_params.get("token"))
         organization_id = await self._authenticate(token)
         # Accept first, then close: a close before accepting is an HTTP 403 that browsers cannot read.
-        await websocket.accept()
+        await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
         if organization_id is None:
             await websocket.close(code=UNAUTHORIZED_CLOSE_CODE, reason="invalid or missing token")
             return
@@ -268,6 +275,17 @@ def _seconds_left(token: str | None) -> float | None:
     """Seconds until an (already verified) JWT expires; None for API keys and tokens without `exp`."""
     exp = _unverified_claims(token).get("exp")
     return max(0.0, float(exp) - time.time()) if isinstance(exp, int | float) else None
+
+
+def _offered_subprotocols(header: str | None) -> list[str]:
+    return [item.strip() for item in (header or "").split(",") if item.strip()]
+
+
+def _subprotocol_token(offered: list[str]) -> str | None:
+    for item in offered:
+        if item.startswith(BEARER_SUBPROTOCOL_PREFIX):
+            return item[len(BEARER_SUBPROTOCOL_PREFIX):] or None
+    return None
 
 
 def _bearer(header: str | None) -> str | None:

@@ -311,7 +311,8 @@ function setLive(on, text) {
 function connect() {
   if (state.socket || !state.token) return;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws?token=${encodeURIComponent(state.token)}`);
+  // The token goes in the subprotocol offer, never in the URL (URLs end up in logs and histories).
+  const socket = new WebSocket(`${scheme}://${location.host}/ws`, ["techscaniq.v1", `bearer.${state.token}`]);
   state.socket = socket;
   socket.onopen = () => { state.retry = 1000; setLive(true, "live"); };
   socket.onmessage = (message) => handleEvent(JSON.parse(message.data));

@@ -84,7 +84,11 @@ def _create_engine(url: str, settings: Settings) -> AsyncEngine:
         if path and path != ":memory:":
             from pathlib import Path
 
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            from techscaniq.private_files import private_directory, private_file
+
+            # Owner-only: SQLite gives its -wal and -shm files the database file's mode.
+            private_directory(Path(path).parent)
+            private_file(Path(path))
         engine = create_async_engine(url, pool_size=5, max_overflow=5, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
