@@ -91,8 +91,9 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
 def http_error(response: httpx.Response, secrets: list[str]) -> DeliveryError:
     status = response.status_code
     retryable = status >= 500 or status in (408, 429)
-    snippet = " ".join(response.text[:200].split())
-    message = f"HTTP {status} {response.reason_phrase}" + (f": {snippet}" if snippet else "")
+    # Status and reason phrase only: the receiver's body is never stored. Every member of the organization
+    # reads delivery errors, and an internal receiver's body would leak what that service answers.
+    message = f"HTTP {status} {response.reason_phrase}"
     return DeliveryError(scrub(message, secrets), retryable=retryable, status_code=status)
 
 
