@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     max_redirects: int = Field(default=10, ge=0)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_decoded_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # Pages nested deeper are cut there before parsing (parse cost grows with the square of the depth).
+    html_max_depth: int = Field(default=512, ge=16)
     user_agent: str = "TechScanIQ/0.1 (+https://github.com/techscaniq/techscaniq)"
     fingerprints_dir: Path | None = None
     # Browser mode (scan_config.browser): Debian's Chromium, and how many may run at once (a few hundred MB each).

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from techscaniq.domain.config import ScanConfig
 from techscaniq.domain.fetch import FetchResult
 from techscaniq.domain.scan import ScanResult
+from techscaniq.scanning.html_depth import bound_depth
 
 if TYPE_CHECKING:
     from selectolax.lexbor import LexborHTMLParser
@@ -32,10 +33,19 @@ class ScanContext:
     organization_id: str | None = None
     # Free-form scratch space for steps to share derived data (e.g. parsed script URLs).
     shared: dict[str, Any] = field(default_factory=dict)
+    # Nesting bound applied before any parser sees the page (see html_depth).
+    html_max_depth: int = 512
 
     @cached_property
     def html(self) -> str:
-        return self.fetch.text if _is_html(self.fetch) else ""
+        """The page's text for every parser; a page nested past `html_max_depth` is cut there, and the
+        scan says so in `analysis_errors["page"]` (a degraded scan: the steps read the first part)."""
+        if not _is_html(self.fetch):
+            return ""
+        html, cut = bound_depth(self.fetch.text, self.html_max_depth)
+        if cut is not None:
+            self.result.analysis_errors["page"] = cut.reason
+        return html
 
     @cached_property
     def document(self) -> LexborHTMLParser | None:

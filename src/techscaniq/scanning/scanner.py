@@ -96,6 +96,7 @@ class Scanner:
                 result=result,
                 fetcher=self.fetcher,
                 organization_id=result.organization_id,
+                html_max_depth=self._settings.html_max_depth,
             )
             for analyzer in self._analyzers:
                 if analyzer.enabled(scan_config) and _runs_on(analyzer, fetch):
