@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         return self.database_url is None
 
+    @property
+    def in_process_bus(self) -> bool:
+        """No KAFKA_SERVERS: events live only in this process, so a crash loses the ones in flight."""
+        return self.kafka_servers is None
+
     @cached_property
     def sqlite_path(self) -> Path:
         return self.data_dir / "techscaniq.db"

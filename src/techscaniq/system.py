@@ -143,7 +143,8 @@ class MonitoringSystem:
         await self.storage.start()
         self._set("database", "running", self._describe_database())
         if self.settings.embedded:
-            # One process owns every lease: whatever a previous run had claimed is free again.
+            # One process owns every lease: whatever a previous run had claimed is free again. Not with
+            # PostgreSQL: other replicas may share the database, and their leases expire on their own.
             await self.storage.configs.release_leases()
         self.bus.subscribe(Topic.SCAN_REQUESTED, "scan-workers", self.worker.handle,
                            concurrency=self.settings.scan_concurrency)
@@ -156,7 +157,8 @@ class MonitoringSystem:
         await asyncio.to_thread(self.fingerprints.engine)
         await self.sync_custom_fingerprints()
         await self.revocations.refresh()
-        if self.settings.embedded:
+        if self.settings.in_process_bus:
+            # No broker kept the events a crash lost: the database's pending stages are the only record.
             await finish_interrupted_work(self.storage, self.change_stage, self.alert_stage)
         self._spawn("scheduler", self.scheduler.run())
         self._tasks.append(asyncio.create_task(self._maintain_hourly(), name="maintenance"))
