@@ -31,6 +31,7 @@ from techscaniq.changes import ChangeDetector, DetectionPolicy, refresh_false_po
 from techscaniq.coordination import RedisAlertGate, RedisGuard, RedisRateLimiter, create_redis
 from techscaniq.domain.common import REVEAL_SECRETS
 from techscaniq.domain.config import MonitoringConfig
+from techscaniq.domain.errors import ConfigNotFoundError
 from techscaniq.domain.events import Topic
 from techscaniq.domain.scan import ScanResult, ScanTrigger
 from techscaniq.observability.logging import configure_logging
@@ -65,12 +66,6 @@ class _EmbeddedServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
-
-
-class ConfigNotFoundError(LookupError):
-    def __init__(self, config_id: str) -> None:
-        super().__init__(f"no monitoring config with id {config_id!r}")
-        self.config_id = config_id
 
 
 @dataclass

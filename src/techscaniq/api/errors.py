@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from techscaniq.api.auth import AuthError
-from techscaniq.system import ConfigNotFoundError
+from techscaniq.domain.errors import ConfigNotFoundError
 
 _LOCATIONS = ("body", "query", "path", "header", "cookie")
 

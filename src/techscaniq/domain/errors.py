@@ -1,0 +1,9 @@
+"""Errors of the domain that every layer may raise or translate (the API turns them into HTTP answers)."""
+
+from __future__ import annotations
+
+
+class ConfigNotFoundError(LookupError):
+    def __init__(self, config_id: str) -> None:
+        super().__init__(f"no monitoring config with id {config_id!r}")
+        self.config_id = config_id
