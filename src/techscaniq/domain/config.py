@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -226,8 +227,9 @@ class MonitoringConfig(StrictModel):
 
     @model_validator(mode="after")
     def _unique_rule_ids(self) -> MonitoringConfig:
-        ids = [rule.id for rule in self.alert_rules]
-        duplicates = {rule_id for rule_id in ids if ids.count(rule_id) > 1}
+        # Counter, not list.count: the check runs on every config load, so it must stay linear in the rule count.
+        counts = Counter(rule.id for rule in self.alert_rules)
+        duplicates = {rule_id for rule_id, count in counts.items() if count > 1}
         if duplicates:
             raise ValueError(f"alert_rules ids must be unique; repeated: {sorted(duplicates)}")
         return self
