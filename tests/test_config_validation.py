@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -8,6 +9,7 @@ from pydantic import ValidationError
 
 from techscaniq.domain.common import REVEAL_SECRETS
 from techscaniq.domain.config import MonitoringConfig
+from techscaniq.pipeline.schedule import next_run_after
 
 SPEC_CONFIG: dict[str, Any] = {
     "organization_id": "org-123",
@@ -89,3 +91,47 @@ def test_duplicate_rule_ids_are_found_in_linear_time() -> None:
         MonitoringConfig.model_validate({**SPEC_CONFIG, "alert_rules": rules})
     assert time.process_time() - started < 2.0
     assert "repeated: ['rule-7']" in str(refused.value)
+
+
+def _schedule_error(schedule: dict[str, Any]) -> str:
+    with pytest.raises(ValidationError) as info:
+        MonitoringConfig.model_validate({**SPEC_CONFIG, "schedule": schedule})
+    (error,) = info.value.errors()
+    assert ".".join(str(part) for part in error["loc"]).startswith("schedule")
+    return str(error["msg"])
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("0 0 31 2 *", "never fires"),  # parses, but February has no 31st
+        ("0 0 31 4,6,9,11 *", "never fires"),
+        ("* * * * * *", "must have five fields"),  # croniter reads a sixth field as seconds
+        ("@sometimes", "known nicknames are @yearly"),
+    ],
+)
+def test_crons_that_never_fire_or_run_every_second_are_refused(expression: str, message: str) -> None:
+    assert message in _schedule_error({"type": "cron", "expression": expression})
+
+
+def test_a_huge_time_zone_is_an_unknown_time_zone_not_a_file_system_error() -> None:
+    assert "names are at most 64 characters" in _schedule_error(
+        {"type": "cron", "expression": "0 * * * *", "timezone": "A" * 10_000})
+    assert "unknown time zone" in _schedule_error({"type": "cron", "expression": "0 * * * *", "timezone": "UTC\x00"})
+
+
+@pytest.mark.parametrize(("nickname", "hours"), [("@hourly", 1), ("@daily", 24), ("@midnight", 24), ("@weekly", 168)])
+def test_cron_nicknames_run_on_their_period(nickname: str, hours: int) -> None:
+    config = MonitoringConfig.model_validate(
+        {**SPEC_CONFIG, "schedule": {"type": "cron", "expression": nickname, "jitter_seconds": 0}})
+    first = next_run_after(config.schedule, config.id, datetime(2026, 1, 1, 0, 30, tzinfo=UTC))
+    second = next_run_after(config.schedule, config.id, first)
+    assert second - first == timedelta(hours=hours)
+    assert config.schedule.expression == nickname  # shown as the user wrote it
+
+
+def test_a_config_stored_before_the_five_field_rule_still_loads() -> None:
+    stored = {**SPEC_CONFIG, "schedule": {"type": "cron", "expression": "*/30 * * * * *"}}
+    with pytest.raises(ValidationError):
+        MonitoringConfig.model_validate(stored)
+    assert MonitoringConfig.model_validate(stored, context={"stored": True}).schedule.expression == "*/30 * * * * *"

@@ -44,9 +44,11 @@ Severity = Impact
 
 
 def _known_time_zone(value: str) -> str:
+    if len(value) > 64:  # the longest IANA name is 32; a long one would reach the file system as a path
+        raise ValueError(f"unknown time zone {value[:64]!r}... (names are at most 64 characters)")
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(f"unknown time zone {value!r}") from None
     return value
 

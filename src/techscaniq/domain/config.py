@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from croniter import CroniterBadDateError, croniter
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from techscaniq.domain.common import SCHEMA_VERSION, Impact, Secret, Severity, TimeZoneName, new_id, utcnow
 
@@ -45,6 +45,34 @@ def parse_interval_seconds(expression: str | int | float) -> float:
     return seconds
 
 
+# The nicknames cron itself knows, as the five fields they stand for.
+CRON_NICKNAMES = {
+    "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
+}
+
+
+def five_field_cron(expression: str, *, stored: bool = False) -> str:
+    """A cron expression as its five fields (minute hour day-of-month month day-of-week); raises ValueError
+    naming the problem for anything else: seconds fields, unknown nicknames, or a date that never comes.
+    `stored`: a config stored before these rules keeps loading (its schedule runs as it did)."""
+    fields = CRON_NICKNAMES.get(expression.strip().lower(), expression)
+    if fields.startswith("@"):
+        raise ValueError(f"expression {expression!r}: known nicknames are {', '.join(CRON_NICKNAMES)}")
+    if stored:
+        return fields
+    if len(fields.split()) != 5:
+        raise ValueError(f"expression {expression!r} must have five fields (minute hour day month weekday); "
+                         "seconds are not supported")
+    if not croniter.is_valid(fields):
+        raise ValueError(f"expression {expression!r} is not a valid cron expression")
+    try:  # '0 0 31 2 *' parses but never fires; croniter gives up after a bounded search (~1 ms)
+        croniter(fields, datetime(2000, 1, 1)).get_next(datetime)
+    except CroniterBadDateError:
+        raise ValueError(f"expression {expression!r} never fires (no such date)") from None
+    return fields
+
+
 class Schedule(StrictModel):
     type: ScheduleType
     expression: str
@@ -58,13 +86,17 @@ class Schedule(StrictModel):
         return str(value) if isinstance(value, int | float) else value
 
     @model_validator(mode="after")
-    def _valid_expression(self) -> Schedule:
+    def _valid_expression(self, info: ValidationInfo) -> Schedule:
         if self.type is ScheduleType.CRON:
-            if not croniter.is_valid(self.expression):
-                raise ValueError(f"expression {self.expression!r} is not a valid cron expression")
+            five_field_cron(self.expression, stored=bool(info.context and info.context.get("stored")))
         else:
             parse_interval_seconds(self.expression)
         return self
+
+    @property
+    def cron_fields(self) -> str:
+        """The cron expression as its five fields (nicknames such as @hourly expanded)."""
+        return five_field_cron(self.expression, stored=True)
 
     @property
     def interval_seconds(self) -> float:

@@ -48,8 +48,9 @@ def next_run_after(schedule: Schedule, config_id: str, after: datetime, anchor: 
 
 def _next_cron(schedule: Schedule, after: datetime) -> datetime:
     zone = schedule.zone
-    fixed_hour = schedule.expression.split()[1] != "*"
-    iterator = croniter(schedule.expression, after.astimezone(zone))
+    fields = schedule.cron_fields
+    fixed_hour = fields.split()[1] != "*"
+    iterator = croniter(fields, after.astimezone(zone))
     for _ in range(1000):
         candidate: datetime = iterator.get_next(datetime)
         if fixed_hour and _is_repeated_wall_time(candidate):
