@@ -20,6 +20,7 @@ from techscaniq.api import (
     silences,
     sites,
 )
+from techscaniq.api.body_guard import JsonBodyGuard
 from techscaniq.api.dashboard import install_dashboard
 from techscaniq.api.docs_page import install_docs
 from techscaniq.api.errors import install_error_handlers
@@ -42,6 +43,7 @@ def create_app(system: MonitoringSystem, rate_limiter: RateLimiter | None = None
     app.state.system = system
     app.state.rate_limiter = rate_limiter or InMemoryRateLimiter()
     install_error_handlers(app)
+    app.add_middleware(JsonBodyGuard)
     for module in (operations, auth_routes, configs, rules, scans, sites, changes, alerts, silences, fingerprints):
         app.include_router(module.router)
     app.add_api_websocket_route("/ws", system.realtime.endpoint)

@@ -15,6 +15,7 @@ from techscaniq.api.errors import BadRequestError, field_errors
 from techscaniq.api.masking import masked_field, restore_masked
 from techscaniq.domain.common import REVEAL_SECRETS
 from techscaniq.domain.config import MonitoringConfig
+from techscaniq.domain.documents import MAX_NESTING, DocumentError, check_document
 from techscaniq.system import MonitoringSystem
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
@@ -55,8 +56,14 @@ def parse_document(raw: bytes, content_type: str) -> list[Any]:
     else:
         try:
             document = json.loads(text)
+        except RecursionError:
+            raise BadRequestError(f"document nested deeper than {MAX_NESTING} levels") from None
         except ValueError as exc:
             raise BadRequestError(f"document is not valid JSON ({exc}); send YAML as application/yaml") from None
+    try:
+        check_document(document)
+    except DocumentError as problem:
+        raise BadRequestError(f"document: {problem}") from None
     if isinstance(document, dict) and isinstance(document.get("configs"), list):
         items: list[Any] = document["configs"]
     elif isinstance(document, list):
@@ -76,6 +83,8 @@ def _safe_yaml(text: str) -> Any:
         if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader)):
             raise BadRequestError("YAML aliases (*name) are not accepted in config documents")
         return yaml.safe_load(text)
+    except RecursionError:
+        raise BadRequestError(f"document nested deeper than {MAX_NESTING} levels") from None
     except yaml.YAMLError as exc:
         raise BadRequestError(f"document is not valid YAML: {exc}") from None
 

@@ -1,0 +1,82 @@
+"""JSON request bodies that would reach the database or the parser's stack as a 500 are a 422 naming the field.
+
+Only bodies that can break a limit are looked at twice: ones that mention a NUL character or hold more
+brackets than the nesting limit. The rest pass with one `in` check and two byte counts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from techscaniq.domain.documents import MAX_NESTING, DocumentError, check_document
+
+
+def body_problem(body: bytes) -> DocumentError | None:
+    """Why a JSON body must be refused, or None (also None for invalid JSON: the route says what is wrong)."""
+    suspicious = b"\x00" in body or b"\\u0000" in body.lower()
+    if not suspicious and body.count(b"[") + body.count(b"{") <= MAX_NESTING:
+        return None
+    try:
+        document = json.loads(body)
+    except RecursionError:
+        return DocumentError("", f"nested deeper than {MAX_NESTING} levels")
+    except ValueError:
+        return None
+    try:
+        check_document(document)
+    except DocumentError as problem:
+        return problem
+    return None
+
+
+class JsonBodyGuard:
+    """ASGI middleware: reads a JSON request body (bounded by the body-size limit in front of it), refuses it with
+    the API's validation error when `body_problem` finds one, else hands the same bytes on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS") or not _is_json(scope):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        problem = body_problem(body)
+        if problem is not None:
+            await _refuse(send, problem)
+            return
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return b"json" in value.lower()
+    return False
+
+
+async def _refuse(send: Send, problem: DocumentError) -> None:
+    detail: dict[str, Any] = {"field": problem.field, "in": "body", "message": problem.reason, "type": "value_error"}
+    payload = json.dumps({"error": "validation_error", "detail": [detail]}).encode()
+    await send({"type": "http.response.start", "status": 422,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+    await send({"type": "http.response.body", "body": payload})
