@@ -177,7 +177,7 @@ class Notifier:
 
     async def _send(self, delivery: Delivery, config: MonitoringConfig | None) -> DeliveryError | None:
         alert = await self._storage.alerts.get(delivery.alert_id)
-        rule = next((r for r in config.alert_rules if r.id == delivery.rule_id), None) if config else None
+        rule = config.rule(delivery.rule_id) if config else None
         channels = rule.notification_channels if rule else []
         channel = channels[delivery.channel_index] if delivery.channel_index < len(channels) else None
         if alert is None or config is None or channel is None or channel.type != delivery.channel_type:

@@ -69,7 +69,7 @@ async def deliveries(
 ) -> list[dict[str, Any]]:
     alert = await _alert(system, alert_id, principal.organization_id)
     config = await system.storage.configs.get(alert.config_id, principal.organization_id)
-    rule = next((r for r in config.alert_rules if r.id == alert.rule_id), None) if config else None
+    rule = config.rule(alert.rule_id) if config else None
     found = await system.storage.deliveries.list_for_alert(alert.id)
     return [_public_delivery(d, secrets_of(rule.notification_channels[d.channel_index])
                              if rule and 0 <= d.channel_index < len(rule.notification_channels) else [])

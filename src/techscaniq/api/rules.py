@@ -52,7 +52,7 @@ async def add_rule(
 ) -> dict[str, Any]:
     config = await system.get_monitoring_config(config_id, principal.organization_id)
     rule = _validate(body)
-    if any(existing.id == rule.id for existing in config.alert_rules):
+    if config.rule(rule.id) is not None:
         raise ConflictError(f"config already has a rule with id {rule.id!r}")
     await _store(system, config, [*_revealed(config), rule.model_dump(mode="json", context=REVEAL_SECRETS)])
     return rule.model_dump(mode="json")
@@ -88,9 +88,8 @@ def _validate(body: dict[str, Any]) -> AlertRule:
 
 
 def _find(config: MonitoringConfig, rule_id: str) -> AlertRule:
-    for rule in config.alert_rules:
-        if rule.id == rule_id:
-            return rule
+    if (rule := config.rule(rule_id)) is not None:
+        return rule
     raise NotFoundError(f"config {config.id!r} has no rule with id {rule_id!r}")
 
 

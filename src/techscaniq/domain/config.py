@@ -265,3 +265,7 @@ class MonitoringConfig(StrictModel):
         if duplicates:
             raise ValueError(f"alert_rules ids must be unique; repeated: {sorted(duplicates)}")
         return self
+
+    def rule(self, rule_id: str) -> AlertRule | None:
+        """The alert rule with this id (ids are unique within a config), or None."""
+        return next((rule for rule in self.alert_rules if rule.id == rule_id), None)

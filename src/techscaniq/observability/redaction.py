@@ -26,9 +26,13 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites the record in place (message and traceback), so every later handler sees it clean."""
+    """Rewrites the record in place (message and traceback), so every later handler sees it clean.
+    A record reaches several handlers (the main file, a component file, the console): it is cleaned once."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_redacted", False):
+            return True
+        record._redacted = True
         message = record.getMessage()
         cleaned = redact(message)
         if cleaned != message:

@@ -8,7 +8,7 @@ from datetime import datetime
 from techscaniq.alerts.steps.outbox import Outbox
 from techscaniq.domain.alert import Alert, AlertStatus
 from techscaniq.domain.change import Change
-from techscaniq.domain.config import AlertRule, MonitoringConfig
+from techscaniq.domain.config import MonitoringConfig
 from techscaniq.observability.metrics import ALERT_RESOLUTION
 from techscaniq.storage.protocols import Storage
 
@@ -47,7 +47,7 @@ class Resolver:
         """Resolve, observe the resolution time, queue the resolved notification if wanted."""
         alert.status = AlertStatus.RESOLVED
         alert.resolved_at = now
-        rule = _rule(config, alert.rule_id)
+        rule = config.rule(alert.rule_id) if config is not None else None
         queued = False
         if rule is not None and rule.notify_on_resolve and not (alert.silenced or alert.throttled):
             # Outbox first: a crash before the update leaves the alert open, and the retry re-adds nothing.
@@ -56,8 +56,3 @@ class Resolver:
         ALERT_RESOLUTION.observe(max(0.0, (now - alert.triggered_at).total_seconds()))
         return queued
 
-
-def _rule(config: MonitoringConfig | None, rule_id: str) -> AlertRule | None:
-    if config is None:
-        return None
-    return next((rule for rule in config.alert_rules if rule.id == rule_id), None)
