@@ -46,6 +46,18 @@ async def storage(settings: Settings) -> AsyncIterator[SqlStorage]:
         await store.close()
 
 
+# Two channels on a closed port: what a rule notifies through when the test only counts deliveries.
+HOOKS = [
+    {"type": "webhook", "url": "http://127.0.0.1:9/hook"},
+    {"type": "slack", "webhook_url": "http://127.0.0.1:9/slack"},
+]
+
+
+def make_rule(name: str = "Site down", **fields: object) -> AlertRule:
+    base: dict[str, object] = {"id": "r1", "name": name, "notification_channels": HOOKS}
+    return AlertRule.model_validate(base | fields)
+
+
 def make_config(*rules: AlertRule, config_id: str = "cfg-1", organization_id: str = "org-1") -> MonitoringConfig:
     return MonitoringConfig(
         id=config_id,

@@ -13,22 +13,13 @@ from techscaniq.alerts.silences import InMemorySilenceStore, Silence
 from techscaniq.domain.alert import Alert, AlertStatus
 from techscaniq.domain.change import Change, ChangeKind
 from techscaniq.domain.common import Impact
-from techscaniq.domain.config import AlertRule
 from techscaniq.observability.metrics import REGISTRY
 from techscaniq.settings import Settings
 from techscaniq.storage.sql import SqlStorage
 
-from .conftest import Clock, make_change, make_config
+from .conftest import Clock, make_change, make_config, make_rule
 
-HOOKS = [
-    {"type": "webhook", "url": "http://127.0.0.1:9/hook"},
-    {"type": "slack", "webhook_url": "http://127.0.0.1:9/slack"},
-]
-
-
-def rule(**fields: object) -> AlertRule:
-    base: dict[str, object] = {"id": "r1", "name": "Site down", "notification_channels": HOOKS}
-    return AlertRule.model_validate(base | fields)
+rule = make_rule
 
 
 def down(scan_id: str, subject: str = "site", config_id: str = "cfg-1") -> Change:

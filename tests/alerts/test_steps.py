@@ -3,6 +3,7 @@ involved. The composed path is specified in test_engine.py; these pin what each 
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from techscaniq.alerts.steps.group import MAX_CHANGES_PER_ALERT, fold_repeat, new_alert, title
@@ -20,17 +21,9 @@ from techscaniq.domain.config import AlertRule, MonitoringConfig
 from techscaniq.domain.silence import Silence
 from techscaniq.storage.sql import SqlStorage
 
-from .conftest import Clock, make_change, make_config
+from .conftest import Clock, make_change, make_config, make_rule
 
-HOOKS = [
-    {"type": "webhook", "url": "http://127.0.0.1:9/hook"},
-    {"type": "slack", "webhook_url": "http://127.0.0.1:9/slack"},
-]
-
-
-def rule(**fields: object) -> AlertRule:
-    base: dict[str, object] = {"id": "r1", "name": "Down", "notification_channels": HOOKS}
-    return AlertRule.model_validate(base | fields)
+rule = functools.partial(make_rule, "Down")
 
 
 def down(scan_id: str):  # type: ignore[no-untyped-def]

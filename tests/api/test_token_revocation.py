@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +17,7 @@ import websockets
 from pydantic import SecretStr
 from tests.api.conftest import Client
 from tests.support.databases import fresh_database
+from tests.support.services import service_url
 from websockets.asyncio.client import ClientConnection
 
 from techscaniq.api.auth import Role, create_token, signing_key
@@ -170,12 +170,7 @@ def test_the_cli_revokes_a_token_and_a_jti(settings: Settings, monkeypatch: pyte
 @pytest.fixture
 async def postgres_settings(settings: Settings) -> AsyncIterator[Settings]:
     """The conftest settings on a fresh PostgreSQL database (in-process bus: only storage is shared)."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("DATABASE_URL is not set in CI: run the tests through `make test`")
-        pytest.skip("DATABASE_URL is not set: start PostgreSQL with `make services`")
-    async with fresh_database(url, "revocation_test") as database_url:
+    async with fresh_database(service_url("DATABASE_URL"), "revocation_test") as database_url:
         yield settings.model_copy(update={"database_url": database_url,
                                           "jwt_secret_key": SecretStr("shared-secret-of-every-replica-0123456789")})
 

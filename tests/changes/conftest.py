@@ -5,11 +5,11 @@ so tests sharing the PostgreSQL database never see each other's scans."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 
 import pytest
 from tests.changes.builders import Timeline, make_config
+from tests.support.services import service_url
 
 from techscaniq.changes import ChangeDetector
 from techscaniq.domain.common import new_id
@@ -36,12 +36,7 @@ async def sqlite_storage(settings: Settings) -> AsyncIterator[SqlStorage]:
 async def storage(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[SqlStorage]:
     url = None
     if request.param == "postgresql":
-        database_url = os.environ.get("DATABASE_URL")
-        if not database_url:
-            if os.environ.get("CI"):
-                pytest.fail("DATABASE_URL is not set in CI: scripts/services.sh should have started PostgreSQL")
-            pytest.skip("DATABASE_URL not set: run `make services` to test against PostgreSQL")
-        url = settings.model_copy(update={"database_url": database_url}).storage_url
+        url = settings.model_copy(update={"database_url": service_url("DATABASE_URL")}).storage_url
     store = await _started(settings, url)
     try:
         yield store

@@ -5,7 +5,6 @@ Each Kafka test uses fresh topics and groups (a unique topic prefix), on the rea
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from tests.support.services import service_url
 
 from techscaniq.bus.kafka import KafkaEventBus
 from techscaniq.bus.memory import InMemoryEventBus
@@ -24,12 +24,7 @@ BusFactory = Callable[[], EventBus]
 
 
 def _kafka_servers() -> str:
-    servers = os.environ.get("KAFKA_SERVERS")
-    if servers:
-        return servers
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail("KAFKA_SERVERS is not set in CI: run the tests through `make test` (scripts/services.sh)")
-    pytest.skip("KAFKA_SERVERS is not set: start Kafka with `make services` to run the Kafka contract")
+    return service_url("KAFKA_SERVERS")
 
 
 @pytest.fixture(params=["memory", pytest.param("kafka", marks=pytest.mark.services)])

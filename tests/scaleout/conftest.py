@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from tests.alerts.conftest import clock, storage  # noqa: F401 (fixtures)
-from tests.services.conftest import _required, fresh_database_url, metrics_url, scale_out_settings  # noqa: F401
+from tests.services.conftest import fresh_database_url, metrics_url, scale_out_settings  # noqa: F401
+from tests.support.services import service_url
 
 from techscaniq.coordination import RedisGuard, create_redis
 from techscaniq.settings import Settings
@@ -24,7 +25,7 @@ def namespace() -> str:
 
 @contextlib.asynccontextmanager
 async def _guard(settings: Settings) -> AsyncIterator[RedisGuard]:
-    guard = RedisGuard(create_redis(settings.model_copy(update={"redis_url": _required("REDIS_URL")})))
+    guard = RedisGuard(create_redis(settings.model_copy(update={"redis_url": service_url("REDIS_URL")})))
     try:
         yield guard
     finally:

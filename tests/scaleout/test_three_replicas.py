@@ -20,7 +20,7 @@ import pytest
 import websockets
 from pydantic import SecretStr
 from tests.scaleout.replicas import Replica, replicas, start_all, stop_all
-from tests.services.conftest import _required
+from tests.support.services import service_url
 from tests.support.testsite import LocalSite
 from tests.support.waiting import eventually
 
@@ -112,7 +112,7 @@ async def test_three_replicas_scan_each_run_once_alert_each_change_once_and_surv
     jwt_secret = uuid.uuid4().hex
     shared = settings.model_copy(update={
         "database_url": fresh_database_url, "metrics_database_url": metrics_url,
-        "kafka_servers": _required("KAFKA_SERVERS"), "redis_url": _required("REDIS_URL"),
+        "kafka_servers": service_url("KAFKA_SERVERS"), "redis_url": service_url("REDIS_URL"),
         "kafka_topic_prefix": f"t{uuid.uuid4().hex[:10]}.", "jwt_secret_key": SecretStr(jwt_secret),
     })
     env = {

@@ -40,7 +40,7 @@ def test_stray_closing_tags_cannot_hide_the_openings_after_them() -> None:
     assert cut is not None and kept.count("<div>") == 512
 
 
-def test_a_cut_page_still_parses_quickly_where_the_whole_one_does_not() -> None:
+def test_the_hostile_page_is_cut_and_parsed_in_under_a_second_of_cpu() -> None:
     page = HEAD + "<div>" * 220_000  # 1.1 MB of unclosed <div>s, the hostile page of issue 15
     started = time.process_time()
     kept, cut = bound_depth(page, 512)

@@ -5,7 +5,6 @@ PostgreSQL, and nothing is stored."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +12,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from tests.support.databases import fresh_database
+from tests.support.services import service_url
 
 from techscaniq.api.app import create_app
 from techscaniq.api.auth import Role, create_token
@@ -29,12 +29,7 @@ CONFIG: dict[str, Any] = {
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def api(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     if request.param == "postgresql":
-        url = os.environ.get("DATABASE_URL")
-        if not url:
-            if os.environ.get("CI", "").lower() == "true":
-                pytest.fail("DATABASE_URL is not set in CI: run the tests through `make test`")
-            pytest.skip("DATABASE_URL is not set: start PostgreSQL with `make services`")
-        async with fresh_database(url, "hostile_bodies") as database_url:
+        async with fresh_database(service_url("DATABASE_URL"), "hostile_bodies") as database_url:
             async for client in _client(settings.model_copy(update={
                     "database_url": database_url, "jwt_secret_key": SecretStr("x" * 40)})):
                 yield client

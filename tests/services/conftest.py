@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from tests.support.databases import fresh_database
+from tests.support.services import service_url
 
 from techscaniq.settings import Settings
 from techscaniq.storage.metrics_schema import apply_metrics_schema
 
 
-def _required(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{name} is not set in CI: run the tests through `make test`")
-        pytest.skip(f"{name} is not set: start the services with `make services`")
-    return value
-
-
 @pytest.fixture
 async def metrics_url() -> AsyncIterator[str]:
     """A fresh, empty database on the server of METRICS_DATABASE_URL, dropped afterwards."""
-    async with fresh_database(_required("METRICS_DATABASE_URL"), "metrics_test") as url:
+    async with fresh_database(service_url("METRICS_DATABASE_URL"), "metrics_test") as url:
         yield url
 
 
@@ -39,7 +30,7 @@ async def metrics_store_url(metrics_url: str) -> str:
 @pytest.fixture
 async def fresh_database_url() -> AsyncIterator[str]:
     """A fresh, empty core database on the server of DATABASE_URL, dropped afterwards."""
-    async with fresh_database(_required("DATABASE_URL"), "core_test") as url:
+    async with fresh_database(service_url("DATABASE_URL"), "core_test") as url:
         yield url
 
 
@@ -50,7 +41,7 @@ def scale_out_settings(settings: Settings, fresh_database_url: str, metrics_url:
     return settings.model_copy(update={
         "database_url": fresh_database_url,
         "metrics_database_url": metrics_url,
-        "kafka_servers": _required("KAFKA_SERVERS"),
-        "redis_url": _required("REDIS_URL"),
+        "kafka_servers": service_url("KAFKA_SERVERS"),
+        "redis_url": service_url("REDIS_URL"),
         "kafka_topic_prefix": f"t{uuid.uuid4().hex[:10]}.",
     })

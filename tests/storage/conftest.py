@@ -3,10 +3,10 @@ In CI a missing PostgreSQL is an error, not a skip."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 
 import pytest
+from tests.support.services import service_url
 
 from techscaniq.settings import Settings
 from techscaniq.storage.sql import SqlStorage
@@ -20,11 +20,7 @@ async def storage(request: pytest.FixtureRequest, settings: Settings) -> AsyncIt
     if request.param == "sqlite":
         store = SqlStorage(settings)
     else:
-        url = os.environ.get("DATABASE_URL")
-        if not url:
-            if os.environ.get("CI"):
-                pytest.fail("DATABASE_URL is not set in CI: scripts/services.sh should have started PostgreSQL")
-            pytest.skip("DATABASE_URL not set: run `make services` to test against PostgreSQL")
+        url = service_url("DATABASE_URL")
         store = SqlStorage(settings, url=settings.model_copy(update={"database_url": url}).storage_url)
         async with store.engine.begin() as conn:
             await conn.run_sync(metadata.drop_all)
