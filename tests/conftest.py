@@ -24,6 +24,8 @@ def settings(tmp_path: Path) -> Settings:
         log_dir=tmp_path / "logs",
         log_file=tmp_path / "monitoring_system.log",
         allow_private_targets=True,
+        # Test receivers (webhooks, SMTP) listen on loopback; tests/security shows what the guard refuses.
+        notification_allowed_networks="127.0.0.0/8,::1",
         http_port=0,
         websocket_port=0,
         connect_timeout_seconds=2.0,

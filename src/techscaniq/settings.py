@@ -6,8 +6,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from techscaniq.egress.address_guard import AddressPolicy, parse_allowed
 
 
 class Settings(BaseSettings):
@@ -42,6 +44,9 @@ class Settings(BaseSettings):
 
     # --- scanning limits ---
     allow_private_targets: bool = False
+    # Comma-separated networks (10.1.0.0/16) and host names scans may reach although they are private
+    # (finer than ALLOW_PRIVATE_TARGETS, which opens them all).
+    allowed_target_networks: str = ""
     scan_concurrency: int = Field(default=20, ge=1)
     per_host_concurrency: int = Field(default=2, ge=1)
     connect_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -81,6 +86,10 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_use_tls: bool = True
     smtp_from_address: str = "noreply@techscaniq.local"
+    # Comma-separated networks and host names notification channels may reach although they are private
+    # (an internal webhook receiver or mail relay). Separate from ALLOW_PRIVATE_TARGETS: monitoring internal
+    # sites does not open the internal network to every organization's channels.
+    notification_allowed_networks: str = ""
     notification_max_attempts: int = Field(default=6, ge=1)
     notification_backoff_seconds: float = Field(default=5.0, gt=0)
     # A delivery claimed by a replica that died is sent by another after this long (at-least-once).
@@ -100,6 +109,28 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         # `DATABASE_URL=` in a .env or compose file means "not set": embedded, not a broken URL.
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("allowed_target_networks", "notification_allowed_networks")
+    @classmethod
+    def _valid_allow_list(cls, value: str, info: ValidationInfo) -> str:
+        parse_allowed(value, str(info.field_name).upper())  # a typo fails at start, naming the entry
+        return value
+
+    @property
+    def scan_address_policy(self) -> AddressPolicy:
+        networks, hosts = parse_allowed(self.allowed_target_networks, "ALLOWED_TARGET_NETWORKS")
+        return AddressPolicy(
+            allow_private=self.allow_private_targets, allowed_networks=networks, allowed_hosts=hosts,
+            remedy="set ALLOWED_TARGET_NETWORKS (or ALLOW_PRIVATE_TARGETS=true) to monitor internal sites",
+        )
+
+    @property
+    def notification_address_policy(self) -> AddressPolicy:
+        networks, hosts = parse_allowed(self.notification_allowed_networks, "NOTIFICATION_ALLOWED_NETWORKS")
+        return AddressPolicy(
+            allowed_networks=networks, allowed_hosts=hosts,
+            remedy="list the receiver in NOTIFICATION_ALLOWED_NETWORKS to allow an internal receiver",
+        )
 
     @property
     def embedded(self) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import logging
-import socket
 from collections.abc import AsyncIterator, Iterator
 from email.message import Message
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from tests.support.certificates import TestCA
+from tests.support.ports import free_port
 
 from techscaniq.alerts.channels.email import tls_mode
 from techscaniq.alerts.engine import AlertEngine
@@ -37,11 +37,6 @@ class Mailbox:
         self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
         return "250 OK"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:

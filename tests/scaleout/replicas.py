@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,17 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from tests.support.ports import free_port
 
 PROJECT = Path(__file__).resolve().parents[2]
 ENTRY_POINT = PROJECT / "start_monitoring_system.py"
 # The environment of the test process may carry anything; a replica gets only what it needs.
 _PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

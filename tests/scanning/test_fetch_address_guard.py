@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from techscaniq.scanning.address_guard import BlockedAddressError, blocked_reason, check_address
+from techscaniq.egress.address_guard import AddressPolicy, BlockedAddressError, blocked_reason
+
+check_address = AddressPolicy().check
 
 
 @pytest.mark.parametrize(

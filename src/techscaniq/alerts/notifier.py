@@ -28,6 +28,7 @@ from techscaniq.alerts.messages import AlertMessage
 from techscaniq.domain.alert import Delivery, DeliveryStatus
 from techscaniq.domain.common import utcnow
 from techscaniq.domain.config import MonitoringConfig
+from techscaniq.egress.http_client import guarded_client
 from techscaniq.observability.metrics import NOTIFICATION_SUCCESS_RATIO, NOTIFICATIONS, NOTIFICATIONS_PENDING
 from techscaniq.settings import Settings
 from techscaniq.storage.protocols import Storage
@@ -62,7 +63,8 @@ class Notifier:
         self._clock = clock
         self._client: httpx.AsyncClient | None = None
         if senders is None:
-            self._client = httpx.AsyncClient(headers={"User-Agent": settings.user_agent}, verify=tls_context(settings))
+            policy = settings.notification_address_policy
+            self._client = guarded_client(policy, tls_context(settings), settings.user_agent)
             senders = default_senders(settings, self._client, clock)
         self._senders = dict(senders)
         self._lease = timedelta(seconds=lease_seconds)
@@ -154,6 +156,8 @@ class Notifier:
             entry["error"] = str(error)
             if error.status_code is not None:
                 entry["status_code"] = error.status_code
+            if error.reason is not None:
+                entry["reason"] = error.reason
             delivery.last_error = str(error)
             if not error.retryable or delivery.attempts >= self._settings.notification_max_attempts:
                 delivery.status = DeliveryStatus.DEAD

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from techscaniq.scanning.address_guard import blocked_reason
+from techscaniq.egress.address_guard import blocked_reason
 
 
 class BrowserUnavailableError(Exception):

@@ -30,12 +30,12 @@ import httpcore
 import httpx
 
 from techscaniq.domain.fetch import FetchError, FetchErrorCode, FetchResult, RedirectHop
+from techscaniq.egress.address_guard import BlockedAddressError
+from techscaniq.egress.backend import DNSResolutionError, GuardedBackend, TimedStream
 from techscaniq.observability.metrics import FETCH_BYTES
-from techscaniq.scanning.address_guard import BlockedAddressError
 from techscaniq.scanning.charset import detect_charset
 from techscaniq.scanning.decoding import ACCEPT_ENCODING, BodyDecodeError, BoundedDecoder, DecodedTooLargeError
 from techscaniq.scanning.host_slots import HostSlots
-from techscaniq.scanning.network import DNSResolutionError, GuardedBackend, TimedStream
 from techscaniq.scanning.tls_facts import probe_certificate, tls_info, verifying_context
 from techscaniq.settings import Settings
 
@@ -95,7 +95,7 @@ class Fetcher:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._ssl_context = verifying_context(str(settings.extra_ca_bundle) if settings.extra_ca_bundle else None)
-        self._backend = GuardedBackend(allow_private=settings.allow_private_targets)
+        self._backend = GuardedBackend(settings.scan_address_policy)
         self._slots = HostSlots(settings.per_host_concurrency, settings.scan_concurrency)
 
     async def aclose(self) -> None:

@@ -13,18 +13,24 @@ import httpx
 from pydantic import BaseModel, SecretStr
 
 from techscaniq.alerts.messages import AlertMessage
+from techscaniq.egress.address_guard import BlockedAddressError
 
+BLOCKED_ADDRESS = "blocked_address"
 _MIN_SECRET_PART = 4  # shorter URL fragments ("/", "a") would scrub ordinary words
 
 
 class DeliveryError(Exception):
     """A failed send. `retryable`: timeouts, connection errors, 5xx (and 408/429); not other 4xx.
-    The message must already be free of secrets (build it with `scrub`)."""
+    The message must already be free of secrets (build it with `scrub`). `reason`: a stable code for
+    failures a user acts on differently (`blocked_address`: the receiver is on the internal network)."""
 
-    def __init__(self, message: str, retryable: bool, status_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, retryable: bool, status_code: int | None = None, reason: str | None = None
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.status_code = status_code
+        self.reason = reason
 
 
 class ChannelSender(Protocol):
@@ -95,6 +101,11 @@ def http_error(response: httpx.Response, secrets: list[str]) -> DeliveryError:
     # reads delivery errors, and an internal receiver's body would leak what that service answers.
     message = f"HTTP {status} {response.reason_phrase}"
     return DeliveryError(scrub(message, secrets), retryable=retryable, status_code=status)
+
+
+def blocked_error(exc: BlockedAddressError, secrets: list[str]) -> DeliveryError:
+    """The receiver resolves to an address channels may not reach: final until the operator allows it."""
+    return DeliveryError(scrub(str(exc), secrets), retryable=False, reason=BLOCKED_ADDRESS)
 
 
 def transport_error(exc: Exception, secrets: list[str]) -> DeliveryError:

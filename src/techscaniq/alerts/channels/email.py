@@ -1,17 +1,22 @@
 """Email over SMTP (aiosmtplib): STARTTLS, or implicit TLS on port 465, with authentication; a
-multipart message with a plain-text and an HTML body. Unset `smtp_host` uses the deployment's SMTP_*."""
+multipart message with a plain-text and an HTML body. Unset `smtp_host` uses the deployment's SMTP_*.
+A channel's own `smtp_host` is the tenant's choice, so it is reached over a socket the address guard
+vetted; the deployment's SMTP_HOST is the operator's and may well be an internal relay."""
 
 from __future__ import annotations
 
+import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 import aiosmtplib
 
-from techscaniq.alerts.channels.base import DeliveryError, scrub, secrets_of
+from techscaniq.alerts.channels.base import DeliveryError, blocked_error, scrub, secrets_of
 from techscaniq.alerts.messages import AlertMessage
 from techscaniq.domain.config import EmailChannel
+from techscaniq.egress.address_guard import BlockedAddressError
+from techscaniq.egress.sockets import connect_checked
 from techscaniq.settings import Settings
 
 SMTP_TIMEOUT_SECONDS = 20.0
@@ -44,11 +49,15 @@ class EmailSender:
         sender = channel.from_address or settings.smtp_from_address
         email = build_email(message, sender, channel.recipients)
         implicit, start_tls = tls_mode(use_tls, port)
+        sock: socket.socket | None = None
         try:
+            if channel.smtp_host is not None:
+                sock = await connect_checked(host, port, settings.notification_address_policy, SMTP_TIMEOUT_SECONDS)
             await aiosmtplib.send(
                 email,
                 hostname=host,
-                port=port,
+                port=None if sock is not None else port,
+                sock=sock,
                 username=username,
                 password=password,
                 use_tls=implicit,
@@ -56,6 +65,8 @@ class EmailSender:
                 tls_context=self._tls_context,
                 timeout=SMTP_TIMEOUT_SECONDS,
             )
+        except BlockedAddressError as exc:
+            raise blocked_error(exc, secrets) from None
         except aiosmtplib.SMTPResponseException as exc:
             # SMTP's own rule: 4xx is transient, 5xx permanent (bad credentials, unknown recipient).
             raise DeliveryError(
@@ -75,6 +86,9 @@ class EmailSender:
             # that lacks a required extension (STARTTLS, AUTH) will not grow it: that is final.
             detail = scrub(f"{type(exc).__name__}: {exc}", secrets)
             raise DeliveryError(detail, retryable="not supported" not in detail.lower()) from None
+        finally:
+            if sock is not None:
+                sock.close()  # aiosmtplib's transport has closed it already, unless connecting failed
 
 
 def tls_mode(use_tls: bool, port: int) -> tuple[bool, bool]:

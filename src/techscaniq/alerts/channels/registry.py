@@ -35,6 +35,6 @@ def default_senders(
         EmailSender(settings, tls_context=smtp_tls_context or tls_context(settings)),
         SlackSender(client),
         WebhookSender(client, settings.user_agent, clock),
-        AppriseSender(),
+        AppriseSender(settings.notification_address_policy),
     ]
     return {sender.type: sender for sender in senders}

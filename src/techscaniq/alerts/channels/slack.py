@@ -6,9 +6,10 @@ from typing import Any
 
 import httpx
 
-from techscaniq.alerts.channels.base import http_error, secrets_of, transport_error, unlogged_url
+from techscaniq.alerts.channels.base import blocked_error, http_error, secrets_of, transport_error, unlogged_url
 from techscaniq.alerts.messages import AlertMessage
 from techscaniq.domain.config import SlackChannel
+from techscaniq.egress.address_guard import BlockedAddressError
 
 SLACK_TIMEOUT_SECONDS = 10.0
 _MAX_SECTION = 2900  # Slack refuses section text over 3000 characters
@@ -68,6 +69,8 @@ class SlackSender:
                     timeout=SLACK_TIMEOUT_SECONDS,
                     follow_redirects=False,
                 )
+        except BlockedAddressError as exc:
+            raise blocked_error(exc, secrets) from None
         except httpx.HTTPError as exc:
             raise transport_error(exc, secrets) from None
         if response.status_code >= 300:

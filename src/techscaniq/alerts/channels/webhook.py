@@ -9,10 +9,11 @@ from datetime import datetime
 
 import httpx
 
-from techscaniq.alerts.channels.base import http_error, secrets_of, transport_error, unlogged_url
+from techscaniq.alerts.channels.base import blocked_error, http_error, secrets_of, transport_error, unlogged_url
 from techscaniq.alerts.messages import AlertMessage
 from techscaniq.domain.common import utcnow
 from techscaniq.domain.config import WebhookChannel
+from techscaniq.egress.address_guard import BlockedAddressError
 
 SIGNATURE_HEADER = "X-TechScanIQ-Signature"
 TIMESTAMP_HEADER = "X-TechScanIQ-Timestamp"
@@ -66,6 +67,8 @@ class WebhookSender:
                     timeout=channel.timeout_seconds,
                     follow_redirects=False,
                 )
+        except BlockedAddressError as exc:
+            raise blocked_error(exc, secrets) from None
         except httpx.HTTPError as exc:
             raise transport_error(exc, secrets) from None
         if response.status_code >= 300:

@@ -25,7 +25,7 @@ def update_command(args: argparse.Namespace, settings: Settings | None = None) -
     from techscaniq.scanning.fingerprints.registry import installed_database_path
 
     settings = settings or Settings()
-    manifest = install(args.source, args.ref, installed_database_path(settings))
+    manifest = install(args.source, args.ref, installed_database_path(settings), settings.scan_address_policy)
     print(f"installed {manifest['technologies']} technologies and {manifest['categories']} categories "
           f"from {manifest['source']} into {installed_database_path(settings)}")
     print(f"version: {manifest['version']}")

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from techscaniq.egress.address_guard import AddressPolicy, BlockedAddressError
+from techscaniq.egress.thread_guard import guarded
 from techscaniq.scanning.fingerprints.database import MANIFEST, load_database
 
 DEFAULT_REPOSITORY = "https://github.com/enthec/webappanalyzer"
@@ -25,8 +27,11 @@ MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
 _DATA_FILES = ("categories.json", "groups.json")
 
 
-def install(source: str | None, ref: str | None, destination: Path) -> dict[str, Any]:
-    """Install and return the manifest. Raises ValueError with the cause when the source is unusable."""
+def install(
+    source: str | None, ref: str | None, destination: Path, policy: AddressPolicy = AddressPolicy()
+) -> dict[str, Any]:
+    """Install and return the manifest. Raises ValueError with the cause when the source is unusable.
+    A download connects only where `policy` allows (the scan policy: the same network scans may reach)."""
     source = source or DEFAULT_REPOSITORY
     with tempfile.TemporaryDirectory(prefix="fingerprints-") as scratch:
         if Path(source).is_dir():
@@ -34,7 +39,7 @@ def install(source: str | None, ref: str | None, destination: Path) -> dict[str,
             source_name = Path(source).resolve().name
         else:
             url = _archive_url(source, ref)
-            _extract(_download(url), Path(scratch) / "unpacked")
+            _extract(_download(url, policy), Path(scratch) / "unpacked")
             root = _find_root(Path(scratch) / "unpacked")
             source_name = _repository_name(source) or PurePosixPath(url).name.split(".")[0]
         staged = Path(scratch) / "staged"
@@ -87,13 +92,13 @@ def _archive_url(source: str, ref: str | None) -> str:
     return source
 
 
-def _download(url: str) -> bytes:
+def _download(url: str, policy: AddressPolicy) -> bytes:
     import httpx
 
     chunks: list[bytes] = []
     size = 0
     try:
-        with httpx.stream("GET", url, follow_redirects=True, timeout=60.0) as response:
+        with guarded(policy), httpx.stream("GET", url, follow_redirects=True, timeout=60.0) as response:
             if response.status_code != 200:
                 raise ValueError(f"download of {url} failed: HTTP {response.status_code}")
             for chunk in response.iter_bytes():
@@ -101,7 +106,7 @@ def _download(url: str) -> bytes:
                 if size > MAX_DOWNLOAD_BYTES:
                     raise ValueError(f"download of {url} is larger than {MAX_DOWNLOAD_BYTES} bytes")
                 chunks.append(chunk)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, BlockedAddressError) as exc:
         raise ValueError(f"download of {url} failed: {exc}") from exc
     return b"".join(chunks)
 

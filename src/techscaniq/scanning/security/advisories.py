@@ -20,6 +20,8 @@ from typing import Any
 
 from techscaniq.domain.security import LibraryVulnerability
 from techscaniq.domain.technology import Detection
+from techscaniq.egress.address_guard import AddressPolicy
+from techscaniq.egress.thread_guard import guarded
 from techscaniq.scanning.security.versions import in_range
 
 RETIREJS_URL = "https://raw.githubusercontent.com/RetireJS/retire.js/master/repository/jsrepository.json"
@@ -246,11 +248,11 @@ class AdvisoryUpdate:
     sha256: str
 
 
-def _read_source(source: str, *, timeout: float) -> bytes:
+def _read_source(source: str, *, timeout: float, policy: AddressPolicy) -> bytes:
     if re.match(r"^https?://", source, re.IGNORECASE):
         import httpx
 
-        with httpx.stream("GET", source, timeout=timeout, follow_redirects=True) as response:
+        with guarded(policy), httpx.stream("GET", source, timeout=timeout, follow_redirects=True) as response:
             response.raise_for_status()
             chunks: list[bytes] = []
             size = 0
@@ -272,7 +274,7 @@ def update_advisories(settings: Any, source: str | None = None, *, timeout: floa
     """Install a Retire.js repository (from a URL or a local file; default: the public one) into
     `settings.data_dir/advisories`. The file is validated before it replaces the installed one."""
     chosen = source or RETIREJS_URL
-    raw = _read_source(chosen, timeout=timeout)
+    raw = _read_source(chosen, timeout=timeout, policy=settings.scan_address_policy)
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

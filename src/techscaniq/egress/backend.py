@@ -22,7 +22,7 @@ from typing import Any
 
 import httpcore
 
-from techscaniq.scanning.address_guard import check_address
+from techscaniq.egress.address_guard import AddressPolicy
 
 
 class DNSResolutionError(Exception):
@@ -71,10 +71,10 @@ class TimedStream(httpcore.AsyncNetworkStream):
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolve (timed), vet every address unless private targets are allowed, connect (timed)."""
+    """Resolve (timed), vet every address against `policy`, connect (timed) to a vetted address."""
 
-    def __init__(self, *, allow_private: bool, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
-        self._allow_private = allow_private
+    def __init__(self, policy: AddressPolicy, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._policy = policy
         self._inner = inner or httpcore.AnyIOBackend()
 
     async def connect_tcp(
@@ -89,9 +89,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         started = time.perf_counter()
         addresses = await resolve(host, port, timeout)
         timings.dns_ms = (time.perf_counter() - started) * 1000
-        if not self._allow_private:
-            for address in addresses:
-                check_address(host, address)
+        for address in addresses:
+            self._policy.check(host, address)
         connect_started = time.perf_counter()
         stream: httpcore.AsyncNetworkStream | None = None
         for address in addresses:  # in resolver order; the next one only if the previous refused
@@ -114,7 +113,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         timeout: float | None = None,  # noqa: ASYNC109
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.UnsupportedProtocol("scans connect over TCP only")
+        raise httpcore.UnsupportedProtocol("outbound requests connect over TCP only")
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
