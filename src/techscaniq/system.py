@@ -50,6 +50,7 @@ from techscaniq.pipeline.stages import AlertStage, ChangeStage, finish_interrupt
 from techscaniq.pipeline.worker import ScanWorker
 from techscaniq.realtime.hub import RealtimeHub
 from techscaniq.scanning.analyzers import build_analyzers
+from techscaniq.scanning.browser import browser_status
 from techscaniq.scanning.fetch import Fetcher
 from techscaniq.scanning.fingerprints.registry import FingerprintRegistry
 from techscaniq.scanning.reanalysis import TechnologyReanalyzer
@@ -164,6 +165,7 @@ class MonitoringSystem:
         self._set("change_detector", "running")
         self._set("alert_engine", "running")
         self._set("realtime", "running")
+        self._set("browser", "running", browser_status(self.settings.browser_executable))
         if self._serve_http:
             from techscaniq.api.app import create_app
 

@@ -13,6 +13,7 @@ from tests.support.testsite import LocalSite
 
 from techscaniq.domain.config import MonitoringConfig
 from techscaniq.domain.scan import ScanResult
+from techscaniq.egress.address_guard import AddressPolicy
 from techscaniq.scanning.analysis import Analyzer
 from techscaniq.scanning.browser import BrowserRenderer, BrowserUnavailableError
 from techscaniq.scanning.browser_trust import home_trusting
@@ -71,7 +72,7 @@ async def test_js_dom_and_xhr_fingerprints_from_one_shared_rendering(settings: S
     local_site.route("/", body=PAGE)
     local_site.route("/api/acme-ping", body="{}", content_type="application/json")
     engine = FingerprintEngine(database_from_json(ONLY_VISIBLE_WHEN_RENDERED))
-    renderer = BrowserRenderer(allow_private_targets=True)
+    renderer = BrowserRenderer(policy=AddressPolicy(allow_private=True))
     plain, rendered = await scan_without_and_with_browser(
         settings, [TechnologyAnalyzer(engine, renderer=renderer), PerformanceAnalyzer(renderer=renderer)],
         local_site.url("/"), {"security": False})
@@ -109,7 +110,7 @@ async def test_the_builtin_set_alone_detects_libraries_with_versions_in_browser_
     local_site.route("/robots.txt", body=WORDPRESS_ROBOTS, content_type="text/plain")
     engine = FingerprintEngine(load_database([builtin_database_path()]))
     plain, rendered = await scan_without_and_with_browser(
-        settings, [TechnologyAnalyzer(engine, renderer=BrowserRenderer(allow_private_targets=True))],
+        settings, [TechnologyAnalyzer(engine, renderer=BrowserRenderer(policy=AddressPolicy(allow_private=True)))],
         local_site.url("/"), {"security": False, "performance": False})
 
     # Without a browser only robots.txt speaks (WordPress, and what it implies).
@@ -131,12 +132,12 @@ async def test_the_browser_trusts_the_extra_ca_bundle_like_the_fetcher(tmp_path:
     ca = TestCA(tmp_path)
     async with LocalSite(tls=ca) as site:
         site.route("/", body="<html><body><h1>behind a private CA</h1></body></html>")
-        trusting = BrowserRenderer(allow_private_targets=True, extra_ca_bundle=ca.pem_path)
+        trusting = BrowserRenderer(policy=AddressPolicy(allow_private=True), extra_ca_bundle=ca.pem_path)
         measured = await trusting.render(site.url("/"))
         assert measured.details["status_code"] == 200
         assert measured.metrics["browser_request_count"] >= 1
         with pytest.raises(BrowserUnavailableError, match="ERR_CERT_AUTHORITY_INVALID"):
-            await BrowserRenderer(allow_private_targets=True).render(site.url("/"))
+            await BrowserRenderer(policy=AddressPolicy(allow_private=True)).render(site.url("/"))
 
 
 async def test_an_unusable_extra_ca_bundle_is_a_clear_browser_error(

@@ -7,11 +7,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from tests.support.internal import internal_service
 
 from techscaniq.scanning.fingerprints.install import install
 from techscaniq.scanning.security.advisories import update_advisories
 from techscaniq.settings import Settings
-from tests.support.internal import internal_service
 
 
 @pytest.fixture
@@ -21,14 +21,14 @@ def public_only(settings: Settings) -> Settings:
 
 async def test_advisories_from_an_internal_address_are_refused(public_only: Settings) -> None:
     async with internal_service() as internal:
-        with pytest.raises(Exception, match="refusing to connect to 127.0.0.1.*ALLOWED_TARGET_NETWORKS"):
+        with pytest.raises(Exception, match=r"refusing to connect to 127\.0\.0\.1.*ALLOWED_TARGET_NETWORKS"):
             await asyncio.to_thread(update_advisories, public_only, f"http://127.0.0.1:{internal.port}/repo.json")
     assert internal.connections == 0
 
 
 async def test_fingerprints_from_an_internal_address_are_refused(public_only: Settings, tmp_path: Path) -> None:
     async with internal_service() as internal:
-        with pytest.raises(ValueError, match="refusing to connect to 127.0.0.1"):
+        with pytest.raises(ValueError, match=r"refusing to connect to 127\.0\.0\.1"):
             await asyncio.to_thread(
                 install, f"http://localhost:{internal.port}/db.tar.gz", None, tmp_path / "fp",
                 public_only.scan_address_policy,

@@ -78,7 +78,10 @@ Handler = Route | Callable[[ReceivedRequest], Route]
 class LocalSite:
     """One local website. `tls` (a TestCA) makes it HTTPS with the chosen `certificate`."""
 
-    def __init__(self, *, tls: TestCA | None = None, certificate: CertificateKind | str = CertificateKind.VALID):
+    def __init__(
+        self, *, tls: TestCA | None = None, certificate: CertificateKind | str = CertificateKind.VALID, host: str = HOST
+    ):
+        self.host = host  # another loopback address (127.0.0.2) plays a public site in tests/security
         self.tls = tls
         self.certificate = CertificateKind(certificate)
         self.routes: dict[str, Handler] = {}
@@ -92,7 +95,7 @@ class LocalSite:
 
     async def start(self) -> LocalSite:
         context = self.tls.server_context(self.certificate) if self.tls else None
-        self._server = await asyncio.start_server(self._serve, HOST, 0, ssl=context)
+        self._server = await asyncio.start_server(self._serve, self.host, 0, ssl=context)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -117,7 +120,7 @@ class LocalSite:
 
     @property
     def origin(self) -> str:
-        return f"{'https' if self.tls else 'http'}://{HOST}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def url(self, path: str = "/") -> str:
         return self.origin + path

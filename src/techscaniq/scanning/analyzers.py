@@ -17,7 +17,7 @@ def build_analyzers(settings: Settings, fingerprints: FingerprintRegistry | None
     registry = fingerprints or FingerprintRegistry(settings)
     # Browser mode renders each page once; technologies (js/dom/xhr) and performance (web vitals) share it.
     renderer = BrowserRenderer(executable_path=settings.browser_executable,
-                               allow_private_targets=settings.allow_private_targets,
+                               policy=settings.scan_address_policy,
                                concurrency=settings.browser_concurrency, extra_ca_bundle=settings.extra_ca_bundle)
     return [
         TechnologyAnalyzer.from_settings(registry, settings, renderer),

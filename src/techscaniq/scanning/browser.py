@@ -4,23 +4,23 @@ API, and for technology detection the JS properties, DOM elements and XHR reques
 
 The technology and performance steps share one rendering per scan (`render_once`).
 
-Chromium fetches subresources itself, outside the fetcher's address guard, so every request it makes
-is checked here against the same guard before it leaves (unless private targets are allowed).
+Chromium fetches pages and subresources itself, so all of its traffic is forced through one guarded
+path: a local proxy (browser_proxy.py) that resolves, vets against the scan's address policy and pins
+every address, with Chromium's own name resolution switched off. Service workers are blocked and WebRTC
+may not send UDP around the proxy. Chromium keeps its sandbox unless it runs as root, where it cannot.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import os
-import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from techscaniq.egress.address_guard import blocked_reason
+from techscaniq.egress.address_guard import AddressPolicy
+from techscaniq.scanning.browser_proxy import GuardedProxy
 
 
 class BrowserUnavailableError(Exception):
@@ -120,70 +120,82 @@ _METRIC_NAMES = {
 }
 
 
-async def _blocked(url: str) -> str | None:
-    """Why the browser may not request `url` (its host resolves to a guarded address), or None."""
-    host = urlsplit(url).hostname
-    if not host:
-        return None
-    try:
-        addresses = [ipaddress.ip_address(host.strip("[]"))]
-    except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-        except OSError:
-            return None  # the browser will fail to resolve it too
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-    for address in addresses:
-        if reason := blocked_reason(address):
-            return f"{host} resolves to {reason}"
-    return None
+def sandboxed() -> bool:
+    """Chromium's sandbox needs an unprivileged user; as root it refuses to start with it."""
+    return os.geteuid() != 0
+
+
+def browser_status(executable_path: str) -> str:
+    """For /health: whether browser mode can run here, and whether Chromium keeps its sandbox."""
+    if not os.access(executable_path, os.X_OK):
+        return f"Chromium not found at {executable_path}: configs with browser mode get a failed browser step"
+    if sandboxed():
+        return "Chromium sandboxed; all browser traffic through the address guard's proxy"
+    return ("Chromium without its sandbox (running as root; run as a non-root user to keep it); all browser "
+            "traffic through the address guard's proxy")
+
+
+def _chromium_args(proxy: GuardedProxy) -> list[str]:
+    return [
+        "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        f"--proxy-server={proxy.url}",
+        "--proxy-bypass-list=<-loopback>",  # loopback too goes through the proxy (Chromium bypasses it by default)
+        # Every name fails to resolve inside Chromium: it only ever asks the proxy, which resolves and vets.
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+        "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+        "--disable-quic",
+    ]
 
 
 async def measure_in_browser(url: str, *, executable_path: str = "/usr/bin/chromium", timeout_seconds: float = 30.0,
-                             allow_private_targets: bool = False, ignore_https_errors: bool = False,
+                             policy: AddressPolicy | None = None, ignore_https_errors: bool = False,
                              settle_seconds: float = 0.5, js_chains: Sequence[str] = (),
                              dom_queries: Mapping[str, Sequence[str]] | None = None,
                              home: Path | None = None) -> BrowserMeasurement:
     """Load `url` once in a fresh headless Chromium and return its navigation timing and web vitals, plus
     the values of `js_chains` and the elements of `dom_queries` (selector -> properties to read). `home`:
-    the HOME Chromium runs with (browser_trust.py builds one that trusts EXTRA_CA_BUNDLE)."""
+    the HOME Chromium runs with (browser_trust.py builds one that trusts EXTRA_CA_BUNDLE). `policy`: what the
+    browser may connect to (default: public addresses only)."""
     try:
         from playwright.async_api import Error as PlaywrightError
-        from playwright.async_api import Route, async_playwright
+        from playwright.async_api import async_playwright
     except ImportError:
         raise BrowserUnavailableError("browser mode needs the 'playwright' package (pip install playwright)") from None
     if not os.access(executable_path, os.X_OK):
         raise BrowserUnavailableError(f"Chromium not found at {executable_path} (apt-get install chromium)")
     requests: list[str] = []
+    navigations: list[str] = []
     xhr: list[str] = []
-    blocked: list[str] = []
+    proxy = GuardedProxy(policy or AddressPolicy(), connect_timeout_seconds=min(10.0, timeout_seconds))
     try:
-        async with async_playwright() as playwright:
+        async with proxy.serving(), async_playwright() as playwright:
             browser = await playwright.chromium.launch(
                 executable_path=executable_path, headless=True, timeout=timeout_seconds * 1000,
-                args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run"],
+                chromium_sandbox=sandboxed(), args=_chromium_args(proxy),
                 env={**os.environ, "HOME": str(home)} if home is not None else None,
             )
             try:
-                context = await browser.new_context(ignore_https_errors=ignore_https_errors)
+                context = await browser.new_context(ignore_https_errors=ignore_https_errors, service_workers="block")
                 page = await context.new_page()
                 def on_request(request: Any) -> None:
                     requests.append(request.url)
+                    if request.is_navigation_request() and request.frame == page.main_frame:
+                        navigations.append(request.url)
                     if request.resource_type in ("xhr", "fetch") and len(xhr) < 200:
                         xhr.append(request.url[:500])
 
                 page.on("request", on_request)
-                if not allow_private_targets:
-                    async def guard(route: Route) -> None:
-                        if reason := await _blocked(route.request.url):
-                            blocked.append(f"{route.request.url[:300]}: {reason}")
-                            await route.abort("blockedbyclient")
-                        else:
-                            await route.continue_()
-
-                    await page.route("**/*", guard)
                 await page.add_init_script(_OBSERVERS)
-                response = await page.goto(url, wait_until="load", timeout=timeout_seconds * 1000)
+                try:
+                    response = await page.goto(url, wait_until="load", timeout=timeout_seconds * 1000)
+                except PlaywrightError:
+                    # The page itself, or a redirect of it, toward a guarded address.
+                    if refused := _refused(proxy, navigations):
+                        raise BrowserUnavailableError(f"browser measurement refused: {refused[-1]}") from None
+                    raise
+                if response is not None and (refusal := proxy.refusal_of(response.url)):
+                    raise BrowserUnavailableError(f"browser measurement refused: {response.url[:300]}: {refusal}")
                 await page.wait_for_timeout(settle_seconds * 1000)  # let LCP and late layout shifts land
                 figures: dict[str, Any] = await page.evaluate(_COLLECT)
                 inspected: dict[str, Any] = {"js": {}, "dom": {}}
@@ -202,9 +214,18 @@ async def measure_in_browser(url: str, *, executable_path: str = "/usr/bin/chrom
     transferred = (figures.get("navTransfer") or 0) + (figures.get("resourceTransfer") or 0)
     metrics["browser_transfer_bytes"] = float(transferred)
     details = {"status_code": status, "protocol": figures.get("protocol"), "long_tasks": figures.get("longTasks"),
-               "blocked_requests": blocked[:50], "resource_entries": figures.get("resourceEntries")}
+               "blocked_requests": _refused(proxy, requests), "resource_entries": figures.get("resourceEntries")}
     return BrowserMeasurement(metrics=metrics, details=details, js=dict(inspected.get("js") or {}),
                               dom=dict(inspected.get("dom") or {}), xhr=xhr)
+
+
+MAX_RECORDED = 50  # refusals listed in a scan's details
+
+
+def _refused(proxy: GuardedProxy, urls: Sequence[str]) -> list[str]:
+    """`url: reason` for the page's requests the proxy refused (not Chromium's own background requests)."""
+    found = [f"{url[:300]}: {reason}" for url in dict.fromkeys(urls) if (reason := proxy.refusal_of(url))]
+    return found[:MAX_RECORDED]
 
 
 class BrowserRenderer:
@@ -212,12 +233,12 @@ class BrowserRenderer:
     few hundred MB)."""
 
     def __init__(self, *, executable_path: str = "/usr/bin/chromium", timeout_seconds: float = 30.0,
-                 allow_private_targets: bool = False, ignore_https_errors: bool = False, concurrency: int = 2,
+                 policy: AddressPolicy | None = None, ignore_https_errors: bool = False, concurrency: int = 2,
                  extra_ca_bundle: Path | None = None) -> None:
         """`extra_ca_bundle`: CAs to trust besides the system's (EXTRA_CA_BUNDLE), as the fetcher does."""
         self.executable_path = executable_path
         self.timeout_seconds = timeout_seconds
-        self.allow_private_targets = allow_private_targets
+        self.policy = policy or AddressPolicy()
         self.ignore_https_errors = ignore_https_errors
         self.extra_ca_bundle = extra_ca_bundle
         self._slots = asyncio.Semaphore(concurrency)
@@ -230,7 +251,7 @@ class BrowserRenderer:
         async with self._slots:
             return await measure_in_browser(
                 url, executable_path=self.executable_path, timeout_seconds=self.timeout_seconds,
-                allow_private_targets=self.allow_private_targets, ignore_https_errors=self.ignore_https_errors,
+                policy=self.policy, ignore_https_errors=self.ignore_https_errors,
                 js_chains=js_chains, dom_queries=dom_queries, home=home,
             )
 

@@ -8,6 +8,7 @@ from typing import Any
 from techscaniq.domain.config import ScanConfig
 from techscaniq.domain.fetch import FetchResult
 from techscaniq.domain.performance import PerformanceReport
+from techscaniq.egress.address_guard import AddressPolicy
 from techscaniq.scanning.analysis import ScanContext
 from techscaniq.scanning.browser import BrowserRenderer, BrowserUnavailableError, render_once
 from techscaniq.scanning.performance.fetch_metrics import (
@@ -43,7 +44,7 @@ class PerformanceAnalyzer:
         # One renderer per deployment, shared with the technology step (one Chromium run per scan).
         self.renderer = renderer or BrowserRenderer(
             executable_path=browser_executable, timeout_seconds=browser_timeout_seconds,
-            allow_private_targets=allow_private_targets, ignore_https_errors=ignore_https_errors,
+            policy=AddressPolicy(allow_private=allow_private_targets), ignore_https_errors=ignore_https_errors,
             concurrency=browser_concurrency,
         )
 
