@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     allow_private_targets: bool = False
     # Comma-separated networks (10.1.0.0/16) and host names scans may reach although they are private
     # (finer than ALLOW_PRIVATE_TARGETS, which opens them all).
-    allowed_target_networks: str = ""
+    allowed_target_networks: str | None = None
     scan_concurrency: int = Field(default=20, ge=1)
     per_host_concurrency: int = Field(default=2, ge=1)
     connect_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     # Comma-separated networks and host names notification channels may reach although they are private
     # (an internal webhook receiver or mail relay). Separate from ALLOW_PRIVATE_TARGETS: monitoring internal
     # sites does not open the internal network to every organization's channels.
-    notification_allowed_networks: str = ""
+    notification_allowed_networks: str | None = None
     notification_max_attempts: int = Field(default=6, ge=1)
     notification_backoff_seconds: float = Field(default=5.0, gt=0)
     # A delivery claimed by a replica that died is sent by another after this long (at-least-once).
@@ -112,13 +112,13 @@ class Settings(BaseSettings):
 
     @field_validator("allowed_target_networks", "notification_allowed_networks")
     @classmethod
-    def _valid_allow_list(cls, value: str, info: ValidationInfo) -> str:
-        parse_allowed(value, str(info.field_name).upper())  # a typo fails at start, naming the entry
+    def _valid_allow_list(cls, value: str | None, info: ValidationInfo) -> str | None:
+        parse_allowed(value or "", str(info.field_name).upper())  # a typo fails at start, naming the entry
         return value
 
     @property
     def scan_address_policy(self) -> AddressPolicy:
-        networks, hosts = parse_allowed(self.allowed_target_networks, "ALLOWED_TARGET_NETWORKS")
+        networks, hosts = parse_allowed(self.allowed_target_networks or "", "ALLOWED_TARGET_NETWORKS")
         return AddressPolicy(
             allow_private=self.allow_private_targets, allowed_networks=networks, allowed_hosts=hosts,
             remedy="set ALLOWED_TARGET_NETWORKS (or ALLOW_PRIVATE_TARGETS=true) to monitor internal sites",
@@ -126,7 +126,7 @@ class Settings(BaseSettings):
 
     @property
     def notification_address_policy(self) -> AddressPolicy:
-        networks, hosts = parse_allowed(self.notification_allowed_networks, "NOTIFICATION_ALLOWED_NETWORKS")
+        networks, hosts = parse_allowed(self.notification_allowed_networks or "", "NOTIFICATION_ALLOWED_NETWORKS")
         return AddressPolicy(
             allowed_networks=networks, allowed_hosts=hosts,
             remedy="list the receiver in NOTIFICATION_ALLOWED_NETWORKS to allow an internal receiver",
