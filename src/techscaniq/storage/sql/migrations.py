@@ -57,11 +57,16 @@ def _revoked_tokens(connection: Connection) -> None:
     tables.revoked_tokens.create(connection, checkfirst=True)
 
 
+def _scan_requests(connection: Connection) -> None:
+    tables.scan_requests.create(connection, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "monitoring core schema", _core_schema),
     Migration(2, "silences and maintenance windows", _silences),
     Migration(3, "custom fingerprints per organization", _custom_fingerprints),
     Migration(4, "revoked API tokens", _revoked_tokens),
+    Migration(5, "durable scan-now requests", _scan_requests),
 ]
 
 
