@@ -29,11 +29,11 @@ from techscaniq.bus.memory import InMemoryEventBus
 from techscaniq.bus.protocol import EventBus
 from techscaniq.changes import ChangeDetector, DetectionPolicy, refresh_false_positive_rate
 from techscaniq.coordination import RedisAlertGate, RedisGuard, RedisRateLimiter, create_redis
-from techscaniq.domain.common import REVEAL_SECRETS
+from techscaniq.domain.common import REVEAL_SECRETS, new_id
 from techscaniq.domain.config import MonitoringConfig
 from techscaniq.domain.errors import ConfigNotFoundError
 from techscaniq.domain.events import Topic
-from techscaniq.domain.scan import ScanResult, ScanTrigger
+from techscaniq.domain.scan import ScanResult
 from techscaniq.observability.logging import configure_logging
 from techscaniq.observability.metrics import (
     ACTIVE_CONFIGS,
@@ -45,7 +45,7 @@ from techscaniq.observability.metrics import (
 )
 from techscaniq.observability.process import memory_ratio
 from techscaniq.pipeline.clock import Clock, system_clock
-from techscaniq.pipeline.scheduler import Scheduler, scan_requested
+from techscaniq.pipeline.scheduler import Scheduler
 from techscaniq.pipeline.stages import AlertStage, ChangeStage, finish_interrupted_work
 from techscaniq.pipeline.worker import ScanWorker
 from techscaniq.realtime.hub import RealtimeHub
@@ -57,6 +57,7 @@ from techscaniq.scanning.reanalysis import TechnologyReanalyzer
 from techscaniq.scanning.scanner import Scanner
 from techscaniq.settings import Settings
 from techscaniq.storage.factory import create_storage
+from techscaniq.storage.protocols import ScanRequest
 
 log = logging.getLogger("techscaniq.system")
 
@@ -142,6 +143,7 @@ class MonitoringSystem:
             # One process owns every lease: whatever a previous run had claimed is free again. Not with
             # PostgreSQL: other replicas may share the database, and their leases expire on their own.
             await self.storage.configs.release_leases()
+            await self.storage.scan_requests.release_leases()
         self.bus.subscribe(Topic.SCAN_REQUESTED, "scan-workers", self.worker.handle,
                            concurrency=self.settings.scan_concurrency)
         # Per-config order matters from here on (history, throttles): sharded by config id.
@@ -264,15 +266,17 @@ class MonitoringSystem:
     async def scan_now(self, config_id: str, organization_id: str | None = None, *, wait: bool = False,
                        wait_seconds: float = 120.0) -> str | ScanResult:
         """Queue an immediate scan (outside the schedule). Returns its scan id, or with `wait=True`
-        the stored ScanResult once it is done."""
+        the stored ScanResult once it is done. The request is stored before this returns, so a crash
+        or restart afterwards delays the scan but never loses it."""
         config = await self.get_monitoring_config(config_id, organization_id)
-        event = scan_requested(config.id, config.organization_id, None, ScanTrigger.MANUAL)
-        await self.bus.publish(event)
+        request = ScanRequest(new_id(), config.id, config.organization_id)
+        await self.storage.scan_requests.add(request, self.clock())
+        self.scheduler.wake()
         if not wait:
-            return event.id
+            return request.id
         async with asyncio.timeout(wait_seconds):
             # Polling storage (not an in-process event) works whichever replica runs the scan.
-            while (scan := await self.storage.scans.get(event.id)) is None:  # noqa: ASYNC110
+            while (scan := await self.storage.scans.get(request.id)) is None:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
         return scan
 

@@ -1,4 +1,4 @@
-"""The scheduler: claims due runs from storage and publishes `scan.requested` for each.
+"""The scheduler: claims due runs and stored scan-now requests, and publishes `scan.requested` for each.
 
 It keeps no schedule in memory: each config's next run lives in the database, leased when
 claimed and advanced by the worker when the scan is stored. So a restart loses nothing (the
@@ -22,13 +22,12 @@ from techscaniq.storage.protocols import Storage
 log = logging.getLogger("techscaniq.pipeline.scheduler")
 
 
-def scan_requested(config_id: str, organization_id: str, due_at: datetime | None, trigger: ScanTrigger) -> Event:
-    return Event(
-        topic=Topic.SCAN_REQUESTED,
-        key=config_id,
-        organization_id=organization_id,
-        payload={"config_id": config_id, "due_at": due_at.isoformat() if due_at else None, "trigger": trigger.value},
-    )
+def scan_requested(config_id: str, organization_id: str, due_at: datetime | None, trigger: ScanTrigger,
+                   scan_id: str | None = None) -> Event:
+    payload = {"config_id": config_id, "due_at": due_at.isoformat() if due_at else None, "trigger": trigger.value}
+    if scan_id is not None:
+        payload["scan_id"] = scan_id
+    return Event(topic=Topic.SCAN_REQUESTED, key=config_id, organization_id=organization_id, payload=payload)
 
 
 class Scheduler:
@@ -64,21 +63,24 @@ class Scheduler:
             await self._sleep_until_next()
 
     async def tick(self) -> int:
-        """Claim every due run once and publish it; returns how many were claimed."""
+        """Claim every due run and scan-now request once and publish it; returns how many were claimed."""
         now = self._clock()
         self.last_tick = now
-        runs = await self._storage.configs.claim_due(
-            now, self._settings.scheduler_batch_size, self._settings.scheduler_lease_seconds, self._owner
-        )
+        batch, lease = self._settings.scheduler_batch_size, self._settings.scheduler_lease_seconds
+        requests = await self._storage.scan_requests.claim(now, batch, lease, self._owner)
+        for request in requests:
+            await self._bus.publish(scan_requested(request.config_id, request.organization_id, None,
+                                                   ScanTrigger.MANUAL, scan_id=request.id))
+        runs = await self._storage.configs.claim_due(now, batch, lease, self._owner)
         for run in runs:
             config = await self._storage.configs.get(run.config_id)
             if config is None:
                 continue
             await self._bus.publish(scan_requested(run.config_id, config.organization_id, run.due_at,
                                                    ScanTrigger.SCHEDULE))
-        if runs:
-            log.debug("claimed %d due runs", len(runs))
-        return len(runs)
+        if runs or requests:
+            log.debug("claimed %d due runs and %d scan-now requests", len(runs), len(requests))
+        return max(len(runs), len(requests))
 
     async def _sleep_until_next(self) -> None:
         timeout = self._settings.scheduler_tick_seconds

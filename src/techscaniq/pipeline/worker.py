@@ -60,8 +60,11 @@ class ScanWorker:
         config_id = event.payload["config_id"]
         trigger = ScanTrigger(event.payload.get("trigger", ScanTrigger.SCHEDULE))
         due_at = datetime.fromisoformat(event.payload["due_at"]) if event.payload.get("due_at") else None
+        manual_id = event.payload.get("scan_id") if trigger is ScanTrigger.MANUAL else None
         config = await self._storage.configs.get(config_id)
         if config is None:
+            if manual_id is not None:
+                await self._storage.scan_requests.done(manual_id)  # the config is gone: nothing to scan
             return
         if trigger is ScanTrigger.SCHEDULE and due_at is not None:
             if await self._storage.configs.next_run_at(config_id) != due_at:
@@ -76,7 +79,12 @@ class ScanWorker:
                 await self._advance(config, due_at)
                 return
         else:
-            scan_id = event.id
+            scan_id = manual_id or event.id  # events of older versions carry no scan_id
+            if manual_id is not None and (stored_before := await self._storage.scans.get(scan_id)) is not None:
+                # Redelivered after its scan was stored: finish the stages, do not scan again.
+                await self._bus.publish(scan_completed(stored_before))
+                await self._storage.scan_requests.done(manual_id)
+                return
 
         started = self._clock()
         if due_at is not None:
@@ -89,6 +97,8 @@ class ScanWorker:
             await self._bus.publish(scan_completed(result))
         if trigger is ScanTrigger.SCHEDULE and due_at is not None:
             await self._advance(config, due_at)
+        elif manual_id is not None:
+            await self._storage.scan_requests.done(manual_id)
 
     async def _advance(self, config: MonitoringConfig, due_at: datetime) -> None:
         # From "now", not from due_at: runs missed while down fire once, not once per missed slot.

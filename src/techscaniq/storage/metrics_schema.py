@@ -18,6 +18,8 @@ import asyncpg
 from techscaniq.storage.protocols import MetricPoint
 
 MIGRATION = Path(__file__).resolve().parents[3] / "database" / "migrations" / "002_timescale_metrics.sql"
+# pg_advisory lock key of the metrics schema ("TSIM"): replicas starting together apply it one at a time.
+METRICS_MIGRATION_LOCK = 0x5453494D
 PERFORMANCE_COLUMNS = ("time", "organization_id", "config_id", "scan_id", "metric", "value")
 COPY_THRESHOLD = 5_000  # points; below this one INSERT from arrays is faster than COPY (measured)
 _INSERT_ARRAYS = (
@@ -41,7 +43,12 @@ async def apply_metrics_schema(url: str) -> str:
         raise FileNotFoundError(f"metrics schema not found at {MIGRATION} (run from a full checkout or image)")
     conn = await asyncpg.connect(plain_postgres_url(url))
     try:
-        await conn.execute(MIGRATION.read_text(encoding="utf-8"))
+        # One replica at a time (a session lock: the file manages its own transactions).
+        await conn.execute("SELECT pg_advisory_lock($1)", METRICS_MIGRATION_LOCK)
+        try:
+            await conn.execute(MIGRATION.read_text(encoding="utf-8"))
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", METRICS_MIGRATION_LOCK)
         timescale = await conn.fetchval("SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'timescaledb')")
         maintenance = await conn.fetchval("SELECT metrics_maintenance()")
     finally:

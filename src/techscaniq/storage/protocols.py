@@ -23,6 +23,15 @@ class ScheduledRun:
     due_at: datetime
 
 
+@dataclass(frozen=True)
+class ScanRequest:
+    """A scan-now request: `id` is the scan id the API answered with."""
+
+    id: str
+    config_id: str
+    organization_id: str
+
+
 class ConfigRepository(Protocol):
     async def add(self, config: MonitoringConfig, next_run_at: datetime | None) -> None: ...
 
@@ -224,6 +233,22 @@ class RevokedTokenRepository(Protocol):
         ...
 
 
+class ScanRequestRepository(Protocol):
+    async def add(self, request: ScanRequest, requested_at: datetime) -> None: ...
+
+    async def claim(self, now: datetime, limit: int, lease_seconds: float, owner: str) -> list[ScanRequest]:
+        """Lease up to `limit` requests nobody holds (or whose lease expired), oldest first."""
+        ...
+
+    async def done(self, request_id: str) -> None:
+        """The request's scan is stored (or its config is gone): forget it."""
+        ...
+
+    async def release_leases(self, owner: str | None = None) -> int: ...
+
+    async def pending(self) -> int: ...
+
+
 class Storage(Protocol):
     @property
     def configs(self) -> ConfigRepository: ...
@@ -245,6 +270,9 @@ class Storage(Protocol):
 
     @property
     def processed(self) -> ProcessedEventRepository: ...
+
+    @property
+    def scan_requests(self) -> ScanRequestRepository: ...
 
     async def start(self) -> None:
         """Connect and apply pending migrations."""

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, inspect, select
+from sqlalchemy import Connection, insert, inspect, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
@@ -19,6 +19,10 @@ from techscaniq.domain.common import utcnow
 from techscaniq.storage.sql import tables
 
 log = logging.getLogger(__name__)
+
+# pg_advisory lock key of schema changes (any constant; "TSIQ" in ASCII): replicas starting together on an
+# empty database take turns instead of creating the same tables at once.
+MIGRATION_LOCK = 0x54534951
 
 CORE_TABLES = [
     tables.schema_migrations,
@@ -57,11 +61,16 @@ def _revoked_tokens(connection: Connection) -> None:
     tables.revoked_tokens.create(connection, checkfirst=True)
 
 
+def _scan_requests(connection: Connection) -> None:
+    tables.scan_requests.create(connection, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "monitoring core schema", _core_schema),
     Migration(2, "silences and maintenance windows", _silences),
     Migration(3, "custom fingerprints per organization", _custom_fingerprints),
     Migration(4, "revoked API tokens", _revoked_tokens),
+    Migration(5, "durable scan-now requests", _scan_requests),
 ]
 
 
@@ -72,6 +81,9 @@ async def migrate(engine: AsyncEngine) -> list[int]:
 
 
 def _migrate_sync(connection: Connection) -> list[int]:
+    if connection.dialect.name == "postgresql":
+        # Held until this transaction ends; the next replica then finds every migration recorded.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     if not inspect(connection).has_table("schema_migrations"):
         tables.schema_migrations.create(connection)
     done = set(connection.execute(select(tables.schema_migrations.c.version)).scalars())

@@ -21,6 +21,7 @@ from techscaniq.storage.sql.metrics import SqlMetricRepository
 from techscaniq.storage.sql.migrations import migrate
 from techscaniq.storage.sql.processed import SqlProcessedEventRepository
 from techscaniq.storage.sql.revoked_tokens import SqlRevokedTokenRepository
+from techscaniq.storage.sql.scan_requests import SqlScanRequestRepository
 from techscaniq.storage.sql.scans import SqlScanRepository
 from techscaniq.storage.sql.silences import SqlSilenceRepository
 
@@ -44,6 +45,7 @@ class SqlStorage:
         self.silences = SqlSilenceRepository(self.engine)
         self.custom_fingerprints = SqlCustomFingerprintRepository(self.engine)
         self.revoked_tokens = SqlRevokedTokenRepository(self.engine)
+        self.scan_requests = SqlScanRequestRepository(self.engine)
 
     @property
     def dialect(self) -> str:

@@ -176,3 +176,17 @@ revoked_tokens = Table(
     Column("expires_at", UTCDateTime, nullable=False, index=True),  # after this the token is dead anyway: pruned
     Column("reason", String(500), nullable=False, default=""),
 )
+
+# Scan-now requests, stored before the API answers 202 and deleted when their scan is stored: a crash or a
+# restart in between leaves the request here, and the next scheduler tick (of any replica) claims it again.
+scan_requests = Table(
+    "scan_requests",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the scan id the 202 answered with
+    Column("config_id", String(200), nullable=False),
+    Column("organization_id", String(200), nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("lease_owner", String(200), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Index("ix_scan_requests_due", "lease_until", "requested_at"),
+)
