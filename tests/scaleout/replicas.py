@@ -49,6 +49,8 @@ class Replica:
             "HOST": "127.0.0.1", "HTTP_PORT": str(self.http_port), "WEBSOCKET_PORT": str(self.websocket_port),
             "DATA_DIR": str(self.workdir / "data"), "LOG_DIR": str(self.workdir / "logs"),
             "USER_AGENT": self.user_agent, "ALLOW_PRIVATE_TARGETS": "true",
+            # The tests' webhook receivers listen on loopback, which channels may not reach by default.
+            "NOTIFICATION_ALLOWED_NETWORKS": "127.0.0.0/8",
         })
         output = (self.workdir / "output.log").open("wb")
         # cwd: the replica's own folder, so no stray .env of the checkout is read.
