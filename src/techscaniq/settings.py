@@ -90,8 +90,13 @@ class Settings(BaseSettings):
     # (an internal webhook receiver or mail relay). Separate from ALLOW_PRIVATE_TARGETS: monitoring internal
     # sites does not open the internal network to every organization's channels.
     notification_allowed_networks: str | None = None
-    notification_max_attempts: int = Field(default=6, ge=1)
+    # Retries back off from NOTIFICATION_BACKOFF_SECONDS, doubling up to NOTIFICATION_MAX_BACKOFF_SECONDS, until
+    # NOTIFICATION_MAX_ATTEMPTS or NOTIFICATION_RETRY_WINDOW_SECONDS after the first attempt: a receiver down for
+    # hours still gets the alert (defaults: 4 to 8 hours of retries with jitter, at most a day).
+    notification_max_attempts: int = Field(default=25, ge=1)
     notification_backoff_seconds: float = Field(default=5.0, gt=0)
+    notification_max_backoff_seconds: float = Field(default=1800.0, gt=0)
+    notification_retry_window_seconds: float = Field(default=86400.0, gt=0)
     # A delivery claimed by a replica that died is sent by another after this long (at-least-once).
     notification_lease_seconds: float = Field(default=300.0, ge=2)
 

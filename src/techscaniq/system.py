@@ -144,6 +144,7 @@ class MonitoringSystem:
             # PostgreSQL: other replicas may share the database, and their leases expire on their own.
             await self.storage.configs.release_leases()
             await self.storage.scan_requests.release_leases()
+            await self.storage.deliveries.release_leases()  # an in-flight send need not wait out its lease
         self.bus.subscribe(Topic.SCAN_REQUESTED, "scan-workers", self.worker.handle,
                            concurrency=self.settings.scan_concurrency)
         # Per-config order matters from here on (history, throttles): sharded by config id.
@@ -311,6 +312,9 @@ class MonitoringSystem:
         for task in self._tasks:
             if task.done() and task.get_name() in self.components:
                 self._set(task.get_name(), "failed", "stopped unexpectedly")
+        notifier = self.components.get("notifier")
+        if notifier is not None and notifier.state == "running":
+            notifier.detail = self.notifier.health_detail()  # a failing receiver is news, not a down replica
         components = {name: {"status": c.state, "detail": c.detail} for name, c in self.components.items()}
         healthy = all(c.healthy for c in self.components.values()
                       if c.name not in ("api", "websocket") or self._serve_http)

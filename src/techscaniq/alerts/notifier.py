@@ -3,7 +3,9 @@ double-send), sends each through its channel, and records every attempt in the d
 
 Outcome rules: success -> delivered. A retryable error (timeout, connection error, 5xx) -> failed, tried
 again after an exponential backoff with jitter, dead after `notification_max_attempts`. A permanent
-error (4xx, bad credentials, a channel that no longer exists) -> dead at once, with its error.
+error (4xx, bad credentials, a channel that no longer exists, a receiver on a refused address) -> dead at
+once, with its error. Retries span hours (NOTIFICATION_MAX_BACKOFF_SECONDS, NOTIFICATION_RETRY_WINDOW_SECONDS);
+a dead letter can be retried by hand (`retry`), which starts a new run of retries.
 
 Delivery is at least once: a crash between a successful send and recording it re-sends after the lease
 expires (webhook receivers can drop repeats by the X-TechScanIQ-Delivery header). Once recorded as
@@ -17,6 +19,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,16 +32,34 @@ from techscaniq.domain.alert import Delivery, DeliveryStatus
 from techscaniq.domain.common import utcnow
 from techscaniq.domain.config import MonitoringConfig
 from techscaniq.egress.http_client import guarded_client
-from techscaniq.observability.metrics import NOTIFICATION_SUCCESS_RATIO, NOTIFICATIONS, NOTIFICATIONS_PENDING
+from techscaniq.observability.metrics import (
+    NOTIFICATION_CHANNELS_FAILING,
+    NOTIFICATION_SUCCESS_RATIO,
+    NOTIFICATIONS,
+    NOTIFICATIONS_PENDING,
+)
 from techscaniq.settings import Settings
 from techscaniq.storage.protocols import Storage
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF_SECONDS = 3600.0
 MAX_LOG_ENTRIES = 50
 _PENDING_SCAN_LIMIT = 10_000
 PENDING_GAUGE_SECONDS = 15.0  # an idle worker recounts the outbox this often, not every poll
+FAILING_AFTER = 3  # consecutive failed attempts after which a channel counts as failing (/health, /metrics)
+
+
+@dataclass
+class FailingChannel:
+    """A channel whose recent attempts all failed (in this process): shown in /health."""
+
+    config_id: str
+    rule_id: str
+    channel_index: int
+    channel_type: str
+    failures: int
+    since: datetime
+    last_error: str
 
 
 class Notifier:
@@ -78,6 +99,7 @@ class Notifier:
         self._delivered = 0
         self._dead = 0
         self._gauge_updated_at = datetime.min.replace(tzinfo=UTC)
+        self._streaks: dict[tuple[str, str, int], FailingChannel] = {}
 
     def wake(self) -> None:
         """New deliveries are in the outbox: run a pass now instead of at the next poll."""
@@ -159,7 +181,7 @@ class Notifier:
             if error.reason is not None:
                 entry["reason"] = error.reason
             delivery.last_error = str(error)
-            if not error.retryable or delivery.attempts >= self._settings.notification_max_attempts:
+            if not error.retryable or self._exhausted(delivery, finished):
                 delivery.status = DeliveryStatus.DEAD
                 self._dead += 1
             else:
@@ -168,6 +190,7 @@ class Notifier:
         entry["outcome"] = delivery.status.value
         delivery.log = [*delivery.log, entry][-MAX_LOG_ENTRIES:]
         await self._storage.deliveries.update(delivery)
+        self._note_outcome(delivery, error, finished)
         NOTIFICATIONS.labels(channel=delivery.channel_type, outcome=delivery.status.value).inc()
         if self._delivered + self._dead:
             NOTIFICATION_SUCCESS_RATIO.set(self._delivered / (self._delivered + self._dead))
@@ -202,11 +225,57 @@ class Notifier:
             return DeliveryError(scrub(f"{type(exc).__name__}: {exc}", secrets_of(channel)), retryable=True)
         return None
 
+    def failing_channels(self) -> list[FailingChannel]:
+        return [streak for streak in self._streaks.values() if streak.failures >= FAILING_AFTER]
+
+    def health_detail(self) -> str:
+        """For /health: which channels fail everything they are given, or nothing."""
+        failing = self.failing_channels()
+        if not failing:
+            return ""
+        named = ", ".join(f"{c.config_id}/{c.rule_id}/{c.channel_type}#{c.channel_index} ({c.failures} failures "
+                          f"since {c.since:%Y-%m-%d %H:%M}Z: {c.last_error[:80]})" for c in failing[:5])
+        more = f" and {len(failing) - 5} more" if len(failing) > 5 else ""
+        return f"{len(failing)} channel(s) failing: {named}{more}"
+
+    def _note_outcome(self, delivery: Delivery, error: DeliveryError | None, at: datetime) -> None:
+        key = (delivery.config_id, delivery.rule_id, delivery.channel_index)
+        if error is None:
+            self._streaks.pop(key, None)
+        else:
+            streak = self._streaks.setdefault(key, FailingChannel(
+                delivery.config_id, delivery.rule_id, delivery.channel_index, delivery.channel_type, 0, at, "",
+            ))
+            streak.failures += 1
+            streak.last_error = str(error)[:200]
+        NOTIFICATION_CHANNELS_FAILING.set(len(self.failing_channels()))
+
+    async def retry(self, delivery: Delivery, by: str) -> Delivery:
+        """Send a dead (or waiting) delivery again now, with a fresh run of retries; the log keeps the history."""
+        now = self._clock()
+        delivery.status = DeliveryStatus.PENDING
+        delivery.attempts = 0
+        delivery.next_attempt_at = now
+        delivery.retrying_since = now
+        delivery.log = [*delivery.log, {"at": now.isoformat(), "outcome": "retry requested", "by": by}][
+            -MAX_LOG_ENTRIES:]
+        await self._storage.deliveries.update(delivery)
+        self.wake()
+        return delivery
+
     def backoff_seconds(self, attempts: int) -> float:
-        """Exponential (base * 2^(n-1), capped at an hour) with jitter in [50%, 100%] so that many
-        deliveries failing together do not retry together."""
-        base = min(MAX_BACKOFF_SECONDS, self._settings.notification_backoff_seconds * 2 ** (attempts - 1))
+        """Exponential (base * 2^(n-1), capped at NOTIFICATION_MAX_BACKOFF_SECONDS) with jitter in [50%, 100%]
+        so that many deliveries failing together do not retry together."""
+        settings = self._settings
+        exponent = min(attempts - 1, 60)  # 2**60 s is past any cap; keeps the float finite
+        base = min(settings.notification_max_backoff_seconds, settings.notification_backoff_seconds * 2 ** exponent)
         return float(base * (0.5 + 0.5 * self._jitter()))
+
+    def _exhausted(self, delivery: Delivery, now: datetime) -> bool:
+        settings = self._settings
+        since = delivery.retrying_since or delivery.created_at
+        window = timedelta(seconds=settings.notification_retry_window_seconds)
+        return delivery.attempts >= settings.notification_max_attempts or now - since >= window
 
     async def _update_pending_gauge(self) -> None:
         waiting = 0

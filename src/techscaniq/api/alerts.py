@@ -8,11 +8,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
-from techscaniq.alerts.channels.base import scrub, secrets_of
 from techscaniq.api.auth import Principal
+from techscaniq.api.deliveries import public_delivery
 from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system, require_writer
 from techscaniq.api.errors import NotFoundError
-from techscaniq.domain.alert import Alert, AlertStatus, Delivery
+from techscaniq.domain.alert import Alert, AlertStatus
 from techscaniq.domain.events import Event, Topic
 from techscaniq.system import MonitoringSystem
 
@@ -68,24 +68,8 @@ async def deliveries(
     alert_id: str, principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system)
 ) -> list[dict[str, Any]]:
     alert = await _alert(system, alert_id, principal.organization_id)
-    config = await system.storage.configs.get(alert.config_id, principal.organization_id)
-    rule = config.rule(alert.rule_id) if config else None
     found = await system.storage.deliveries.list_for_alert(alert.id)
-    return [_public_delivery(d, secrets_of(rule.notification_channels[d.channel_index])
-                             if rule and 0 <= d.channel_index < len(rule.notification_channels) else [])
-            for d in found if d.organization_id == principal.organization_id]
-
-
-def _public_delivery(delivery: Delivery, secrets: list[str]) -> dict[str, Any]:
-    data = delivery.model_dump(mode="json", include={
-        "id", "alert_id", "config_id", "rule_id", "channel_index", "channel_type", "kind", "status", "attempts",
-        "last_error", "next_attempt_at", "created_at", "delivered_at"})
-    if data["last_error"]:
-        data["last_error"] = scrub(data["last_error"], secrets)
-    data["log"] = [{key: scrub(value, secrets) if isinstance(value, str) else value for key, value in entry.items()
-                    if key in ("attempt", "at", "duration_ms", "error", "status_code", "outcome")}
-                   for entry in delivery.log]
-    return data
+    return [await public_delivery(system, d) for d in found if d.organization_id == principal.organization_id]
 
 
 async def _alert(system: MonitoringSystem, alert_id: str, organization_id: str) -> Alert:

@@ -13,6 +13,7 @@ from techscaniq.api import (
     auth_routes,
     changes,
     configs,
+    deliveries,
     fingerprints,
     operations,
     rules,
@@ -44,7 +45,8 @@ def create_app(system: MonitoringSystem, rate_limiter: RateLimiter | None = None
     app.state.rate_limiter = rate_limiter or InMemoryRateLimiter()
     install_error_handlers(app)
     app.add_middleware(JsonBodyGuard)
-    for module in (operations, auth_routes, configs, rules, scans, sites, changes, alerts, silences, fingerprints):
+    for module in (operations, auth_routes, configs, rules, scans, sites, changes, alerts, deliveries, silences,
+                   fingerprints):
         app.include_router(module.router)
     app.add_api_websocket_route("/ws", system.realtime.endpoint)
     if system.settings.dashboard_enabled:

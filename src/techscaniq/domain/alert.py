@@ -66,4 +66,6 @@ class Delivery(BaseModel):
     next_attempt_at: datetime = Field(default_factory=utcnow)
     created_at: datetime = Field(default_factory=utcnow)
     delivered_at: datetime | None = None
-    log: list[dict[str, Any]] = Field(default_factory=list)  # one entry per attempt
+    # When the current run of retries began: created_at, or when someone retried a dead letter by hand.
+    retrying_since: datetime | None = None
+    log: list[dict[str, Any]] = Field(default_factory=list)  # one entry per attempt (and per manual retry)

@@ -72,6 +72,10 @@ NOTIFICATION_SUCCESS_RATIO = Gauge(
     "techscaniq_notification_success_ratio", "Delivered / (delivered + dead) since start", registry=REGISTRY
 )
 NOTIFICATIONS_PENDING = Gauge("techscaniq_notifications_pending", "Deliveries waiting in the outbox", registry=REGISTRY)
+NOTIFICATION_CHANNELS_FAILING = Gauge(
+    "techscaniq_notification_channels_failing",
+    "Channels whose last 3 or more attempts (in this process) all failed", registry=REGISTRY,
+)
 
 # --- realtime and API ---
 WEBSOCKET_CONNECTIONS = Gauge("techscaniq_websocket_connections", "Open WebSocket connections", registry=REGISTRY)

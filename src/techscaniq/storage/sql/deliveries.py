@@ -49,6 +49,14 @@ class SqlDeliveryRepository(SqlRepository):
         async with self._engine.begin() as conn:
             await conn.execute(update(t).where(t.c.id == delivery.id).values(**row, lease_until=None))
 
+    async def get(self, delivery_id: str, organization_id: str | None = None) -> Delivery | None:
+        query = where_given(select(t.c.document).where(t.c.id == delivery_id), (t.c.organization_id, organization_id))
+        return await self.load_one(query, Delivery)
+
+    async def release_leases(self) -> int:
+        async with self._engine.begin() as conn:
+            return (await conn.execute(update(t).where(t.c.lease_until.is_not(None)).values(lease_until=None))).rowcount
+
     async def list_for_alert(self, alert_id: str) -> list[Delivery]:
         return await self.load_all(
             select(t.c.document).where(t.c.alert_id == alert_id).order_by(t.c.created_at, t.c.id), Delivery
