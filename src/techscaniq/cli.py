@@ -64,6 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("--reason", default="revoked with the CLI")
     revoke.set_defaults(handler=_token_revoke)
 
+    secrets = commands.add_parser("secrets", help="channel secrets in the database (encrypted)")
+    secrets_commands = secrets.add_subparsers(dest="secrets_command", required=True)
+    secrets_commands.add_parser("new-key", help="print a new key for SECRETS_ENCRYPTION_KEY").set_defaults(
+        handler=_secrets_new_key)
+    secrets_commands.add_parser(
+        "current-key", help="print the key that encrypts now (to set SECRETS_ENCRYPTION_KEY explicitly)",
+    ).set_defaults(handler=_secrets_current_key)
+    secrets_commands.add_parser(
+        "rotate", help="re-encrypt every stored secret with the first key of SECRETS_ENCRYPTION_KEY",
+    ).set_defaults(handler=_secrets_rotate)
+
     for register in _plugin_registrations():
         register(commands)
     return parser
@@ -104,6 +115,35 @@ def _migrate(_: argparse.Namespace) -> int:
 
     for line in asyncio.run(migrate_all(Settings())):
         print(line)
+    return 0
+
+
+def _secrets_new_key(_: argparse.Namespace) -> int:
+    from cryptography.fernet import Fernet
+
+    print(Fernet.generate_key().decode())
+    return 0
+
+
+def _secrets_current_key(_: argparse.Namespace) -> int:
+    from techscaniq.storage.secret_box import SecretBox
+
+    print(SecretBox.from_settings(Settings()).primary)
+    return 0
+
+
+def _secrets_rotate(_: argparse.Namespace) -> int:
+    from techscaniq.storage.sql import SqlStorage
+
+    async def rotate() -> int:
+        storage = SqlStorage(Settings())
+        await storage.start()
+        try:
+            return await storage.configs.rewrite_secrets()
+        finally:
+            await storage.close()
+
+    print(f"re-encrypted the secrets of {asyncio.run(rotate())} configs with the first key")
     return 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 FILE_MODE = 0o600
@@ -26,6 +27,17 @@ def private_file(path: Path) -> Path:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
     _tighten(path, FILE_MODE)
     return path
+
+
+def generated_key(path: Path, generate: Callable[[], str]) -> str:
+    """The key kept in `path`, written once (0600, never overwritten, so processes racing agree)."""
+    if not path.exists():
+        private_directory(path.parent)
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(generate())
+    return path.read_text().strip()
 
 
 def private_opener(path: str, flags: int) -> int:

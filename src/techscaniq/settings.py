@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     kafka_servers: str | None = None
     # Unset: a random key is generated once and kept in DATA_DIR/jwt_secret (embedded convenience).
     jwt_secret_key: SecretStr | None = None
+    # Fernet keys (comma separated; the first encrypts) for channel secrets in the database. Unset: derived
+    # from JWT_SECRET_KEY, or generated once into DATA_DIR/secrets_key (storage/secret_box.py).
+    secrets_encryption_key: SecretStr | None = None
     jwt_expiry_minutes: int = 60
     database_pool_min_size: int = Field(default=2, ge=1)
     database_pool_max_size: int = Field(default=10, ge=1)

@@ -10,10 +10,8 @@ tokens (a JWT cannot renew or upgrade itself), so a credential never outlives or
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import jwt
 
 from techscaniq.domain.common import utcnow
-from techscaniq.private_files import private_directory
+from techscaniq.private_files import generated_key
 from techscaniq.settings import Settings
 
 if TYPE_CHECKING:
@@ -60,14 +58,7 @@ def signing_key(settings: Settings) -> str:
     """JWT_SECRET_KEY, or a random key generated once into the data directory (mode 0600)."""
     if settings.jwt_secret_key is not None:
         return settings.jwt_secret_key.get_secret_value()
-    path = settings.data_dir / "jwt_secret"
-    if not path.exists():
-        private_directory(settings.data_dir)
-        with contextlib.suppress(FileExistsError):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    return generated_key(settings.data_dir / "jwt_secret", lambda: secrets.token_hex(32))
 
 
 def create_token(settings: Settings, organization_id: str, role: Role = Role.ADMIN, subject: str = "user",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, SecretStr, SerializationInfo, WrapSerializer
+from pydantic import AfterValidator, BeforeValidator, SecretStr, SerializationInfo, ValidationInfo, WrapSerializer
 
 SCHEMA_VERSION = 1
 
@@ -57,15 +57,31 @@ def _known_time_zone(value: str) -> str:
 TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
 
 
+class SecretCodec(Protocol):
+    """Encrypts secrets on their way into the database and back (storage/secret_box.py)."""
+
+    def encrypt(self, plain: str) -> str: ...
+
+    def decrypt(self, stored: str) -> str: ...
+
+
 def _serialize_secret(value: SecretStr | None, handler: Any, info: SerializationInfo) -> Any:
-    """Secrets are masked everywhere except when storage asks for them explicitly."""
+    """Secrets are masked everywhere except when storage asks for them explicitly (encrypted, when it
+    passes a `secret_box`)."""
     if value is None:
         return None
-    if info.context and info.context.get("reveal_secrets"):
-        return value.get_secret_value()
+    context = info.context or {}
+    if context.get("reveal_secrets"):
+        box: SecretCodec | None = context.get("secret_box")
+        return box.encrypt(value.get_secret_value()) if box is not None else value.get_secret_value()
     return "**********"
 
 
-Secret = Annotated[SecretStr, WrapSerializer(_serialize_secret)]
+def _decrypt_stored(value: Any, info: ValidationInfo) -> Any:
+    box: SecretCodec | None = (info.context or {}).get("secret_box")
+    return box.decrypt(value) if box is not None and isinstance(value, str) else value
+
+
+Secret = Annotated[SecretStr, BeforeValidator(_decrypt_stored), WrapSerializer(_serialize_secret)]
 
 REVEAL_SECRETS = {"reveal_secrets": True}

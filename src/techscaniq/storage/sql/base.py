@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from techscaniq.domain.common import REVEAL_SECRETS
+from techscaniq.domain.common import REVEAL_SECRETS, SecretCodec
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -28,15 +28,19 @@ STORED = {"stored": True}
 
 
 class SqlRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """`secrets`: encrypts the secrets of documents written and decrypts them when read (configs)."""
+
+    def __init__(self, engine: AsyncEngine, secrets: SecretCodec | None = None) -> None:
         self._engine = engine
+        self._secrets = secrets
+        self._stored = STORED if secrets is None else {**STORED, "secret_box": secrets}
 
     async def load_all(self, query: Select[Any], model: type[M]) -> list[M]:
         """Runs a query selecting a `document` column and returns the domain objects."""
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         # Stored documents passed the rules of their day: rules added later must not make them unreadable.
-        return [model.model_validate(row.document, context=STORED) for row in rows]
+        return [model.model_validate(row.document, context=self._stored) for row in rows]
 
     async def load_one(self, query: Select[Any], model: type[M]) -> M | None:
         found = await self.load_all(query.limit(1), model)
@@ -49,6 +53,8 @@ class SqlRepository:
         return sqlite_insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
 
-def document(model: Any) -> dict[str, Any]:
-    """A domain object as stored: JSON, secrets included (the API masks them, storage must not)."""
-    return model.model_dump(mode="json", context=REVEAL_SECRETS)  # type: ignore[no-any-return]
+def document(model: Any, secrets: SecretCodec | None = None) -> dict[str, Any]:
+    """A domain object as stored: JSON, secrets included (the API masks them, storage must not), encrypted
+    with `secrets` when given."""
+    context = REVEAL_SECRETS if secrets is None else {**REVEAL_SECRETS, "secret_box": secrets}
+    return model.model_dump(mode="json", context=context)  # type: ignore[no-any-return]

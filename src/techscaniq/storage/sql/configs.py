@@ -118,15 +118,32 @@ class SqlConfigRepository(SqlRepository):
             earliest: datetime | None = (await conn.execute(query)).scalar()
         return earliest
 
-    @staticmethod
-    def _row(config: MonitoringConfig) -> dict[str, object]:
+    async def rewrite_secrets(self, batch: int = 500) -> int:
+        """Write every config's document again: its secrets encrypted with the first key (after a key is
+        added, or to encrypt secrets stored before encryption). Returns how many configs were rewritten."""
+        rewritten, after = 0, ""
+        while True:
+            async with self._engine.begin() as conn:
+                rows = (await conn.execute(
+                    select(t.c.id, t.c.document).where(t.c.id > after).order_by(t.c.id).limit(batch)
+                )).all()
+                for row in rows:
+                    config = MonitoringConfig.model_validate(row.document, context=self._stored)
+                    rewrite = update(t).where(t.c.id == row.id).values(document=document(config, self._secrets))
+                    await conn.execute(rewrite)
+            if not rows:
+                return rewritten
+            rewritten += len(rows)
+            after = rows[-1].id
+
+    def _row(self, config: MonitoringConfig) -> dict[str, object]:
         return {
             "id": config.id,
             "organization_id": config.organization_id,
             "name": config.name,
             "url": config.url,
             "paused": config.paused,
-            "document": document(config),
+            "document": document(config, self._secrets),
             "created_at": config.created_at,
             "updated_at": config.updated_at,
         }

@@ -12,6 +12,7 @@ from techscaniq.settings import Settings
 from techscaniq.storage.metrics_schema import apply_metrics_schema
 from techscaniq.storage.metrics_store import MetricsStoreRepository
 from techscaniq.storage.protocols import MetricRepository
+from techscaniq.storage.secret_box import SecretBox
 from techscaniq.storage.sql.alerts import SqlAlertRepository
 from techscaniq.storage.sql.changes import SqlChangeRepository
 from techscaniq.storage.sql.configs import SqlConfigRepository
@@ -33,7 +34,8 @@ class SqlStorage:
         self._settings = settings
         self.url = url or settings.storage_url
         self.engine = _create_engine(self.url, settings)
-        self.configs = SqlConfigRepository(self.engine)
+        self.secrets = SecretBox.from_settings(settings)
+        self.configs = SqlConfigRepository(self.engine, self.secrets)
         self.scans = SqlScanRepository(self.engine)
         # Time series go to their own database (TimescaleDB or day partitions) when METRICS_DATABASE_URL is set.
         self._metrics_store = MetricsStoreRepository.from_settings(settings) if settings.metrics_database_url else None
