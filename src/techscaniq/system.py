@@ -70,6 +70,10 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
+# A scheduler waiting this long for free scan workers shows as degraded in /health.
+SATURATED_AFTER_SECONDS = 30.0
+
+
 @dataclass
 class ComponentState:
     name: str
@@ -78,7 +82,8 @@ class ComponentState:
 
     @property
     def healthy(self) -> bool:
-        return self.state == "running"
+        """Running, or degraded (working, but short of something): /health answers 200 either way."""
+        return self.state in ("running", "degraded")
 
 
 class MonitoringSystem:
@@ -96,7 +101,7 @@ class MonitoringSystem:
         self.analyzers = build_analyzers(self.settings, self.fingerprints)
         self.scanner = Scanner(self.settings, self.analyzers, self.fetcher)
         self.scheduler = Scheduler(self.storage, self.bus, self.settings, self.instance_id, clock)
-        self.worker = ScanWorker(self.storage, self.bus, self.scanner, clock)
+        self.worker = ScanWorker(self.storage, self.bus, self.scanner, clock, on_finished=self.scheduler.scan_finished)
         self.change_detector = ChangeDetector(
             self.storage, DetectionPolicy.model_validate(self.settings.change_policy),
             reanalyze=TechnologyReanalyzer(self.storage.scans, self.analyzers[0]),
@@ -315,11 +320,26 @@ class MonitoringSystem:
         notifier = self.components.get("notifier")
         if notifier is not None and notifier.state == "running":
             notifier.detail = self.notifier.health_detail()  # a failing receiver is news, not a down replica
+        self._note_saturation()
         components = {name: {"status": c.state, "detail": c.detail} for name, c in self.components.items()}
-        healthy = all(c.healthy for c in self.components.values()
-                      if c.name not in ("api", "websocket") or self._serve_http)
-        return {"status": "healthy" if healthy else "unhealthy", "instance": self.instance_id,
+        counted = [c for c in self.components.values() if c.name not in ("api", "websocket") or self._serve_http]
+        status = ("unhealthy" if not all(c.healthy for c in counted)
+                  else "degraded" if any(c.state == "degraded" for c in counted) else "healthy")
+        return {"status": status, "instance": self.instance_id,
                 "mode": "embedded" if self.settings.embedded else "scale-out", "components": components}
+
+    def _note_saturation(self) -> None:
+        """The scheduler is degraded while due runs have waited for a free scan worker for a while."""
+        scheduler = self.components.get("scheduler")
+        if scheduler is None or scheduler.state not in ("running", "degraded"):
+            return
+        since = self.scheduler.saturated_since
+        if since is not None and (self.clock() - since).total_seconds() >= SATURATED_AFTER_SECONDS:
+            self._set("scheduler", "degraded",
+                      f"due runs have waited for a free scan worker since {since:%Y-%m-%d %H:%M:%S}Z "
+                      f"(SCAN_CONCURRENCY={self.settings.scan_concurrency}: raise it or add replicas)")
+        elif scheduler.state == "degraded":
+            self._set("scheduler", "running")
 
     async def ready(self) -> bool:
         return self._started and await self.storage.ping() and self.bus.healthy
@@ -371,7 +391,7 @@ class MonitoringSystem:
     def _set(self, name: str, state: str, detail: str = "") -> None:
         component = self.components.setdefault(name, ComponentState(name))
         component.state, component.detail = state, detail
-        COMPONENT_UP.labels(name).set(1 if state == "running" else 0)
+        COMPONENT_UP.labels(name).set(1 if state in ("running", "degraded") else 0)
 
     def _spawn(self, name: str, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine, name=name)

@@ -13,10 +13,11 @@ from techscaniq.system import MonitoringSystem
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/health", summary="Status of every component; 503 when one is down")
+@router.get("/health", summary="Status of every component: healthy, degraded (working, short of something) or "
+                               "unhealthy (503, a component is down)")
 async def health(system: MonitoringSystem = Depends(get_system)) -> JSONResponse:
     report = await system.health()
-    return JSONResponse(report, status_code=200 if report["status"] == "healthy" else 503)
+    return JSONResponse(report, status_code=503 if report["status"] == "unhealthy" else 200)
 
 
 @router.get("/ready", summary="200 when this replica can take work")

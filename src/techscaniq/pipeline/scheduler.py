@@ -42,10 +42,17 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._stopping = False
         self.last_tick: datetime | None = None
+        # Since when due runs wait because the scan workers are full (None: everything due was claimed).
+        self.saturated_since: datetime | None = None
 
     def wake(self) -> None:
         """Look for due runs now (a config was added, resumed or rescheduled)."""
         self._wake.set()
+
+    def scan_finished(self) -> None:
+        """A scan worker is free again: when runs wait for one, claim the next now."""
+        if self.saturated_since is not None:
+            self._wake.set()
 
     def stop(self) -> None:
         self._stopping = True
@@ -58,33 +65,52 @@ class Scheduler:
             except Exception:
                 log.exception("scheduler tick failed; retrying")
                 claimed = 0
-            if claimed >= self._settings.scheduler_batch_size:
-                continue  # more are due: no sleep
+            if claimed >= self._settings.scheduler_batch_size and self.saturated_since is None:
+                continue  # more are due and the workers have room: no sleep
             await self._sleep_until_next()
 
     async def tick(self) -> int:
         """Claim every due run and scan-now request once and publish it; returns how many were claimed."""
         now = self._clock()
         self.last_tick = now
-        batch, lease = self._settings.scheduler_batch_size, self._settings.scheduler_lease_seconds
-        requests = await self._storage.scan_requests.claim(now, batch, lease, self._owner)
+        lease = self._settings.scheduler_lease_seconds
+        room = self._room()
+        requests = await self._storage.scan_requests.claim(now, room, lease, self._owner) if room else []
         for request in requests:
             await self._bus.publish(scan_requested(request.config_id, request.organization_id, None,
                                                    ScanTrigger.MANUAL, scan_id=request.id))
-        runs = await self._storage.configs.claim_due(now, batch, lease, self._owner)
+        left = room - len(requests)
+        runs = await self._storage.configs.claim_due(now, left, lease, self._owner) if left > 0 else []
+        claimed = len(requests) + len(runs)
+        # The workers' room, not the batch, bounded this tick and runs are still due: saturated. The next
+        # claim comes when a scan finishes (`scan_finished`) or at the next tick, never in a tight loop.
+        capacity_bound = claimed >= room and room < self._settings.scheduler_batch_size
+        if capacity_bound and (earliest := await self._storage.configs.earliest_next_run(now)) and earliest <= now:
+            self.saturated_since = self.saturated_since or now
+        else:
+            self.saturated_since = None
         for run in runs:
             config = await self._storage.configs.get(run.config_id)
             if config is None:
                 continue
             await self._bus.publish(scan_requested(run.config_id, config.organization_id, run.due_at,
                                                    ScanTrigger.SCHEDULE))
-        if runs or requests:
+        if claimed:
             log.debug("claimed %d due runs and %d scan-now requests", len(runs), len(requests))
-        return max(len(runs), len(requests))
+        return claimed
+
+    def _room(self) -> int:
+        """How many runs to claim now: a batch, but no more than the scan workers can start soon (twice
+        their concurrency, minus what already waits in this replica's queue). Claiming more would only
+        queue runs behind each other — and one organization's behind another's."""
+        waiting = self._bus.queue_depths().get(f"{Topic.SCAN_REQUESTED.value}/scan-workers", 0)
+        free = 2 * self._settings.scan_concurrency - waiting
+        return max(0, min(self._settings.scheduler_batch_size, free))
 
     async def _sleep_until_next(self) -> None:
         timeout = self._settings.scheduler_tick_seconds
-        earliest = await self._storage.configs.earliest_next_run(self._clock())
+        # Saturated: runs are due already; a finishing scan (scan_finished) or the tick wakes us.
+        earliest = None if self.saturated_since else await self._storage.configs.earliest_next_run(self._clock())
         if earliest is not None:
             timeout = max(0.0, min(timeout, (earliest - self._clock()).total_seconds()))
         self._wake.clear()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
@@ -47,11 +48,14 @@ def scan_completed(scan: ScanResult) -> Event:
 
 
 class ScanWorker:
-    def __init__(self, storage: Storage, bus: EventBus, scanner: ScanRunner, clock: Clock = system_clock) -> None:
+    def __init__(self, storage: Storage, bus: EventBus, scanner: ScanRunner, clock: Clock = system_clock,
+                 on_finished: Callable[[], None] | None = None) -> None:
+        """`on_finished`: called after each scan (the scheduler claims the next run when it waits for room)."""
         self._storage = storage
         self._bus = bus
         self._scanner = scanner
         self._clock = clock
+        self._on_finished = on_finished
         self.stopping = False
 
     async def handle(self, event: Event) -> None:
@@ -89,7 +93,11 @@ class ScanWorker:
         started = self._clock()
         if due_at is not None:
             SCHEDULE_LAG.observe(max(0.0, (started - due_at).total_seconds()))
-        result, body = await self._scanner.scan(config, trigger=trigger, scheduled_for=due_at, scan_id=scan_id)
+        try:
+            result, body = await self._scanner.scan(config, trigger=trigger, scheduled_for=due_at, scan_id=scan_id)
+        finally:
+            if self._on_finished is not None:
+                self._on_finished()
         stored = await self._storage.scans.add(result, body)
         if stored:
             await self._storage.metrics.add(_metric_points(result))

@@ -71,20 +71,20 @@ class SqlConfigRepository(SqlRepository):
             or_(t.c.lease_until.is_(None), t.c.lease_until < now),
         )
         lease_until = now + timedelta(seconds=lease_seconds)
+        # Round robin over organizations: each one's earliest due run, then each one's second, ... so one
+        # organization with thousands of due runs cannot push another's behind all of them.
+        turn = func.row_number().over(partition_by=t.c.organization_id, order_by=t.c.next_run_at).label("turn")
+        ranked = select(t.c.id, t.c.next_run_at, turn).where(due).subquery()
         async with self._engine.begin() as conn:
-            # SKIP LOCKED lets PostgreSQL replicas claim disjoint sets; SQLite ignores it (one writer).
             candidates = (
                 await conn.execute(
-                    select(t.c.id, t.c.next_run_at)
-                    .where(due)
-                    .order_by(t.c.next_run_at)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
+                    select(ranked.c.id, ranked.c.next_run_at).order_by(ranked.c.turn, ranked.c.next_run_at).limit(limit)
                 )
             ).all()
             claimed = []
             for row in candidates:
-                # Conditional update: a run leased meanwhile by someone else is not taken twice.
+                # Conditional update: a run leased meanwhile by another replica is not taken twice (PostgreSQL
+                # allows no FOR UPDATE with a window function; the condition is what makes claims exclusive).
                 result = await conn.execute(
                     update(t)
                     .where(t.c.id == row.id, t.c.next_run_at == row.next_run_at, due)
