@@ -1,4 +1,5 @@
-"""schemathesis against the app's own OpenAPI document: no generated input (valid or not) gets a 5xx.
+"""schemathesis against the app's own OpenAPI document: no generated input (valid or not) gets a 5xx, on
+SQLite and on PostgreSQL (which refuses what SQLite takes: NUL characters, out-of-range integers, ...).
 
 The system runs in a thread with its own event loop and real HTTP on 127.0.0.1 (hypothesis drives
 synchronous calls). Scanning is switched off — the one stand-in here — because generated configs name
@@ -15,6 +16,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
+from tests.support.databases import fresh_database
+from tests.support.services import service_url
 
 from techscaniq.api.auth import create_token
 from techscaniq.domain.events import Event
@@ -24,15 +27,23 @@ from techscaniq.system import MonitoringSystem
 EXAMPLES_PER_OPERATION = 20
 
 
-@pytest.fixture
-def running_api(settings: Settings) -> Iterator[tuple[str, Settings]]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def running_api(settings: Settings, request: pytest.FixtureRequest) -> Iterator[tuple[str, Settings]]:
     settings = settings.model_copy(update={"rate_limit_per_minute": 1_000_000,
                                            "organization_rate_limit_per_minute": 1_000_000})
+    server = service_url("DATABASE_URL") if request.param == "postgresql" else None
     ready = threading.Event()
     stop: list[asyncio.Event] = []
     base: list[str] = []
 
     async def main() -> None:
+        if server is None:
+            await serve(settings)
+        else:
+            async with fresh_database(server, "fuzz") as url:
+                await serve(settings.model_copy(update={"database_url": url}))
+
+    async def serve(settings: Settings) -> None:
         system = MonitoringSystem(settings, configure_logs=False)
 
         async def no_scan(event: Event) -> None:  # see the module docstring
@@ -55,7 +66,7 @@ def running_api(settings: Settings) -> Iterator[tuple[str, Settings]]:
     thread.join(30)
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(240)
 def test_no_generated_request_gets_a_server_error(running_api: tuple[str, Settings]) -> None:
     base, settings = running_api
     headers = {"Authorization": f"Bearer {create_token(settings, 'org-fuzz')}"}
