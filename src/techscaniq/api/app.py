@@ -21,6 +21,7 @@ from techscaniq.api import (
     sites,
 )
 from techscaniq.api.body_guard import JsonBodyGuard
+from techscaniq.api.body_limit import BodyLimit
 from techscaniq.api.dashboard import install_dashboard
 from techscaniq.api.docs_page import install_docs
 from techscaniq.api.errors import install_error_handlers
@@ -58,4 +59,6 @@ def create_app(system: MonitoringSystem, rate_limiter: RateLimiter | None = None
         HTTP_REQUESTS.labels(request.method, template, str(response.status_code)).inc()
         return response
 
+    # Added last, so outermost: no middleware or route reads a byte of a body over the limit.
+    app.add_middleware(BodyLimit, max_bytes=system.settings.max_request_body_bytes)
     return app
