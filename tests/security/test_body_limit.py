@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.api.conftest import KEY_A, config_body
+from tests.security.conftest import http
 
 from techscaniq.api.body_limit import BodyLimit
 from techscaniq.api.config_documents import MAX_DOCUMENT_BYTES
@@ -23,17 +24,6 @@ from techscaniq.system import MonitoringSystem
 
 MB = 1024 * 1024
 CHUNK = b"x" * (64 * 1024)
-
-
-@pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[MonitoringSystem]:
-    settings = settings.model_copy(update={"host": "127.0.0.1", "api_keys": f"org-a:{KEY_A}"})
-    async with MonitoringSystem(settings, configure_logs=False) as system:
-        yield system
-
-
-def http(system: MonitoringSystem, **headers: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=f"http://127.0.0.1:{system.ports['api']}", headers=headers, timeout=120)
 
 
 async def body(size: int) -> AsyncIterator[bytes]:
@@ -134,12 +124,11 @@ async def test_a_large_legitimate_import_still_works(server: MonitoringSystem) -
         assert len(response.json()["created"]) > 100 and response.json()["errors"] == []
 
 
-async def test_the_limit_is_configurable(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_limit_is_configurable(served_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAX_REQUEST_BODY_BYTES", str(MB))
     assert Settings(_env_file=None).max_request_body_bytes == MB  # type: ignore[call-arg]
-    assert settings.max_request_body_bytes >= MAX_DOCUMENT_BYTES  # by default every import the route takes passes
-    settings = settings.model_copy(update={"host": "127.0.0.1", "api_keys": f"org-a:{KEY_A}",
-                                           "max_request_body_bytes": MB})
+    assert served_settings.max_request_body_bytes >= MAX_DOCUMENT_BYTES  # any import the route takes passes
+    settings = served_settings.model_copy(update={"max_request_body_bytes": MB})
     async with MonitoringSystem(settings, configure_logs=False) as system, \
             http(system, **{"X-API-Key": KEY_A, "Content-Type": "application/json"}) as client:
         accepted = await client.post("/api/v1/configs/import?dry_run=true", content=big_import(MB - 4096))
