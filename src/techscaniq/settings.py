@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     dashboard_enabled: bool = True
     # WebSocket connections one organization may hold on one replica (more are closed with 4429).
     websocket_max_connections_per_org: int = Field(default=1000, ge=1)
+    # Request bodies larger than this are a 413 before they are read. The largest legitimate ones are config
+    # imports (at most 5 MiB, config_documents.MAX_DOCUMENT_BYTES) and custom fingerprint sets.
+    max_request_body_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
 
     @field_validator("database_url", "metrics_database_url", "redis_url", "kafka_servers", mode="before")
     @classmethod

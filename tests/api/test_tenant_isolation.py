@@ -64,7 +64,8 @@ ATTEMPTS = [
     Attempt("GET", "/api/v1/auth/me", "own"),
     Attempt("POST", "/api/v1/auth/token", "own", {"api_key": KEY_B}),
 ]
-NO_TENANT_DATA = {("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"), ("GET", "/"), ("GET", "/docs")}
+NO_TENANT_DATA = {("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"), ("GET", "/"), ("GET", "/docs"),
+                  ("GET", "/docs/init.js")}
 
 
 def _fill(value: Any, ids: dict[str, str]) -> Any:

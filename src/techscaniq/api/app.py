@@ -22,10 +22,12 @@ from techscaniq.api import (
     sites,
 )
 from techscaniq.api.body_guard import JsonBodyGuard
+from techscaniq.api.body_limit import BodyLimit
 from techscaniq.api.dashboard import install_dashboard
 from techscaniq.api.docs_page import install_docs
 from techscaniq.api.errors import install_error_handlers
 from techscaniq.api.ratelimit import InMemoryRateLimiter, RateLimiter
+from techscaniq.api.security_headers import SecurityHeaders
 from techscaniq.observability.metrics import HTTP_REQUESTS
 
 if TYPE_CHECKING:
@@ -60,4 +62,7 @@ def create_app(system: MonitoringSystem, rate_limiter: RateLimiter | None = None
         HTTP_REQUESTS.labels(request.method, template, str(response.status_code)).inc()
         return response
 
+    # Added last, so outside every middleware and route: none reads a byte of a body over the limit.
+    app.add_middleware(BodyLimit, max_bytes=system.settings.max_request_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outside the body limit, so its 413 carries the headers too
     return app
