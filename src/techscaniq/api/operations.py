@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from techscaniq.api.dependencies import get_system
+from techscaniq.api.auth import organization_from_token
+from techscaniq.api.dependencies import credentials_of, get_system
 from techscaniq.observability.metrics import REGISTRY
 from techscaniq.system import MonitoringSystem
 
@@ -15,9 +16,15 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/health", summary="Status of every component: healthy, degraded (working, short of something) or "
                                "unhealthy (503, a component is down)")
-async def health(system: MonitoringSystem = Depends(get_system)) -> JSONResponse:
+async def health(request: Request, system: MonitoringSystem = Depends(get_system)) -> JSONResponse:
+    """Without credentials: the status and each component's status. With a token or API key: also the
+    instance, the mode and each component's detail (paths, counts, what is failing)."""
     report = await system.health()
-    return JSONResponse(report, status_code=503 if report["status"] == "unhealthy" else 200)
+    status_code = 503 if report["status"] == "unhealthy" else 200
+    if await organization_from_token(system, credentials_of(request)) is None:
+        report = {"status": report["status"],
+                  "components": {name: {"status": c["status"]} for name, c in report["components"].items()}}
+    return JSONResponse(report, status_code=status_code)
 
 
 @router.get("/ready", summary="200 when this replica can take work")

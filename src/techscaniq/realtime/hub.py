@@ -94,7 +94,12 @@ class RealtimeHub:
         }
 
     async def stats_endpoint(self, request: Request) -> JSONResponse:
-        return JSONResponse(self.stats())
+        """Counts for a caller with a token or API key (Authorization: Bearer / X-API-Key); status only otherwise."""
+        header = request.headers.get("authorization", "")
+        token = _bearer(header) or request.headers.get("x-api-key")
+        if token and await self._authenticate(token) is not None:
+            return JSONResponse({"status": "running", **self.stats()})
+        return JSONResponse({"status": "running"})
 
     async def broadcast(self, event: Event) -> None:
         text: str | None = None
