@@ -83,6 +83,18 @@ async def test_nul_characters_in_every_other_write_are_refused(api: httpx.AsyncC
     assert (await api.get(f"/api/v1/configs/{config_id}")).json()["name"] == "site"
 
 
+@pytest.mark.parametrize(("path", "field", "where"), [
+    ("/api/v1/changes?config_id=%00", "config_id", "query"),
+    ("/api/v1/scans?config_id=a%00b&limit=5", "config_id", "query"),
+    ("/api/v1/alerts?status=triggered&since=2026-01-01&config_id=%00", "config_id", "query"),
+    ("/api/v1/configs/cfg%00x", "", "path"),
+])
+async def test_nul_characters_in_the_url_are_refused(api: httpx.AsyncClient, path: str, field: str, where: str) -> None:
+    response = await api.get(path)
+    assert _fields(response) == [field]
+    assert response.json()["detail"][0]["in"] == where
+
+
 async def test_json_nested_a_thousand_deep_is_refused(api: httpx.AsyncClient) -> None:
     body = json.dumps({**CONFIG, "tags": {}})[:-1] + ', "x": ' + "[" * 1000 + "]" * 1000 + "}"
     response = await api.post("/api/v1/configs", content=body, headers={"Content-Type": "application/json"})

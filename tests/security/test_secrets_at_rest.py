@@ -130,6 +130,8 @@ async def test_the_rotate_command_re_encrypts_with_the_first_key(
     await store.close()
     assert main(["secrets", "new-key"]) == 0
     new = capsys.readouterr().out.strip()
+    for backend in ("DATABASE_URL", "METRICS_DATABASE_URL", "REDIS_URL", "KAFKA_SERVERS"):
+        monkeypatch.delenv(backend, raising=False)  # `make test` exports its services; this is embedded
     monkeypatch.chdir(settings.data_dir.parent)
     monkeypatch.setenv("DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("SECRETS_ENCRYPTION_KEY", f"{new},{old}")

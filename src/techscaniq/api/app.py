@@ -21,7 +21,7 @@ from techscaniq.api import (
     silences,
     sites,
 )
-from techscaniq.api.body_guard import JsonBodyGuard
+from techscaniq.api.body_guard import RequestGuard
 from techscaniq.api.body_limit import BodyLimit
 from techscaniq.api.dashboard import install_dashboard
 from techscaniq.api.docs_page import install_docs
@@ -46,7 +46,7 @@ def create_app(system: MonitoringSystem, rate_limiter: RateLimiter | None = None
     app.state.system = system
     app.state.rate_limiter = rate_limiter or InMemoryRateLimiter()
     install_error_handlers(app)
-    app.add_middleware(JsonBodyGuard)
+    app.add_middleware(RequestGuard)
     for module in (operations, auth_routes, configs, rules, scans, sites, changes, alerts, deliveries, silences,
                    fingerprints):
         app.include_router(module.router)
