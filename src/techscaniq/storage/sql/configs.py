@@ -76,22 +76,23 @@ class SqlConfigRepository(SqlRepository):
         turn = func.row_number().over(partition_by=t.c.organization_id, order_by=t.c.next_run_at).label("turn")
         ranked = select(t.c.id, t.c.next_run_at, turn).where(due).subquery()
         async with self._engine.begin() as conn:
-            candidates = (
+            chosen = (await conn.execute(
+                select(ranked.c.id).order_by(ranked.c.turn, ranked.c.next_run_at).limit(limit)
+            )).scalars().all()
+            if not chosen:
+                return []
+            # Then lock them, skipping rows another replica holds (PostgreSQL allows no FOR UPDATE with a
+            # window function; locking in one statement, not row by row, is what keeps replicas from
+            # deadlocking on each other). SQLite has one writer and ignores the clause.
+            locked = {row.id: row.next_run_at for row in (await conn.execute(
+                select(t.c.id, t.c.next_run_at).where(t.c.id.in_(chosen), due).with_for_update(skip_locked=True)
+            )).all()}
+            if locked:
                 await conn.execute(
-                    select(ranked.c.id, ranked.c.next_run_at).order_by(ranked.c.turn, ranked.c.next_run_at).limit(limit)
+                    update(t).where(t.c.id.in_(list(locked))).values(lease_owner=owner, lease_until=lease_until)
                 )
-            ).all()
-            claimed = []
-            for row in candidates:
-                # Conditional update: a run leased meanwhile by another replica is not taken twice (PostgreSQL
-                # allows no FOR UPDATE with a window function; the condition is what makes claims exclusive).
-                result = await conn.execute(
-                    update(t)
-                    .where(t.c.id == row.id, t.c.next_run_at == row.next_run_at, due)
-                    .values(lease_owner=owner, lease_until=lease_until)
-                )
-                if result.rowcount:
-                    claimed.append(ScheduledRun(config_id=row.id, due_at=row.next_run_at))
+            claimed = [ScheduledRun(config_id=config_id, due_at=locked[config_id])
+                       for config_id in chosen if config_id in locked]
         return claimed
 
     async def complete_run(self, config_id: str, due_at: datetime, next_run_at: datetime | None) -> None:
