@@ -103,8 +103,11 @@ class Scheduler:
         """How many runs to claim now: a batch, but no more than the scan workers can start soon (twice
         their concurrency, minus what already waits in this replica's queue). Claiming more would only
         queue runs behind each other — and one organization's behind another's."""
+        concurrency = self._settings.scan_concurrency
         waiting = self._bus.queue_depths().get(f"{Topic.SCAN_REQUESTED.value}/scan-workers", 0)
-        free = 2 * self._settings.scan_concurrency - waiting
+        free = 2 * concurrency - waiting
+        if waiting and free < max(1, concurrency // 2):
+            return 0  # claim in chunks, not one run per finished scan (each claim is a transaction)
         return max(0, min(self._settings.scheduler_batch_size, free))
 
     async def _sleep_until_next(self) -> None:
