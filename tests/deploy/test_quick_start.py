@@ -109,8 +109,7 @@ async def test_the_guides_quick_start_reaches_a_running_system(backends: dict[st
     with LiveSystem(env=backends, python=sys.executable, workdir=checkout, startup_timeout=120) as system:
         status, body = system.get("http", "/health")
         health = json.loads(body)
-        assert status == 200, body
-        assert health["mode"] == "scale-out"
+        assert status == 200, body  # without a token: the status of each component (the mode is in the banner)
         assert all(c["status"] == "running" for c in health["components"].values()), health
         assert system.wait_for_output("health:"), system.output  # the startup banner
         assert "mode: scale-out" in system.output

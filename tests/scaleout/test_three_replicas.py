@@ -275,7 +275,7 @@ async def _each_replica_has_its_own_identity_and_they_share_rate_limits(group: l
     token = create_token(shared, ORGANIZATION, subject="rate-probe")
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(timeout=5.0) as client:
-        instances = {(await client.get(f"{r.api}/health")).json()["instance"] for r in group}
+        instances = {(await client.get(f"{r.api}/health", headers=headers)).json()["instance"] for r in group}
         assert len(instances) == len(group)  # default INSTANCE_ID (hostname-pid): unique per replica
         statuses = [(await client.get(f"{group[i % len(group)].api}/api/v1/configs", headers=headers)).status_code
                     for i in range(RATE_LIMIT + 3)]

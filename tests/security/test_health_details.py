@@ -1,6 +1,7 @@
 """Unauthenticated probes learn the status, not the deployment: /health without credentials names each
 component's status only; the instance, mode and details (paths, counts, failures) need a token or API key.
-The same for the WebSocket port's /stats. Real servers on loopback."""
+The WebSocket port's /stats gives strangers the totals the deployment guide checks (connections,
+subscriptions), not the rest. Real servers on loopback."""
 
 from __future__ import annotations
 
@@ -33,5 +34,5 @@ async def test_health_and_stats_tell_strangers_the_status_only(settings: Setting
     assert forged == stranger
     assert insider["instance"] == system.instance_id
     assert "SQLite" in insider["components"]["database"]["detail"]
-    assert stats_stranger == {"status": "running"}
+    assert stats_stranger == {"status": "running", "connections": 0, "subscriptions": 0}  # the guide's check
     assert stats_insider["connections"] == 0 and stats_insider["status"] == "running"

@@ -94,12 +94,16 @@ class RealtimeHub:
         }
 
     async def stats_endpoint(self, request: Request) -> JSONResponse:
-        """Counts for a caller with a token or API key (Authorization: Bearer / X-API-Key); status only otherwise."""
+        """Every count for a caller with a token or API key (Authorization: Bearer / X-API-Key). Without one, the
+        status and the two totals the deployment guide's `curl :8765/stats` is for (connections, subscriptions);
+        organizations and message counts stay private."""
         header = request.headers.get("authorization", "")
         token = _bearer(header) or request.headers.get("x-api-key")
+        stats = self.stats()
         if token and await self._authenticate(token) is not None:
-            return JSONResponse({"status": "running", **self.stats()})
-        return JSONResponse({"status": "running"})
+            return JSONResponse({"status": "running", **stats})
+        return JSONResponse({"status": "running", "connections": stats["connections"],
+                             "subscriptions": stats["subscriptions"]})
 
     async def broadcast(self, event: Event) -> None:
         text: str | None = None
