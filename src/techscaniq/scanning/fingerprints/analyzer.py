@@ -103,7 +103,10 @@ class TechnologyAnalyzer:
                  for selector, elements in rendered.dom.items()} if rendered else None,
             xhr=rendered.xhr if rendered else (),
         )
-        ctx.result.technologies = engine.analyze(page)
+        # An organization's own patterns run in a worker thread, where their budgeted searches release the GIL:
+        # however they backtrack, the event loop (health checks, the API, other scans) keeps running.
+        ctx.result.technologies = await asyncio.to_thread(engine.analyze, page) if engine.budgeted \
+            else engine.analyze(page)
         ctx.result.fingerprint_version = engine.version
 
     async def _render(self, ctx: ScanContext, url: str, engine: FingerprintEngine) -> BrowserMeasurement | None:

@@ -9,12 +9,16 @@ would cost most of the start-up time for patterns most pages never need.
 from __future__ import annotations
 
 import importlib
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import regex as bounded_re  # the `regex` module: timeouts, and no GIL held while matching
+
 # Python's own regex parser (`re._parser` since 3.11; `sre_parse` is its deprecated alias).
 sre_parse: Any = importlib.import_module("re._parser")
+log = logging.getLogger(__name__)
 
 MIN_LITERAL = 3
 MAX_VERSION_LENGTH = 40
@@ -49,8 +53,12 @@ class Pattern:
     # matches (its words, with the word boundaries the pattern demands: `\bdx\b`), much more selective than
     # one bare literal for the short words text patterns look for; empty when there are none.
     html_words: tuple[str, ...] = ()
+    # A tenant's pattern (see `budgeted`): the seconds one search may take, and why it no longer runs.
+    budget: float | None = None
+    disabled: str | None = None
     _parsed: Any = field(default=None, repr=False)
     _compiled: re.Pattern[str] | None = field(default=None, repr=False)
+    _bounded: Any = field(default=None, repr=False)
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -59,10 +67,38 @@ class Pattern:
             self._parsed = None
         return self._compiled
 
-    def search(self, text: str) -> re.Match[str] | None:
+    def budgeted(self, seconds: float) -> None:
+        """Run this pattern with the `regex` module, each search bounded by `seconds`: a tenant's pattern may
+        backtrack without end (`(a|a)+b`), and `re` can neither be stopped nor let go of the GIL meanwhile.
+        `regex` releases the GIL while matching a str and raises TimeoutError past its budget; it also matches
+        some patterns `re` takes exponential time for (`x(a+)+(?=y)`) in linear time. A pattern `regex`
+        cannot compile is disabled."""
+        self.budget = seconds
+        if not self.regex_text:
+            return
+        try:
+            self._bounded = bounded_re.compile(self.regex_text, bounded_re.IGNORECASE | bounded_re.VERSION0)
+        except (bounded_re.error, RecursionError, OverflowError) as exc:
+            self.disabled = f"regex not supported for custom fingerprints: {exc}"
+
+    def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match[str] | None:
+        if self.disabled is not None:
+            return None
         if not self.regex_text:
             return _EMPTY.search(text)
-        return self.regex.search(text)
+        stop = len(text) if endpos is None else endpos
+        if self._bounded is None or self.budget is None:
+            return self.regex.search(text, pos, stop)
+        try:
+            found: re.Match[str] | None = self._bounded.search(text, pos, stop, timeout=self.budget)
+        except TimeoutError:
+            milliseconds = self.budget * 1000
+            self.disabled = f"a search took over its {milliseconds:.0f} ms budget (the regex backtracks too much)"
+            # No page content in the log: only which pattern.
+            log.warning("custom fingerprint %r (%s%s) disabled: a search took over %.0f ms",
+                        self.technology, self.source, f" {self.key}" if self.key else "", milliseconds)
+            return None
+        return found
 
     def version_of(self, match: re.Match[str]) -> str | None:
         return resolve_version(self.version, match) if self.version else None
