@@ -48,7 +48,7 @@ async def test_a_backtracking_tenant_pattern_neither_stalls_ready_nor_other_orga
         base = f"http://127.0.0.1:{system.ports['api']}"
         tokens = {org: create_token(system.settings, org, Role.ADMIN) for org in ("org-a", "org-b")}
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            for org, token in tokens.items():
+            for token in tokens.values():
                 put = await http.put(CUSTOM_API, json=CUSTOM, headers={"Authorization": f"Bearer {token}"})
                 assert put.status_code == 200, put.text
             own = await system.add_monitoring_config(site("org-a", local_site.url("/")))
@@ -72,7 +72,8 @@ async def test_a_backtracking_tenant_pattern_neither_stalls_ready_nor_other_orga
             stop.set()
             await poller
 
-            assert isinstance(scan, ScanResult) and scan.succeeded, scan.analysis_errors
+            assert isinstance(scan, ScanResult)
+            assert scan.succeeded, scan.analysis_errors
             found = {(t.name, t.version) for t in scan.technologies}
             assert ("Acme CMS", "4.2") in found  # the rest of the scan still ran
             assert not {"Issue 14", "Stall"} & {name for name, _ in found}
