@@ -8,6 +8,8 @@ from typing import Any
 
 from techscaniq.scanning.fingerprints import FingerprintEngine, PageData
 from techscaniq.scanning.fingerprints.database import database_from_json
+from techscaniq.scanning.fingerprints.registry import FingerprintRegistry
+from techscaniq.settings import Settings
 
 CUSTOM: dict[str, Any] = {
     "Acme CMS": {"cats": [1], "headers": {"X-Powered-By": "AcmeCMS(?:/([\\d.]+))?\\;version:\\1"}},
@@ -60,3 +62,15 @@ def test_a_pattern_over_its_budget_is_disabled_and_the_rest_still_detected() -> 
     assert "Stall" not in found(budgeted.analyze(PAGE))
     assert time.process_time() - started < 0.05  # no longer searched at all
     assert found(engine(0.05).analyze(PageData(html="<p>aay</p>"))) == {"Stall": (None, 100)}  # a fresh upload runs it
+
+
+def test_repeat_counts_regex_would_take_hours_to_compile_are_disabled_at_upload(settings: Settings) -> None:
+    registry = FingerprintRegistry(settings)
+    started = time.process_time()
+    warnings = registry.set_custom("org-a", {"Huge": {"cats": [1], "html": "a{4294967294}"}, **CUSTOM})
+    assert time.process_time() - started < 1
+    assert warnings == ["Huge: html pattern disabled: repeat counts too large for a custom fingerprint "
+                        "(about 4294967294 steps unrolled)"]
+    status = registry.custom_status("org-a")
+    assert [(d["technology"], d["pattern"]) for d in status["disabled"]] == [("Huge", "a{4294967294}")]
+    assert registry.custom_status("org-b") == {"technologies": [], "disabled": []}

@@ -80,6 +80,9 @@ class FingerprintRegistry:
             budget = self.settings.fingerprints_custom_budget_ms / 1000
             for pattern in _patterns(custom):
                 pattern.budgeted(budget)
+                if pattern.disabled is not None:
+                    custom.warnings.append(f"{pattern.technology}: {pattern.source} pattern disabled: "
+                                           f"{pattern.disabled}")
         with self._lock:
             self._engines.pop(organization_id, None)
             if custom is None or not custom.technologies:
