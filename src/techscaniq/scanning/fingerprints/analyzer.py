@@ -108,6 +108,11 @@ class TechnologyAnalyzer:
         ctx.result.technologies = await asyncio.to_thread(engine.analyze, page) if engine.budgeted \
             else engine.analyze(page)
         ctx.result.fingerprint_version = engine.version
+        disabled = sorted({p.technology for p in engine.budgeted if p.disabled is not None})
+        if disabled:  # the scan is complete without them; the API says why each one is off
+            ctx.result.analysis_errors["technologies.custom"] = (
+                f"custom fingerprints disabled for this organization: {', '.join(disabled)} "
+                "(GET /api/v1/fingerprints/custom says why)")
 
     async def _render(self, ctx: ScanContext, url: str, engine: FingerprintEngine) -> BrowserMeasurement | None:
         """Browser mode: the `js`, `dom` and `xhr` patterns need the rendered page (shared with performance)."""
