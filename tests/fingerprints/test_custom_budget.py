@@ -43,7 +43,7 @@ def found(detections: list[Any]) -> dict[str, tuple[str | None, int]]:
 
 def test_a_budgeted_pattern_detects_and_extracts_versions_like_re() -> None:
     budgeted = engine(0.05)
-    assert budgeted.budgeted  # the analyzer runs this engine in a worker thread
+    assert budgeted.tenant_patterns  # the analyzer runs this engine in a worker thread
     detections = found(budgeted.analyze(PAGE))
     assert detections == {"Acme CMS": ("4.2.1", 100), "Acme Shop": ("7.3", 100), "Acme Widget": ("2.10.0", 100),
                           "Acme Beta": ("beta", 100)}

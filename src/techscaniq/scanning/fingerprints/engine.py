@@ -208,7 +208,7 @@ class FingerprintEngine:
         self._keyed_prefilter = LiteralPrefilter(keyed_literals, cache_dir)
         self.sources = frozenset(p.source for p in patterns)
         # Tenants' patterns run with a time budget, the GIL released: `analyze` then belongs off the event loop.
-        self.budgeted = [p for p in (*patterns, *(q for check in self._dom for q in check.patterns()))
+        self.tenant_patterns = [p for p in (*patterns, *(q for check in self._dom for q in check.patterns()))
                          if p.budget is not None]
         if self._dom:
             self.sources |= {"dom"}
