@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     browser_concurrency: int = Field(default=2, ge=1)
     fingerprints_dns: bool = False  # resolve TXT/MX/NS/CNAME/SOA for `dns` fingerprints (only if any exist)
     fingerprints_stylesheets: bool = False  # fetch linked stylesheets for `css` fingerprints
+    # Each search by an organization's own (custom) pattern: over this, the pattern is disabled for it.
+    fingerprints_custom_budget_ms: int = Field(default=50, ge=1, le=10_000)
     # PEM file of CAs trusted in addition to the system store (internal sites, test CAs).
     extra_ca_bundle: Path | None = None
 

@@ -289,7 +289,8 @@ class MonitoringSystem:
     async def set_custom_fingerprints(self, organization_id: str, technologies: dict[str, Any] | None) -> list[str]:
         """Replace an organization's own fingerprints (None removes them); every replica picks them up.
         Returns warnings about skipped entries; a document that is not a JSON object raises ValueError."""
-        warnings = self.fingerprints.set_custom(organization_id, technologies)
+        # Parsing and compiling a tenant's regexes is CPU work: off the event loop.
+        warnings = await asyncio.to_thread(self.fingerprints.set_custom, organization_id, technologies)
         await self.storage.custom_fingerprints.put(organization_id, technologies or {}, self.clock())
         return warnings
 
@@ -297,7 +298,7 @@ class MonitoringSystem:
         """Load the custom fingerprints other replicas (or a previous run) stored; returns how many changed."""
         changed = await self.storage.custom_fingerprints.changed_since(self._custom_fingerprints_seen)
         for organization_id, technologies, updated_at in changed:
-            warnings = self.fingerprints.set_custom(organization_id, technologies or None)
+            warnings = await asyncio.to_thread(self.fingerprints.set_custom, organization_id, technologies or None)
             for warning in warnings:
                 log.warning("custom fingerprints of %s: %s", organization_id, warning)
             self._custom_fingerprints_seen = max(self._custom_fingerprints_seen or updated_at, updated_at)

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, status
 
 from techscaniq.api.auth import Principal
-from techscaniq.api.dependencies import get_system, require_writer
+from techscaniq.api.dependencies import get_principal, get_system, require_writer
 from techscaniq.api.errors import BadRequestError
 from techscaniq.system import MonitoringSystem
 
@@ -28,6 +28,15 @@ async def set_custom(
     except ValueError as exc:
         raise BadRequestError(f"fingerprints: {exc}") from None
     return {"technologies": len(body), "warnings": warnings}
+
+
+@router.get("/custom", summary="The organization's custom technologies, and the patterns disabled for it")
+async def get_custom(
+    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system)
+) -> dict[str, Any]:
+    """`disabled` lists patterns that no longer run in this organization's scans, with the reason (a search
+    over its time budget); uploading the fingerprints again re-enables them. Seen by this replica."""
+    return system.fingerprints.custom_status(principal.organization_id)
 
 
 @router.delete("/custom", status_code=status.HTTP_204_NO_CONTENT, summary="Remove the custom fingerprints")

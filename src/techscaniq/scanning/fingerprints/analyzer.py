@@ -103,8 +103,16 @@ class TechnologyAnalyzer:
                  for selector, elements in rendered.dom.items()} if rendered else None,
             xhr=rendered.xhr if rendered else (),
         )
-        ctx.result.technologies = engine.analyze(page)
+        # An organization's own patterns run in a worker thread, where their budgeted searches release the GIL:
+        # however they backtrack, the event loop (health checks, the API, other scans) keeps running.
+        ctx.result.technologies = await asyncio.to_thread(engine.analyze, page) if engine.tenant_patterns \
+            else engine.analyze(page)
         ctx.result.fingerprint_version = engine.version
+        disabled = sorted({p.technology for p in engine.tenant_patterns if p.disabled is not None})
+        if disabled:  # the scan is complete without them; the API says why each one is off
+            ctx.result.analysis_errors["technologies.custom"] = (
+                f"custom fingerprints disabled for this organization: {', '.join(disabled)} "
+                "(GET /api/v1/fingerprints/custom says why)")
 
     async def _render(self, ctx: ScanContext, url: str, engine: FingerprintEngine) -> BrowserMeasurement | None:
         """Browser mode: the `js`, `dom` and `xhr` patterns need the rendered page (shared with performance)."""

@@ -80,6 +80,9 @@ class DomCheck:
     attributes: dict[str, Pattern] = field(default_factory=dict)
     properties: dict[str, Pattern] = field(default_factory=dict)
 
+    def patterns(self) -> list[Pattern]:
+        return [*([self.text] if self.text else []), *self.attributes.values(), *self.properties.values()]
+
 
 @dataclass(slots=True)
 class Technology:

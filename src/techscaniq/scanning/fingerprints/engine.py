@@ -207,6 +207,9 @@ class FingerprintEngine:
         keyed_literals, self._keyed_by_literal = _literal_table(keyed)
         self._keyed_prefilter = LiteralPrefilter(keyed_literals, cache_dir)
         self.sources = frozenset(p.source for p in patterns)
+        # Tenants' patterns run with a time budget, the GIL released: `analyze` then belongs off the event loop.
+        self.tenant_patterns = [p for p in (*patterns, *(q for check in self._dom for q in check.patterns()))
+                         if p.budget is not None]
         if self._dom:
             self.sources |= {"dom"}
 
@@ -388,12 +391,11 @@ def _search_near(pattern: Pattern, html: str, position: int) -> re.Match[str] | 
     milliseconds); a match found there that ends clear of the window's edge is a real match in the page
     (these regexes have no lookaround, so nothing past its end decided it), and `re` then takes the match it
     prefers at that start. Otherwise (a longer match, or a dialect difference) it searches the whole page."""
-    regex = pattern.regex
     for window in CONFIRM_WINDOWS:
         start, stop = max(0, position - window), min(len(html), position + window)
-        found = regex.search(html, start, stop)
+        found = pattern.search(html, start, stop)
         if found is not None and (found.end() < stop - 1 or stop == len(html)):
-            match = regex.search(html, found.start())
+            match = pattern.search(html, found.start())
             if match is not None:
                 return match
         if start == 0 and stop == len(html):

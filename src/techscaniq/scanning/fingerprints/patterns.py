@@ -9,12 +9,16 @@ would cost most of the start-up time for patterns most pages never need.
 from __future__ import annotations
 
 import importlib
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import regex as bounded_re  # the `regex` module: timeouts, and no GIL held while matching
+
 # Python's own regex parser (`re._parser` since 3.11; `sre_parse` is its deprecated alias).
 sre_parse: Any = importlib.import_module("re._parser")
+log = logging.getLogger(__name__)
 
 MIN_LITERAL = 3
 MAX_VERSION_LENGTH = 40
@@ -49,8 +53,12 @@ class Pattern:
     # matches (its words, with the word boundaries the pattern demands: `\bdx\b`), much more selective than
     # one bare literal for the short words text patterns look for; empty when there are none.
     html_words: tuple[str, ...] = ()
+    # A tenant's pattern (see `budgeted`): the seconds one search may take, and why it no longer runs.
+    budget: float | None = None
+    disabled: str | None = None
     _parsed: Any = field(default=None, repr=False)
     _compiled: re.Pattern[str] | None = field(default=None, repr=False)
+    _bounded: Any = field(default=None, repr=False)
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -59,16 +67,74 @@ class Pattern:
             self._parsed = None
         return self._compiled
 
-    def search(self, text: str) -> re.Match[str] | None:
+    def budgeted(self, seconds: float) -> None:
+        """Run this pattern with the `regex` module, each search bounded by `seconds`: a tenant's pattern may
+        backtrack without end (`(a|a)+b`), and `re` can neither be stopped nor let go of the GIL meanwhile.
+        `regex` releases the GIL while matching a str and raises TimeoutError past its budget; it also matches
+        some patterns `re` takes exponential time for (`x(a+)+(?=y)`) in linear time. A pattern `regex`
+        cannot compile is disabled."""
+        self.budget = seconds
+        if not self.regex_text:
+            return
+        try:
+            # `regex` unrolls counted repeats when compiling: `a{4294967294}` would take it hours.
+            size = _unrolled_size(self._parsed if self._parsed is not None else sre_parse.parse(self.regex_text))
+            if size > MAX_UNROLLED_SIZE:
+                self.disabled = f"repeat counts too large for a custom fingerprint (about {size} steps unrolled)"
+                return
+            self._bounded = bounded_re.compile(self.regex_text, bounded_re.IGNORECASE | bounded_re.VERSION0)
+        except (re.error, bounded_re.error, RecursionError, OverflowError) as exc:
+            self.disabled = f"regex not supported for custom fingerprints: {exc}"
+
+    def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match[str] | None:
+        if self.disabled is not None:
+            return None
         if not self.regex_text:
             return _EMPTY.search(text)
-        return self.regex.search(text)
+        stop = len(text) if endpos is None else endpos
+        if self._bounded is None or self.budget is None:
+            return self.regex.search(text, pos, stop)
+        try:
+            found: re.Match[str] | None = self._bounded.search(text, pos, stop, timeout=self.budget)
+        except TimeoutError:
+            milliseconds = self.budget * 1000
+            self.disabled = f"a search took over its {milliseconds:.0f} ms budget (the regex backtracks too much)"
+            # No page content in the log: only which pattern.
+            log.warning("custom fingerprint %r (%s%s) disabled: a search took over %.0f ms",
+                        self.technology, self.source, f" {self.key}" if self.key else "", milliseconds)
+            return None
+        return found
 
     def version_of(self, match: re.Match[str]) -> str | None:
         return resolve_version(self.version, match) if self.version else None
 
 
 _EMPTY = re.compile("")
+# How large a custom pattern may be with its counted repeats written out (`(?:ab){3}` is 6): `regex` compiles
+# 20,000 in a few milliseconds, and Wappalyzer patterns count to a few dozen at most.
+MAX_UNROLLED_SIZE = 20_000
+_REPEATS = frozenset({"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"})
+
+
+def _unrolled_size(parsed: Any) -> int:
+    """The size of a parsed regex with each counted repeat written out (an unbounded one counts its minimum)."""
+    size = 0
+    for op, arg in parsed:
+        if str(op) in _REPEATS:
+            low, high, inner = arg
+            size += max(1, low, high if high != sre_parse.MAXREPEAT else low) * _unrolled_size(inner)
+        else:
+            size += 1 + sum(_nested_size(part) for part in (arg if isinstance(arg, tuple | list) else ()))
+    return size
+
+
+def _nested_size(part: Any) -> int:
+    """The size of what an operation holds: sub-patterns, branches (lists of them), or nothing."""
+    if isinstance(part, sre_parse.SubPattern):
+        return _unrolled_size(part)
+    if isinstance(part, list):
+        return sum(_nested_size(item) for item in part)
+    return 0
 
 
 def split_tags(raw: str) -> tuple[str, dict[str, str]]:

@@ -16,6 +16,7 @@ from typing import Any
 from techscaniq.scanning.fingerprints.builtin import builtin_database_path
 from techscaniq.scanning.fingerprints.database import FingerprintDatabase, database_from_json, load_database
 from techscaniq.scanning.fingerprints.engine import FingerprintEngine
+from techscaniq.scanning.fingerprints.patterns import Pattern
 from techscaniq.settings import Settings
 
 MAX_CACHED_ORGANIZATIONS = 64
@@ -75,6 +76,13 @@ class FingerprintRegistry:
         """Replace an organization's custom fingerprints (None or {} removes them). Returns the warnings
         about skipped entries; raises ValueError if the document is not a JSON object."""
         custom = database_from_json(technologies_json, label=f"custom:{organization_id}") if technologies_json else None
+        if custom is not None:
+            budget = self.settings.fingerprints_custom_budget_ms / 1000
+            for pattern in _patterns(custom):
+                pattern.budgeted(budget)
+                if pattern.disabled is not None:
+                    custom.warnings.append(f"{pattern.technology}: {pattern.source} pattern disabled: "
+                                           f"{pattern.disabled}")
         with self._lock:
             self._engines.pop(organization_id, None)
             if custom is None or not custom.technologies:
@@ -83,8 +91,28 @@ class FingerprintRegistry:
                 self._custom[organization_id] = custom
         return custom.warnings if custom else []
 
+    def custom_status(self, organization_id: str) -> dict[str, Any]:
+        """The organization's custom technologies, and its patterns that no longer run (with why)."""
+        with self._lock:
+            custom = self._custom.get(organization_id)
+        if custom is None:
+            return {"technologies": [], "disabled": []}
+        disabled = [{"technology": p.technology, "source": p.source, "key": p.key, "pattern": p.regex_text,
+                     "reason": p.disabled} for p in _patterns(custom) if p.disabled is not None]
+        return {"technologies": sorted(custom.technologies), "disabled": disabled}
+
     def reload(self) -> None:
         """Recompile from disk (after `fingerprints update`)."""
         with self._lock:
             self._base = None
             self._engines.clear()
+
+
+def _patterns(database: FingerprintDatabase) -> list[Pattern]:
+    """Every pattern of `database`, those of `dom` checks included."""
+    found: list[Pattern] = []
+    for technology in database.technologies.values():
+        found.extend(technology.patterns)
+        for check in technology.dom:
+            found.extend(check.patterns())
+    return found
