@@ -105,7 +105,8 @@ async def test_a_scan_arrives_live_for_its_organization_only(settings: Settings,
             received = await next_event(theirs)
             assert received["config_id"] == other and received["organization_id"] == "org-b"
             async with httpx.AsyncClient() as http:
-                stats = (await http.get(f"http://127.0.0.1:{system.ports['websocket']}/stats")).json()
+                stats = (await http.get(f"http://127.0.0.1:{system.ports['websocket']}/stats", headers={
+                    "Authorization": f"Bearer {create_token(system.settings, 'org-a')}"})).json()  # counts need a token
             assert stats["connections"] == 2 and stats["messages_sent"] >= 2
 
 
