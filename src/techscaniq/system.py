@@ -43,6 +43,7 @@ from techscaniq.observability.metrics import (
     PROCESS_MEMORY_RATIO,
     QUEUE_DEPTH,
 )
+from techscaniq.observability.outage import Outage, periodically
 from techscaniq.observability.process import memory_ratio
 from techscaniq.pipeline.clock import Clock, system_clock
 from techscaniq.pipeline.scheduler import Scheduler
@@ -127,13 +128,15 @@ class MonitoringSystem:
         self.components: dict[str, ComponentState] = {
             name: ComponentState(name)
             for name in ("database", "event_bus", "scheduler", "scan_worker", "change_detector", "alert_engine",
-                         "notifier", "realtime", "api", "websocket")
+                         "notifier", "revocations", "fingerprints", "realtime", "api", "websocket")
         }
         self._tasks: list[asyncio.Task[None]] = []
         self._servers: dict[str, uvicorn.Server] = {}
         self.ports: dict[str, int] = {}
         self._started = False
         self._custom_fingerprints_seen: datetime | None = None
+        self._fingerprints_outage = Outage("fingerprints", "fingerprints")
+        self._maintenance_outage = Outage("maintenance", "database")
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -165,9 +168,11 @@ class MonitoringSystem:
             # No broker kept the events a crash lost: the database's pending stages are the only record.
             await finish_interrupted_work(self.storage, self.change_stage, self.alert_stage)
         self._spawn("scheduler", self.scheduler.run())
-        self._tasks.append(asyncio.create_task(self._maintain_hourly(), name="maintenance"))
-        self._tasks.append(asyncio.create_task(self._sync_custom_fingerprints_periodically(), name="fingerprints"))
-        self._tasks.append(asyncio.create_task(self.revocations.run(), name="revocations"))
+        # Maintenance failing must not stop monitoring; custom fingerprints arrive within 30 s.
+        self._tasks.append(asyncio.create_task(periodically(self._maintenance_outage, 3600, self.storage.maintain),
+                                               name="maintenance"))
+        self._spawn("fingerprints", periodically(self._fingerprints_outage, 30.0, self.sync_custom_fingerprints))
+        self._spawn("revocations", self.revocations.run())
         self._spawn("notifier", self.notifier.run())
         self._set("scan_worker", "running", f"concurrency {self.settings.scan_concurrency}")
         self._set("change_detector", "running")
@@ -318,11 +323,25 @@ class MonitoringSystem:
         for task in self._tasks:
             if task.done() and task.get_name() in self.components:
                 self._set(task.get_name(), "failed", "stopped unexpectedly")
+        outages: dict[str, list[Outage]] = {}
+        for outage in self.outages():
+            if outage.active:
+                outages.setdefault(outage.component, []).append(outage)
+        for name, state in list(self.components.items()):
+            if name in outages and state.state == "running":
+                self._set(name, "degraded", "retrying: its backend is unavailable")
+            elif name not in outages and state.state == "degraded":
+                self._set(name, "running")
         notifier = self.components.get("notifier")
         if notifier is not None and notifier.state == "running":
             notifier.detail = self.notifier.health_detail()  # a failing receiver is news, not a down replica
-        self._note_saturation()
-        components = {name: {"status": c.state, "detail": c.detail} for name, c in self.components.items()}
+        if "scheduler" not in outages:
+            self._note_saturation()
+        components: dict[str, dict[str, Any]] = {
+            name: {"status": c.state, "detail": c.detail} for name, c in self.components.items()}
+        for name, active in outages.items():
+            # Since when, and which loop: an operator sees how long the blip lasts without reading logs.
+            components[name]["outages"] = [outage.report() for outage in active]
         counted = [c for c in self.components.values() if c.name not in ("api", "websocket") or self._serve_http]
         status = ("unhealthy" if not all(c.healthy for c in counted)
                   else "degraded" if any(c.state == "degraded" for c in counted) else "healthy")
@@ -353,7 +372,10 @@ class MonitoringSystem:
         ratio = memory_ratio()
         if ratio is not None:
             PROCESS_MEMORY_RATIO.set(ratio)
-        await self.refresh_gauges()
+        try:
+            await self.refresh_gauges()
+        except Exception:  # the database away: the config gauges keep their last value, /metrics still answers
+            log.debug("config gauges not refreshed: the database is unavailable")
 
     async def refresh_gauges(self) -> None:
         # Two count(*) scans of the configs table: only at start and when /metrics is scraped, never per
@@ -363,21 +385,11 @@ class MonitoringSystem:
 
     # ---- internals -----------------------------------------------------------------------
 
-    async def _sync_custom_fingerprints_periodically(self, every_seconds: float = 30.0) -> None:
-        while True:
-            await asyncio.sleep(every_seconds)
-            try:
-                await self.sync_custom_fingerprints()
-            except Exception:  # the database being away must not stop this loop; retried next round
-                log.exception("loading custom fingerprints failed")
-
-    async def _maintain_hourly(self) -> None:
-        while True:
-            await asyncio.sleep(3600)
-            try:
-                await self.storage.maintain()
-            except Exception:  # maintenance failing must not stop monitoring; it is retried next hour
-                log.exception("storage maintenance failed")
+    def outages(self) -> list[Outage]:
+        """Every background loop's outage tracker (the Kafka bus has one per consumer loop)."""
+        bus_outages: list[Outage] = list(getattr(self.bus, "outages", ()))
+        return [self.scheduler.outage, self.notifier.outage, self.revocations.outage, self._fingerprints_outage,
+                self._maintenance_outage, *bus_outages]
 
     def _create_bus(self) -> EventBus:
         if self.settings.kafka_servers:

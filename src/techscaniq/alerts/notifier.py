@@ -38,6 +38,7 @@ from techscaniq.observability.metrics import (
     NOTIFICATIONS,
     NOTIFICATIONS_PENDING,
 )
+from techscaniq.observability.outage import Outage
 from techscaniq.settings import Settings
 from techscaniq.storage.protocols import Storage
 
@@ -100,6 +101,7 @@ class Notifier:
         self._dead = 0
         self._gauge_updated_at = datetime.min.replace(tzinfo=UTC)
         self._streaks: dict[tuple[str, str, int], FailingChannel] = {}
+        self.outage = Outage("notifier", "notifier")
 
     def wake(self) -> None:
         """New deliveries are in the outbox: run a pass now instead of at the next poll."""
@@ -110,19 +112,21 @@ class Notifier:
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver until `stop()`. Errors of one pass (e.g. the database briefly away) are logged and
-        the next pass retries."""
+        """Deliver until `stop()`. A pass that fails (e.g. the database away) is retried with backoff;
+        the deliveries stay in the outbox meanwhile."""
         self._stopped = False
         while not self._stopped:
             self._wake.clear()
             try:
                 await self.deliver_due()
-            except Exception as exc:  # keep the worker alive; deliveries stay in the outbox
-                log.error("notifier pass failed: %s: %s", type(exc).__name__, exc)
+                self.outage.recovered()
+                timeout = self._poll_seconds
+            except Exception as exc:  # keep the worker alive
+                timeout = max(self._poll_seconds, self.outage.failed(exc))
             if self._stopped:
                 break
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
 
     async def aclose(self) -> None:
         self.stop()

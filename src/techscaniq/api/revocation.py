@@ -8,7 +8,6 @@ the set stays small because rows are pruned once their token would have expired.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ import jwt
 
 from techscaniq.api.auth import token_claims
 from techscaniq.domain.common import utcnow
+from techscaniq.observability.outage import Outage, periodically
 from techscaniq.settings import Settings
 from techscaniq.storage.protocols import RevokedTokenRepository
 
@@ -36,6 +36,7 @@ class RevocationList:
         self.refresh_seconds = refresh_seconds
         self.on_revoked = on_revoked
         self._revoked: frozenset[tuple[str, str]] = frozenset()
+        self.outage = Outage("revocations", "revocations")
 
     def is_revoked(self, organization_id: str, jti: str) -> bool:
         return (organization_id, jti) in self._revoked
@@ -57,12 +58,8 @@ class RevocationList:
 
     async def run(self) -> None:
         """Reload periodically until cancelled (the database being away only delays it)."""
-        while True:
-            await asyncio.sleep(self.refresh_seconds)
-            try:
-                await self.refresh()
-            except Exception:  # retried next round; the last known set stays enforced meanwhile
-                log.exception("loading revoked tokens failed")
+        # A failed reload is retried with backoff; the last known set stays enforced meanwhile.
+        await periodically(self.outage, self.refresh_seconds, self.refresh)
 
     def _set(self, revoked: frozenset[tuple[str, str]]) -> None:
         self._revoked = revoked

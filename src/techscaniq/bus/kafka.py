@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from techscaniq.bus.protocol import Handler
 from techscaniq.domain.events import Event, Topic
 from techscaniq.observability.metrics import EVENT_HANDLER_ERRORS, EVENTS_PUBLISHED
+from techscaniq.observability.outage import Outage
 from techscaniq.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,11 @@ class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         self.room = asyncio.Event()  # set when the workers have caught up enough to fetch again
         self.commit_lock = asyncio.Lock()
         self.stopping = False
+        # The broker away: each loop logs once per outage and backs off (shown on /health as event_bus).
+        self.poll_outage = Outage(f"kafka:{self.name}:poll", "event_bus")
+        self.commit_outage = Outage(f"kafka:{self.name}:commit", "event_bus")
+        self.dead_letter_outage = Outage(f"kafka:{self.name}:dead-letter", "event_bus")
+        self.commit_retry_seconds = 1.0
 
     @property
     def name(self) -> str:
@@ -137,10 +143,10 @@ class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
                 if consumer.paused():
                     consumer.resume(*consumer.paused())
                 batches = await consumer.getmany(timeout_ms=200, max_records=self.capacity - self.in_hand)
-            except KafkaError:
-                log.warning("event bus consumer %s: Kafka error; retrying", self.name, exc_info=True)
-                await asyncio.sleep(1.0)
+            except KafkaError as exc:
+                await self.poll_outage.wait(exc)
                 continue
+            self.poll_outage.recovered()
             for partition, records in batches.items():
                 generation = self.generation[partition]
                 for record in records:
@@ -186,7 +192,7 @@ class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
             await self.commit_due.wait()
             self.commit_due.clear()
             if not await self._commit():
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(self.commit_retry_seconds)
                 self.commit_due.set()
 
     async def _commit(self, partitions: set[Any] | None = None) -> bool:
@@ -204,11 +210,12 @@ class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
                 return True
             try:
                 await consumer.commit(offsets)
-            except KafkaError:
+            except KafkaError as exc:
                 # Not lost: handled events stay handled and the offsets are committed on the next try (or, after a
                 # rebalance, the next owner redoes them; handlers are idempotent).
-                log.warning("event bus consumer %s: commit failed", self.name, exc_info=True)
+                self.commit_retry_seconds = self.commit_outage.failed(exc)
                 return False
+            self.commit_outage.recovered()
             self.committed.update(offsets)
             return True
 
@@ -235,10 +242,11 @@ class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
         while True:  # the event must land somewhere before its offset is committed
             try:
                 await self.bus.dead_letter(event, self.group, attempts, error)
-                return
-            except KafkaError:
-                log.warning("could not write event %s to the dead-letter topic; retrying", event.id, exc_info=True)
-                await asyncio.sleep(self.bus.max_retry_delay)
+            except KafkaError as exc:
+                await self.dead_letter_outage.wait(exc)
+                continue
+            self.dead_letter_outage.recovered()
+            return
 
     # --- observation ---
 
@@ -428,6 +436,11 @@ class KafkaEventBus:
         """Consumer lag of the partitions this replica owns: log end (refreshed every `lag_refresh_seconds`)
         minus the first offset not yet handled."""
         return {s.name: s.lag() for s in self._subscriptions}
+
+    @property
+    def outages(self) -> list[Outage]:
+        """Every consumer loop's outage tracker, for /health."""
+        return [o for s in self._subscriptions for o in (s.poll_outage, s.commit_outage, s.dead_letter_outage)]
 
     @property
     def healthy(self) -> bool:

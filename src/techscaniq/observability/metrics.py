@@ -96,6 +96,10 @@ COORDINATION_FALLBACKS = Counter(
 # --- health ---
 COMPONENT_UP = Gauge("techscaniq_component_up", "1 when a component is healthy", ["component"], registry=REGISTRY)
 DATABASE_UP = Gauge("techscaniq_database_up", "1 when the database answers", registry=REGISTRY)
+LOOP_OUTAGE = Gauge(
+    "techscaniq_loop_outage", "1 while a background loop cannot reach its backend and is retrying", ["loop"],
+    registry=REGISTRY,
+)
 PROCESS_MEMORY_RATIO = Gauge(
     "techscaniq_process_memory_ratio", "Resident memory / memory limit (cgroup or machine)", registry=REGISTRY
 )

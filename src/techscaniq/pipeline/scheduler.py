@@ -15,6 +15,7 @@ from datetime import datetime
 from techscaniq.bus.protocol import EventBus
 from techscaniq.domain.events import Event, Topic
 from techscaniq.domain.scan import ScanTrigger
+from techscaniq.observability.outage import Outage
 from techscaniq.pipeline.clock import Clock, system_clock
 from techscaniq.settings import Settings
 from techscaniq.storage.protocols import Storage
@@ -44,6 +45,7 @@ class Scheduler:
         self.last_tick: datetime | None = None
         # Since when due runs wait because the scan workers are full (None: everything due was claimed).
         self.saturated_since: datetime | None = None
+        self.outage = Outage("scheduler", "scheduler")
 
     def wake(self) -> None:
         """Look for due runs now (a config was added, resumed or rescheduled)."""
@@ -62,12 +64,14 @@ class Scheduler:
         while not self._stopping:
             try:
                 claimed = await self.tick()
-            except Exception:
-                log.exception("scheduler tick failed; retrying")
-                claimed = 0
-            if claimed >= self._settings.scheduler_batch_size and self.saturated_since is None:
-                continue  # more are due and the workers have room: no sleep
-            await self._sleep_until_next()
+                # A full batch with room left: more are due, no sleep.
+                full = claimed >= self._settings.scheduler_batch_size and self.saturated_since is None
+                timeout = 0.0 if full else await self._timeout_until_next()
+                self.outage.recovered()
+            except Exception as exc:  # the database (or bus) away: back off, then claim again; nothing is lost
+                timeout = self.outage.failed(exc)
+            if timeout > 0:
+                await self._sleep(timeout)
 
     async def tick(self) -> int:
         """Claim every due run and scan-now request once and publish it; returns how many were claimed."""
@@ -110,12 +114,16 @@ class Scheduler:
             return 0  # claim in chunks, not one run per finished scan (each claim is a transaction)
         return max(0, min(self._settings.scheduler_batch_size, free))
 
-    async def _sleep_until_next(self) -> None:
+    async def _timeout_until_next(self) -> float:
         timeout = self._settings.scheduler_tick_seconds
         # Saturated: runs are due already; a finishing scan (scan_finished) or the tick wakes us.
         earliest = None if self.saturated_since else await self._storage.configs.earliest_next_run(self._clock())
         if earliest is not None:
             timeout = max(0.0, min(timeout, (earliest - self._clock()).total_seconds()))
+        return timeout
+
+    async def _sleep(self, seconds: float) -> None:
+        """Until `seconds` have passed or wake()/stop(), whichever comes first."""
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
