@@ -54,6 +54,7 @@ class Replica:
             "HOST": "127.0.0.1", "HTTP_PORT": str(self.http_port), "WEBSOCKET_PORT": str(self.websocket_port),
             "DATA_DIR": str(self.workdir / "data"), "LOG_DIR": str(self.workdir / "logs"),
             "USER_AGENT": self.user_agent, "ALLOW_PRIVATE_TARGETS": "true",
+            "MIN_SCAN_INTERVAL_SECONDS": "0",  # the scale-out tests scan every second
         })
         output = (self.workdir / "output.log").open("wb")
         # cwd: the replica's own folder, so no stray .env of the checkout is read.
