@@ -29,7 +29,7 @@ from techscaniq.bus.memory import InMemoryEventBus
 from techscaniq.bus.protocol import EventBus
 from techscaniq.changes import ChangeDetector, DetectionPolicy, refresh_false_positive_rate
 from techscaniq.coordination import RedisAlertGate, RedisGuard, RedisRateLimiter, create_redis
-from techscaniq.domain.common import REVEAL_SECRETS
+from techscaniq.domain.common import KNOWN_IDS, REVEAL_SECRETS
 from techscaniq.domain.config import MIN_INTERVAL, MonitoringConfig
 from techscaniq.domain.errors import ConfigNotFoundError
 from techscaniq.domain.events import Topic
@@ -227,10 +227,12 @@ class MonitoringSystem:
     def validate_config(self, data: dict[str, Any], current: MonitoringConfig | None = None) -> MonitoringConfig:
         """A config being created, or changed from `current`, with the deployment's limits. A stored
         schedule below today's minimum may stay (pausing or renaming such a config must work)."""
-        config = MonitoringConfig.model_validate(data)
+        # Ids stored before the safe-id rule (e.g. with '/') may stay; new ones must be safe.
+        known = {current.id, *(rule.id for rule in current.alert_rules)} if current else set()
+        config = MonitoringConfig.model_validate(data, context={KNOWN_IDS: known})
         if current is None or config.schedule != current.schedule:
             config = MonitoringConfig.model_validate(
-                data, context={MIN_INTERVAL: self.settings.min_scan_interval_seconds})
+                data, context={KNOWN_IDS: known, MIN_INTERVAL: self.settings.min_scan_interval_seconds})
         return config
 
     async def get_monitoring_config(self, config_id: str, organization_id: str | None = None) -> MonitoringConfig:

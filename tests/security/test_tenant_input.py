@@ -130,3 +130,58 @@ async def test_a_config_stored_before_the_minimum_loads_and_runs_no_more_often(
         next_run = await system.next_run_at(config_id)
         assert scan.scheduled_for is not None and next_run is not None
         assert next_run - scan.scheduled_for >= timedelta(seconds=MINIMUM - 1)  # not 1 s later
+
+
+# ---- ids that work in a URL ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["a/b", "../x", "a b", "a?b", "a#b", "a%2Fb", ".hidden", "-x", "x" * 129, "é"])
+async def test_config_rule_and_silence_ids_outside_the_safe_charset_are_refused(
+    api: httpx.AsyncClient, bad: str
+) -> None:
+    assert list(refused(await api.post("/api/v1/configs", json=config(id=bad)))) == ["id"]
+    imported = (await api.post("/api/v1/configs/import", json=[config(id=bad)])).json()
+    assert imported["created"] == [] and imported["errors"][0]["detail"][0]["field"] == "id"
+    assert (await api.get("/api/v1/configs")).json() == []
+
+    config_id = (await api.post("/api/v1/configs", json=config(id="Site_1.a-b"))).json()["id"]
+    assert config_id == "Site_1.a-b" and (await api.get(f"/api/v1/configs/{config_id}")).status_code == 200
+    rule = {"id": bad, "name": "rule"}
+    assert list(refused(await api.post(f"/api/v1/configs/{config_id}/rules", json=rule))) == ["id"]
+    with_rule = config(alert_rules=[rule])
+    assert list(refused(await api.patch(f"/api/v1/configs/{config_id}", json=with_rule))) == ["alert_rules.0.id"]
+    silence = {"id": bad, "ends_at": "2099-01-01T00:00:00Z"}
+    assert list(refused(await api.post("/api/v1/silences", json=silence))) == ["id"]
+    assert (await api.get("/api/v1/silences")).json() == []
+
+
+async def test_ids_stored_before_the_rule_still_load_and_can_be_changed_and_deleted(system: MonitoringSystem) -> None:
+    from techscaniq.domain.config import MonitoringConfig
+
+    legacy = MonitoringConfig.model_validate(
+        {**config(id="team/site", alert_rules=[{"id": "r/1", "name": "rule"}]), "organization_id": "org-a"},
+        context={"stored": True})
+    await system.storage.configs.add(legacy, next_run_at=None)
+    loaded = await system.get_monitoring_config("team/site", "org-a")
+    assert loaded.rule("r/1") is not None
+    paused = await system.pause_monitoring_config("team/site", "org-a")  # unchanged ids may stay
+    assert paused.paused and paused.rule("r/1") is not None
+    await system.remove_monitoring_config("team/site", "org-a")
+    assert await system.storage.configs.get("team/site") is None
+
+
+# ---- no answer about another organization ----------------------------------------------------------
+
+
+async def test_a_silence_naming_another_organizations_config_is_the_same_404_as_no_such_config(
+    system: MonitoringSystem,
+) -> None:
+    async with client(system, "org-a") as org_a, client(system, "org-b") as org_b:
+        theirs = (await org_a.post("/api/v1/configs", json=config())).json()["id"]
+        window = {"ends_at": "2099-01-01T00:00:00Z"}
+        foreign = await org_b.post("/api/v1/silences", json={**window, "config_id": theirs})
+        missing = await org_b.post("/api/v1/silences", json={**window, "config_id": "no-such-config"})
+        assert foreign.status_code == missing.status_code == 404, foreign.text
+        assert foreign.json()["detail"].replace(theirs, "X") == missing.json()["detail"].replace("no-such-config", "X")
+        assert (await org_b.get("/api/v1/silences")).json() == []
+        assert (await org_a.get("/api/v1/silences")).json() == []

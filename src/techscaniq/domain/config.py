@@ -13,7 +13,16 @@ from zoneinfo import ZoneInfo
 from croniter import CroniterBadDateError, croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from techscaniq.domain.common import SCHEMA_VERSION, Impact, Secret, Severity, TimeZoneName, new_id, utcnow
+from techscaniq.domain.common import (
+    SCHEMA_VERSION,
+    Impact,
+    SafeId,
+    Secret,
+    Severity,
+    TimeZoneName,
+    new_id,
+    utcnow,
+)
 
 
 class StrictModel(BaseModel):
@@ -256,7 +265,7 @@ class AlertConditions(StrictModel):
 
 
 class AlertRule(StrictModel):
-    id: str = Field(default_factory=new_id, min_length=1, max_length=200)
+    id: SafeId = Field(default_factory=new_id, min_length=1, max_length=200)
     name: str = Field(min_length=1, max_length=200)
     conditions: AlertConditions = Field(default_factory=AlertConditions)
     severity: Severity = Impact.MEDIUM
@@ -279,7 +288,7 @@ def _require_http_url(url: str) -> str:
 
 
 class MonitoringConfig(StrictModel):
-    id: str = Field(default_factory=new_id, min_length=1, max_length=200)
+    id: SafeId = Field(default_factory=new_id, min_length=1, max_length=200)
     organization_id: str = Field(min_length=1, max_length=200)
     name: str = Field(min_length=1, max_length=300)
     url: str = Field(max_length=2048)
