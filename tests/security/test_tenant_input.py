@@ -185,3 +185,31 @@ async def test_a_silence_naming_another_organizations_config_is_the_same_404_as_
         assert foreign.json()["detail"].replace(theirs, "X") == missing.json()["detail"].replace("no-such-config", "X")
         assert (await org_b.get("/api/v1/silences")).json() == []
         assert (await org_a.get("/api/v1/silences")).json() == []
+
+
+async def test_every_route_on_another_organizations_config_is_the_same_404_as_no_such_config(
+    system: MonitoringSystem,
+) -> None:
+    async with client(system, "org-a") as org_a, client(system, "org-b") as org_b:
+        theirs = (await org_a.post("/api/v1/configs", json=config(id="their-site"))).json()["id"]
+        for method, path, body in [
+            ("GET", "", None), ("PATCH", "", {"name": "x"}), ("DELETE", "", None), ("POST", "/pause", None),
+            ("POST", "/scan", None), ("GET", "/rules", None), ("POST", "/rules", {"name": "r"}),
+        ]:
+            foreign = await org_b.request(method, f"/api/v1/configs/{theirs}{path}", json=body)
+            missing = await org_b.request(method, f"/api/v1/configs/no-such-site{path}", json=body)
+            assert foreign.status_code == missing.status_code == 404, (method, path, foreign.text)
+            assert foreign.json()["error"] == "not_found", (method, path)  # the route's answer, not a missing route
+            assert foreign.json()["detail"].replace(theirs, "X") == \
+                missing.json()["detail"].replace("no-such-site", "X"), (method, path)
+        assert (await org_a.get(f"/api/v1/configs/{theirs}")).json()["name"] == "site"
+
+
+@pytest.mark.xfail(strict=True, reason="config ids are unique across organizations (the primary key is the id "
+                                       "alone): a taken id is a 409, which tells org B that org A uses it")
+async def test_two_organizations_may_choose_the_same_config_id(system: MonitoringSystem) -> None:
+    async with client(system, "org-a") as org_a, client(system, "org-b") as org_b:
+        assert (await org_a.post("/api/v1/configs", json=config(id="homepage"))).status_code == 201
+        assert (await org_b.post("/api/v1/configs", json=config(id="homepage", name="b"))).status_code == 201
+        assert (await org_a.get("/api/v1/configs/homepage")).json()["name"] == "site"
+        assert (await org_b.get("/api/v1/configs/homepage")).json()["name"] == "b"
