@@ -11,6 +11,15 @@ from techscaniq.settings import Settings
 
 pytest_plugins = ["tests.support.fixtures"]
 
+# Tests scan every second or so; the product's default minimum (60 s) is tested on its own.
+TEST_MIN_SCAN_INTERVAL_SECONDS = "0"
+
+
+@pytest.fixture(autouse=True)
+def _short_scan_intervals(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every Settings a test builds (and every process it starts) allows 1-second schedules."""
+    monkeypatch.setenv("MIN_SCAN_INTERVAL_SECONDS", TEST_MIN_SCAN_INTERVAL_SECONDS)
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
@@ -31,4 +40,5 @@ def settings(tmp_path: Path) -> Settings:
         connect_timeout_seconds=2.0,
         read_timeout_seconds=2.0,
         total_timeout_seconds=5.0,
+        min_scan_interval_seconds=0,
     )

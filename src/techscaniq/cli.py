@@ -218,13 +218,16 @@ def _load_documents(path: Path) -> list[dict[str, Any]]:
 
 
 def _config_add(args: argparse.Namespace) -> int:
-    from techscaniq.domain.config import MonitoringConfig
+    from techscaniq.domain.config import MIN_INTERVAL, MonitoringConfig
     from techscaniq.storage.factory import create_storage
 
-    configs = [MonitoringConfig.model_validate(document) for document in _load_documents(args.file)]
+    settings = Settings()
+    context = {MIN_INTERVAL: settings.min_scan_interval_seconds}
+    configs = [MonitoringConfig.model_validate(document, context=context)
+               for document in _load_documents(args.file)]
 
     async def add() -> None:
-        storage = create_storage(Settings())
+        storage = create_storage(settings)
         await storage.start()
         try:
             for config in configs:

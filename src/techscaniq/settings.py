@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     extra_ca_bundle: Path | None = None
 
     # --- scheduling and pipeline ---
+    # Configs may not be scanned more often than this (a 1 ms interval would hammer its target and us).
+    # Configs stored before a raise keep loading and are run no more often than this.
+    min_scan_interval_seconds: float = Field(default=60.0, ge=0)
     scheduler_tick_seconds: float = Field(default=1.0, gt=0)
     scheduler_batch_size: int = Field(default=500, ge=1)
     scheduler_lease_seconds: float = Field(default=120.0, gt=0)

@@ -29,8 +29,8 @@ from techscaniq.bus.memory import InMemoryEventBus
 from techscaniq.bus.protocol import EventBus
 from techscaniq.changes import ChangeDetector, DetectionPolicy, refresh_false_positive_rate
 from techscaniq.coordination import RedisAlertGate, RedisGuard, RedisRateLimiter, create_redis
-from techscaniq.domain.common import REVEAL_SECRETS, new_id
-from techscaniq.domain.config import MonitoringConfig
+from techscaniq.domain.common import KNOWN_IDS, REVEAL_SECRETS, new_id
+from techscaniq.domain.config import MIN_INTERVAL, MonitoringConfig
 from techscaniq.domain.errors import ConfigNotFoundError
 from techscaniq.domain.events import Topic
 from techscaniq.domain.scan import ScanResult
@@ -102,7 +102,8 @@ class MonitoringSystem:
         self.analyzers = build_analyzers(self.settings, self.fingerprints)
         self.scanner = Scanner(self.settings, self.analyzers, self.fetcher)
         self.scheduler = Scheduler(self.storage, self.bus, self.settings, self.instance_id, clock)
-        self.worker = ScanWorker(self.storage, self.bus, self.scanner, clock, on_finished=self.scheduler.scan_finished)
+        self.worker = ScanWorker(self.storage, self.bus, self.scanner, clock, on_finished=self.scheduler.scan_finished,
+                                 min_interval_seconds=self.settings.min_scan_interval_seconds)
         self.change_detector = ChangeDetector(
             self.storage, DetectionPolicy.model_validate(self.settings.change_policy),
             reanalyze=TechnologyReanalyzer(self.storage.scans, self.analyzers[0]),
@@ -228,13 +229,26 @@ class MonitoringSystem:
     async def add_monitoring_config(self, config: dict[str, Any] | MonitoringConfig) -> str:
         """Validate and store a config; its first scan runs right away. Returns the config id."""
         if isinstance(config, MonitoringConfig):
-            model = config
+            # Built elsewhere (without the write context): the deployment's limits are checked here.
+            data = config.model_dump(mode="python", context=REVEAL_SECRETS)
         else:
             now = self.clock()
-            model = MonitoringConfig.model_validate({"created_at": now, "updated_at": now, **config})
+            data = {"created_at": now, "updated_at": now, **config}
+        model = self.validate_config(data)
         await self.storage.configs.add(model, next_run_at=None if model.paused else self.clock())
         self.scheduler.wake()
         return model.id
+
+    def validate_config(self, data: dict[str, Any], current: MonitoringConfig | None = None) -> MonitoringConfig:
+        """A config being created, or changed from `current`, with the deployment's limits. A stored
+        schedule below today's minimum may stay (pausing or renaming such a config must work)."""
+        # Ids stored before the safe-id rule (e.g. with '/') may stay; new ones must be safe.
+        known = {current.id, *(rule.id for rule in current.alert_rules)} if current else set()
+        config = MonitoringConfig.model_validate(data, context={KNOWN_IDS: known})
+        if current is None or config.schedule != current.schedule:
+            config = MonitoringConfig.model_validate(
+                data, context={KNOWN_IDS: known, MIN_INTERVAL: self.settings.min_scan_interval_seconds})
+        return config
 
     async def get_monitoring_config(self, config_id: str, organization_id: str | None = None) -> MonitoringConfig:
         config = await self.storage.configs.get(config_id, organization_id)
@@ -255,7 +269,7 @@ class MonitoringSystem:
             changes.pop(field, None)
         data.update(changes)
         data["updated_at"] = self.clock()
-        updated = MonitoringConfig.model_validate(data)
+        updated = self.validate_config(data, current)
         schedule_changed = updated.schedule != current.schedule or updated.paused != current.paused
         next_run = await self.storage.configs.next_run_at(config_id)
         if schedule_changed:

@@ -51,6 +51,7 @@ class Replica:
             "USER_AGENT": self.user_agent, "ALLOW_PRIVATE_TARGETS": "true",
             # The tests' webhook receivers listen on loopback, which channels may not reach by default.
             "NOTIFICATION_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "MIN_SCAN_INTERVAL_SECONDS": "0",  # the scale-out tests scan every second
         })
         output = (self.workdir / "output.log").open("wb")
         # cwd: the replica's own folder, so no stray .env of the checkout is read.

@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field, ValidationError
 from techscaniq.api.errors import BadRequestError, field_errors
 from techscaniq.api.masking import masked_field, restore_masked
 from techscaniq.domain.common import REVEAL_SECRETS
-from techscaniq.domain.config import MonitoringConfig
 from techscaniq.domain.documents import MAX_NESTING, DocumentError, check_document
 from techscaniq.system import MonitoringSystem
 
@@ -119,7 +118,7 @@ async def _import_one(system: MonitoringSystem, organization_id: str, item: Any,
     if masked is not None:
         return [_problem(masked, "a masked secret cannot be imported; export with include_secrets=true")]
     try:
-        config = MonitoringConfig.model_validate(data)
+        config = system.validate_config(data, existing)
     except ValidationError as exc:
         return field_errors(list(exc.errors()))
     if existing is not None:

@@ -14,7 +14,7 @@ from techscaniq.api.auth import Principal
 from techscaniq.api.dependencies import get_principal, get_system, require_writer
 from techscaniq.api.errors import ConflictError, NotFoundError
 from techscaniq.api.masking import refuse_masked, restore_masked
-from techscaniq.domain.common import REVEAL_SECRETS
+from techscaniq.domain.common import KNOWN_IDS, REVEAL_SECRETS
 from techscaniq.domain.config import AlertRule, MonitoringConfig
 from techscaniq.system import MonitoringSystem
 
@@ -51,7 +51,7 @@ async def add_rule(
     principal: Principal = Depends(require_writer), system: MonitoringSystem = Depends(get_system),
 ) -> dict[str, Any]:
     config = await system.get_monitoring_config(config_id, principal.organization_id)
-    rule = _validate(body)
+    rule = _validate(body, config)
     if config.rule(rule.id) is not None:
         raise ConflictError(f"config already has a rule with id {rule.id!r}")
     await _store(system, config, [*_revealed(config), rule.model_dump(mode="json", context=REVEAL_SECRETS)])
@@ -65,7 +65,7 @@ async def replace_rule(
 ) -> dict[str, Any]:
     config = await system.get_monitoring_config(config_id, principal.organization_id)
     current = _find(config, rule_id).model_dump(mode="json", context=REVEAL_SECRETS)
-    rule = _validate(restore_masked({**body, "id": rule_id}, current))
+    rule = _validate(restore_masked({**body, "id": rule_id}, current), config)
     rules = [rule.model_dump(mode="json", context=REVEAL_SECRETS) if r["id"] == rule_id else r
              for r in _revealed(config)]
     await _store(system, config, rules)
@@ -82,9 +82,10 @@ async def delete_rule(
     await _store(system, config, [r for r in _revealed(config) if r["id"] != rule_id])
 
 
-def _validate(body: dict[str, Any]) -> AlertRule:
+def _validate(body: dict[str, Any], config: MonitoringConfig) -> AlertRule:
     refuse_masked(body)
-    return AlertRule.model_validate(body)
+    # A rule stored before the safe-id rule can still be replaced under its id.
+    return AlertRule.model_validate(body, context={KNOWN_IDS: {rule.id for rule in config.alert_rules}})
 
 
 def _find(config: MonitoringConfig, rule_id: str) -> AlertRule:

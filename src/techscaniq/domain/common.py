@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -15,6 +16,23 @@ SCHEMA_VERSION = 1
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+# Ids a tenant chooses end up in URL paths: '/', '?', '#', '%' or spaces made them unreachable.
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# Validation context: ids already stored under other rules, which may stay as they are.
+KNOWN_IDS = "known_ids"
+
+
+def _safe_id(value: str, info: ValidationInfo) -> str:
+    context = info.context or {}
+    if SAFE_ID.fullmatch(value) or context.get("stored") or value in context.get(KNOWN_IDS, ()):
+        return value
+    raise ValueError("must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit "
+                     "(ids are used in URLs)")
+
+
+SafeId = Annotated[str, AfterValidator(_safe_id)]
 
 
 def utcnow() -> datetime:

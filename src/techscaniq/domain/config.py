@@ -13,7 +13,16 @@ from zoneinfo import ZoneInfo
 from croniter import CroniterBadDateError, croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from techscaniq.domain.common import SCHEMA_VERSION, Impact, Secret, Severity, TimeZoneName, new_id, utcnow
+from techscaniq.domain.common import (
+    SCHEMA_VERSION,
+    Impact,
+    SafeId,
+    Secret,
+    Severity,
+    TimeZoneName,
+    new_id,
+    utcnow,
+)
 
 
 class StrictModel(BaseModel):
@@ -73,6 +82,40 @@ def five_field_cron(expression: str, *, stored: bool = False) -> str:
     return fields
 
 
+# Validation context key of the write paths: the deployment's MIN_SCAN_INTERVAL_SECONDS.
+MIN_INTERVAL = "min_interval_seconds"
+# Enough firings to span a day of any five-field cron; its shortest gap shows within them.
+_CRON_SAMPLE = 1500
+
+
+def shortest_gap_seconds(schedule_type: ScheduleType, expression: str) -> float:
+    """The shortest time between two runs of a (valid) schedule expression."""
+    if schedule_type is ScheduleType.INTERVAL:
+        return parse_interval_seconds(expression)
+    iterator = croniter(five_field_cron(expression, stored=True), datetime(2000, 1, 1))
+    previous: datetime = iterator.get_next(datetime)
+    shortest = float("inf")
+    for _ in range(_CRON_SAMPLE):
+        current: datetime = iterator.get_next(datetime)
+        shortest = min(shortest, (current - previous).total_seconds())
+        if shortest <= 60 or (current - previous).days > 366:
+            break  # a cron cannot fire more often than once a minute
+        previous = current
+    return shortest
+
+
+def too_frequent(schedule_type: ScheduleType, expression: str, minimum_seconds: float) -> str | None:
+    """Why a schedule runs more often than the deployment allows, or None."""
+    if minimum_seconds <= 0 or (schedule_type is ScheduleType.CRON and minimum_seconds <= 60):
+        return None  # five-field cron fires at most once a minute
+    gap = shortest_gap_seconds(schedule_type, expression)
+    if gap >= minimum_seconds:
+        return None
+    what = "interval" if schedule_type is ScheduleType.INTERVAL else "cron expression fires every"
+    return (f"{what} {gap:g} s is below the minimum scan interval of {minimum_seconds:g} s "
+            "(MIN_SCAN_INTERVAL_SECONDS)")
+
+
 class Schedule(StrictModel):
     type: ScheduleType
     expression: str
@@ -87,10 +130,15 @@ class Schedule(StrictModel):
 
     @model_validator(mode="after")
     def _valid_expression(self, info: ValidationInfo) -> Schedule:
+        context = info.context or {}
         if self.type is ScheduleType.CRON:
-            five_field_cron(self.expression, stored=bool(info.context and info.context.get("stored")))
+            five_field_cron(self.expression, stored=bool(context.get("stored")))
         else:
             parse_interval_seconds(self.expression)
+        # Only write paths pass the minimum: stored configs keep loading (the worker spaces their runs).
+        problem = too_frequent(self.type, self.expression, float(context.get(MIN_INTERVAL) or 0))
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property
@@ -217,7 +265,7 @@ class AlertConditions(StrictModel):
 
 
 class AlertRule(StrictModel):
-    id: str = Field(default_factory=new_id, min_length=1, max_length=200)
+    id: SafeId = Field(default_factory=new_id, min_length=1, max_length=200)
     name: str = Field(min_length=1, max_length=200)
     conditions: AlertConditions = Field(default_factory=AlertConditions)
     severity: Severity = Impact.MEDIUM
@@ -240,7 +288,7 @@ def _require_http_url(url: str) -> str:
 
 
 class MonitoringConfig(StrictModel):
-    id: str = Field(default_factory=new_id, min_length=1, max_length=200)
+    id: SafeId = Field(default_factory=new_id, min_length=1, max_length=200)
     organization_id: str = Field(min_length=1, max_length=200)
     name: str = Field(min_length=1, max_length=300)
     url: str = Field(max_length=2048)

@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from techscaniq.domain.common import TimeZoneName, new_id
+from techscaniq.domain.common import SafeId, TimeZoneName, new_id
 
 
 class Silence(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(default_factory=new_id)
+    id: SafeId = Field(default_factory=new_id)
     organization_id: str = Field(min_length=1)
     config_id: str | None = None  # None: every config of the organization
     kind: Literal["silence", "maintenance"] = "silence"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from techscaniq.bus.protocol import EventBus
@@ -49,9 +49,10 @@ def scan_completed(scan: ScanResult) -> Event:
 
 class ScanWorker:
     def __init__(self, storage: Storage, bus: EventBus, scanner: ScanRunner, clock: Clock = system_clock,
-                 on_finished: Callable[[], None] | None = None) -> None:
+                 on_finished: Callable[[], None] | None = None, *, min_interval_seconds: float = 0.0) -> None:
         """`on_finished`: called after each scan (the scheduler claims the next run when it waits for room)."""
         self._storage = storage
+        self._min_interval = timedelta(seconds=min_interval_seconds)
         self._bus = bus
         self._scanner = scanner
         self._clock = clock
@@ -110,7 +111,9 @@ class ScanWorker:
 
     async def _advance(self, config: MonitoringConfig, due_at: datetime) -> None:
         # From "now", not from due_at: runs missed while down fire once, not once per missed slot.
-        after = max(self._clock(), due_at)
+        # Not before due_at + the minimum: a config stored before MIN_SCAN_INTERVAL_SECONDS was raised
+        # keeps loading, but runs no more often than the deployment allows (interval phase is kept).
+        after = max(self._clock(), due_at, due_at + self._min_interval - timedelta(microseconds=1))
         next_at = next_run_after(config.schedule, config.id, after, anchor=config.created_at)
         await self._storage.configs.complete_run(config.id, due_at, next_at)
 
