@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate", help="re-encrypt every stored secret with the first key of SECRETS_ENCRYPTION_KEY",
     ).set_defaults(handler=_secrets_rotate)
 
+    storage = commands.add_parser("storage", help="what the core database holds")
+    storage_commands = storage.add_subparsers(dest="storage_command", required=True)
+    storage_commands.add_parser("stats", help="rows and bytes per table, and what retention will delete").set_defaults(
+        handler=_storage_stats)
+
     for register in _plugin_registrations():
         register(commands)
     return parser
@@ -144,6 +149,35 @@ def _secrets_rotate(_: argparse.Namespace) -> int:
             await storage.close()
 
     print(f"re-encrypted the secrets of {asyncio.run(rotate())} configs with the first key")
+    return 0
+
+
+def _storage_stats(_: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from techscaniq.domain.common import utcnow
+    from techscaniq.storage.sql import SqlStorage
+
+    settings = Settings()
+
+    async def measure() -> tuple[list[tuple[str, int, int]], int]:
+        storage = SqlStorage(settings)
+        await storage.start()
+        try:
+            days = settings.scan_retention_days
+            expiring = await storage.scans.expirable(utcnow() - timedelta(days=days)) if days else 0
+            return await storage.stats(), expiring
+        finally:
+            await storage.close()
+
+    found, expiring = asyncio.run(measure())
+    print(f"{'table':<22}{'rows':>12}{'bytes':>16}")
+    for table, rows, size in found:
+        print(f"{table:<22}{rows:>12,}{size:>16,}")
+    days = settings.scan_retention_days
+    print(f"retention (SCAN_RETENTION_DAYS={days}): "
+          + (f"{expiring:,} scans older than {days} days will be deleted at the next hourly run" if days
+             else "off, scans are kept forever"))
     return 0
 
 

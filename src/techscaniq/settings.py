@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     bus_queue_size: int = Field(default=10_000, ge=1)
     shutdown_grace_seconds: float = Field(default=30.0, ge=0)
 
+    # --- retention (applied hourly by the maintenance job) ---
+    # Scans (and their bodies) older than this are deleted, except each config's latest and every scan a change
+    # points at; metric points in the core database likewise (METRICS_DATABASE_URL has its own retention). 0 keeps all.
+    scan_retention_days: int = Field(default=90, ge=0)
+
     # --- change detection ---
     # Fields of changes.DetectionPolicy as JSON, e.g. CHANGE_POLICY='{"baseline_window": 10,
     # "consecutive_scans": 3, "impact_overrides": {"technology.added:analytics": "medium"}}'.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from techscaniq.storage.protocols import MetricPoint
 from techscaniq.storage.sql.base import SqlRepository
@@ -29,6 +29,10 @@ class SqlMetricRepository(SqlRepository):
         statement = self.insert_ignoring_duplicates(t, ["config_id", "metric", "time", "scan_id"])
         async with self._engine.begin() as conn:
             await conn.execute(statement, rows)
+
+    async def prune(self, before: datetime) -> int:
+        async with self._engine.begin() as conn:
+            return (await conn.execute(delete(t).where(t.c.time < before))).rowcount
 
     async def series(
         self,

@@ -65,12 +65,17 @@ def _scan_requests(connection: Connection) -> None:
     tables.scan_requests.create(connection, checkfirst=True)
 
 
+def _body_blobs(connection: Connection) -> None:
+    tables.metadata.create_all(connection, tables=[tables.body_blobs, tables.scan_body_refs], checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "monitoring core schema", _core_schema),
     Migration(2, "silences and maintenance windows", _silences),
     Migration(3, "custom fingerprints per organization", _custom_fingerprints),
     Migration(4, "revoked API tokens", _revoked_tokens),
     Migration(5, "durable scan-now requests", _scan_requests),
+    Migration(6, "content-addressed response bodies", _body_blobs),
 ]
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import delete, select
 
 from techscaniq.domain.common import utcnow
 from techscaniq.storage.sql.base import SqlRepository
@@ -14,6 +16,11 @@ class SqlProcessedEventRepository(SqlRepository):
         query = select(t.c.event_id).where(t.c.consumer == consumer, t.c.event_id == event_id)
         async with self._engine.connect() as conn:
             return (await conn.execute(query)).first() is not None
+
+    async def prune(self, before: datetime) -> int:
+        """Forget events handled before `before`: a redelivery comes within minutes, not weeks."""
+        async with self._engine.begin() as conn:
+            return (await conn.execute(delete(t).where(t.c.processed_at < before))).rowcount
 
     async def mark(self, consumer: str, event_id: str) -> None:
         statement = self.insert_ignoring_duplicates(t, ["consumer", "event_id"])

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Table, Text, cast, event, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from techscaniq.domain.common import utcnow
 from techscaniq.settings import Settings
 from techscaniq.storage.metrics_schema import apply_metrics_schema
 from techscaniq.storage.metrics_store import MetricsStoreRepository
 from techscaniq.storage.protocols import MetricRepository
 from techscaniq.storage.secret_box import SecretBox
+from techscaniq.storage.sql import tables
 from techscaniq.storage.sql.alerts import SqlAlertRepository
 from techscaniq.storage.sql.changes import SqlChangeRepository
 from techscaniq.storage.sql.configs import SqlConfigRepository
@@ -28,6 +31,8 @@ from techscaniq.storage.sql.silences import SqlSilenceRepository
 
 log = logging.getLogger(__name__)
 
+PROCESSED_EVENTS_KEPT = timedelta(days=7)  # far beyond any redelivery of an event
+
 
 class SqlStorage:
     def __init__(self, settings: Settings, url: str | None = None) -> None:
@@ -39,7 +44,8 @@ class SqlStorage:
         self.scans = SqlScanRepository(self.engine)
         # Time series go to their own database (TimescaleDB or day partitions) when METRICS_DATABASE_URL is set.
         self._metrics_store = MetricsStoreRepository.from_settings(settings) if settings.metrics_database_url else None
-        self.metrics: MetricRepository = self._metrics_store or SqlMetricRepository(self.engine)
+        self._core_metrics = SqlMetricRepository(self.engine)
+        self.metrics: MetricRepository = self._metrics_store or self._core_metrics
         self.changes = SqlChangeRepository(self.engine)
         self.alerts = SqlAlertRepository(self.engine)
         self.deliveries = SqlDeliveryRepository(self.engine)
@@ -63,9 +69,40 @@ class SqlStorage:
             await self.maintain()
 
     async def maintain(self) -> None:
-        """Retention and upcoming partitions of the metrics database (hourly; cheap when nothing is due)."""
+        """Retention (scans, their bodies, core-database metric points, the idempotency ledger) and upcoming
+        partitions of the metrics database (hourly; cheap when nothing is due)."""
+        now = utcnow()
+        days = self._settings.scan_retention_days
+        if days:
+            cutoff = now - timedelta(days=days)
+            scans = await self.scans.expire(cutoff)
+            points = await self._core_metrics.prune(cutoff) if self._metrics_store is None else 0
+            if scans or points:
+                log.info("retention: deleted %d scans and %d metric points older than %d days", scans, points, days)
+        await self.processed.prune(now - PROCESSED_EVENTS_KEPT)
         if self._metrics_store is not None:
             log.info("metrics maintenance: %s", await self._metrics_store.maintain())
+
+    async def stats(self) -> list[tuple[str, int, int]]:
+        """(table, rows, bytes of its documents or bodies) for the tables that grow with every scan."""
+        measured: list[tuple[Table, Any]] = [
+            (tables.scans, _text_length(tables.scans.c.document)),
+            (tables.body_blobs, func.length(tables.body_blobs.c.body)),
+            (tables.scan_bodies, func.length(tables.scan_bodies.c.body)),
+            (tables.scan_body_refs, None),
+            (tables.performance_metrics, None),
+            (tables.changes, _text_length(tables.changes.c.document)),
+            (tables.alerts, _text_length(tables.alerts.c.document)),
+            (tables.deliveries, _text_length(tables.deliveries.c.document)),
+            (tables.processed_events, None),
+        ]
+        found = []
+        async with self.engine.connect() as conn:
+            for table, size in measured:
+                volume = func.coalesce(func.sum(size), 0) if size is not None else literal(0)
+                rows, total = (await conn.execute(select(func.count(), volume).select_from(table))).one()
+                found.append((table.name, int(rows), int(total)))
+        return found
 
     async def close(self) -> None:
         if self._metrics_store is not None:
@@ -80,6 +117,11 @@ class SqlStorage:
             log.warning("database ping failed: %s", exc)
             return False
         return True
+
+
+def _text_length(column: Any) -> Any:
+    """Characters of a JSON document as text, on SQLite and PostgreSQL alike."""
+    return func.length(cast(column, Text))
 
 
 def _create_engine(url: str, settings: Settings) -> AsyncEngine:

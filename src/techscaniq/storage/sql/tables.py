@@ -190,3 +190,20 @@ scan_requests = Table(
     Column("lease_until", UTCDateTime, nullable=True),
     Index("ix_scan_requests_due", "lease_until", "requested_at"),
 )
+
+# Response bodies, content-addressed: one zlib copy per distinct body (sha256 of the raw bytes), however many
+# scans fetched it; a scan points at its body by hash. (scan_bodies holds the copies of scans stored before.)
+body_blobs = Table(
+    "body_blobs",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("stored_at", UTCDateTime, nullable=False),
+)
+
+scan_body_refs = Table(
+    "scan_body_refs",
+    metadata,
+    Column("scan_id", String(64), primary_key=True),
+    Column("body_hash", String(64), nullable=False, index=True),
+)

@@ -1,0 +1,68 @@
+"""Storage benchmark: bytes the core database grows by per check of an unchanged page, every step on.
+
+    .venv/bin/python -m bench.bench_storage [--scans 100]
+
+One embedded system scans the same local page `--scans` times (scan-now, one after another). Reports per
+scan: the growth of the SQLite file (after a WAL checkpoint) and the bytes of each growing table
+(`techscaniq storage stats`), next to the reference measured in the same run: the page's own size, raw and
+zlib-compressed (what storing a body per scan costs). The page is a real one from ../shared/corpus/pages when
+present, otherwise a synthetic 40 KB page."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import tempfile
+import zlib
+from pathlib import Path
+
+from tests.support.testsite import LocalSite
+
+from bench.bench_scheduler import load_pages
+from techscaniq.settings import Settings
+from techscaniq.system import MonitoringSystem
+
+
+def database_bytes(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages = db.execute("PRAGMA page_count").fetchone()[0] - db.execute("PRAGMA freelist_count").fetchone()[0]
+        return int(pages * db.execute("PRAGMA page_size").fetchone()[0])
+
+
+async def main(count: int) -> None:
+    [page] = load_pages(1)
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = Settings(_env_file=None, data_dir=Path(scratch) / "data", log_dir=Path(scratch) / "logs",  # type: ignore[call-arg]
+                            log_file=Path(scratch) / "run.log", allow_private_targets=True, http_port=0,
+                            websocket_port=0, min_scan_interval_seconds=0)
+        async with LocalSite() as site:
+            site.route("/", body=page)
+            async with MonitoringSystem(settings, serve_http=False, configure_logs=False) as system:
+                config_id = await system.add_monitoring_config({
+                    "organization_id": "bench", "name": "unchanged", "url": site.url("/"),
+                    "schedule": {"type": "interval", "expression": "1d"},
+                })
+                await system.scan_now(config_id, wait=True)  # the first scan stores the page once
+                await system.bus.join()
+                before_file, before = database_bytes(settings.sqlite_path), await system.storage.stats()
+                for _ in range(count):
+                    await system.scan_now(config_id, wait=True)
+                await system.bus.join()
+                after_file, after = database_bytes(settings.sqlite_path), await system.storage.stats()
+    raw = len(page.encode())
+    packed = len(zlib.compress(page.encode(), 6))
+    growth = (after_file - before_file) / count
+    print(f"scans={count} page={raw:,} B raw, {packed:,} B zlib (the reference: a body stored per scan)")
+    print(f"database file growth per scan: {growth:,.0f} B = {growth / packed:.2f}x the compressed page")
+    for (table, rows_before, bytes_before), (_, rows_after, bytes_after) in zip(before, after, strict=True):
+        if rows_after != rows_before:
+            print(f"  {table:<20} +{(rows_after - rows_before) / count:5.1f} rows/scan "
+                  f"+{(bytes_after - bytes_before) / count:9,.0f} B/scan")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scans", type=int, default=100)
+    asyncio.run(main(parser.parse_args().scans))
