@@ -22,6 +22,8 @@ from techscaniq.storage.protocols import MetricPoint, Storage
 
 log = logging.getLogger("techscaniq.pipeline.worker")
 
+MIN_INTERVAL_SLACK = timedelta(seconds=1)
+
 
 class ScanRunner(Protocol):
     async def scan(
@@ -113,8 +115,12 @@ class ScanWorker:
         # From "now", not from due_at: runs missed while down fire once, not once per missed slot.
         # Not before due_at + the minimum: a config stored before MIN_SCAN_INTERVAL_SECONDS was raised
         # keeps loading, but runs no more often than the deployment allows (interval phase is kept).
-        after = max(self._clock(), due_at, due_at + self._min_interval - timedelta(microseconds=1))
-        next_at = next_run_after(config.schedule, config.id, after, anchor=config.created_at)
+        next_at = next_run_after(config.schedule, config.id, max(self._clock(), due_at), anchor=config.created_at)
+        # The slack: a first run is due a moment after created_at (the phase), so its next slot is a hair
+        # under one interval later; that is on the schedule, not faster than it.
+        if next_at is not None and next_at - due_at < self._min_interval - MIN_INTERVAL_SLACK:
+            later = due_at + self._min_interval - MIN_INTERVAL_SLACK
+            next_at = next_run_after(config.schedule, config.id, later, anchor=config.created_at)
         await self._storage.configs.complete_run(config.id, due_at, next_at)
 
 
