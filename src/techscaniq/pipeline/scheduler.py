@@ -23,6 +23,9 @@ from techscaniq.storage.protocols import Storage
 log = logging.getLogger("techscaniq.pipeline.scheduler")
 
 
+QUEUED_PER_WORKER = 8  # runs claimed ahead per scan worker
+
+
 def scan_requested(config_id: str, organization_id: str, due_at: datetime | None, trigger: ScanTrigger,
                    scan_id: str | None = None) -> Event:
     payload = {"config_id": config_id, "due_at": due_at.isoformat() if due_at else None, "trigger": trigger.value}
@@ -79,6 +82,9 @@ class Scheduler:
         self.last_tick = now
         lease = self._settings.scheduler_lease_seconds
         room = self._room()
+        if room == 0:  # the queue is full: saturated, and no database round trip until it drains
+            self.saturated_since = self.saturated_since or now
+            return 0
         requests = await self._storage.scan_requests.claim(now, room, lease, self._owner) if room else []
         for request in requests:
             await self._bus.publish(scan_requested(request.config_id, request.organization_id, None,
@@ -104,13 +110,14 @@ class Scheduler:
         return claimed
 
     def _room(self) -> int:
-        """How many runs to claim now: a batch, but no more than the scan workers can start soon (twice
-        their concurrency, minus what already waits in this replica's queue). Claiming more would only
-        queue runs behind each other — and one organization's behind another's."""
+        """How many runs to claim now: a batch, but no more than the scan workers can start soon (QUEUED_PER_WORKER
+        times their concurrency, minus what already waits in this replica's queue). Claiming more would only
+        queue runs behind each other — and one organization's behind another's. (Not fewer: the in-process
+        bus gives each worker its own shard of the queue, so a short queue leaves workers idle.)"""
         concurrency = self._settings.scan_concurrency
         waiting = self._bus.queue_depths().get(f"{Topic.SCAN_REQUESTED.value}/scan-workers", 0)
-        free = 2 * concurrency - waiting
-        if waiting and free < max(1, concurrency // 2):
+        free = QUEUED_PER_WORKER * concurrency - waiting
+        if waiting and free < concurrency:
             return 0  # claim in chunks, not one run per finished scan (each claim is a transaction)
         return max(0, min(self._settings.scheduler_batch_size, free))
 
