@@ -13,6 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from techscaniq import __version__
+from techscaniq.domain.errors import QuotaExceededError
 from techscaniq.settings import Settings
 
 
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             field = ".".join(str(part) for part in error["loc"])
             print(f"error: {field}: {error['msg']}", file=sys.stderr)
         return 2
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, QuotaExceededError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return result

@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     # points at; metric points in the core database likewise (METRICS_DATABASE_URL has its own retention). 0 keeps all.
     scan_retention_days: int = Field(default=90, ge=0)
 
+    # --- quotas per organization (quotas.py) ---
+    quota_configs_per_organization: int = Field(default=10_000, ge=1)
+    quota_rules_per_config: int = Field(default=100, ge=1)
+    quota_channels_per_rule: int = Field(default=20, ge=1)
+    quota_recipients_per_channel: int = Field(default=100, ge=1)
+    quota_custom_fingerprints: int = Field(default=5_000, ge=1)  # technologies in one organization's set
+    quota_scan_now_per_minute: int = Field(default=60, ge=1)
+
     # --- change detection ---
     # Fields of changes.DetectionPolicy as JSON, e.g. CHANGE_POLICY='{"baseline_window": 10,
     # "consecutive_scans": 3, "impact_overrides": {"technology.added:analytics": "medium"}}'.

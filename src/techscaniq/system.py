@@ -23,6 +23,7 @@ from typing import Any
 
 import uvicorn
 
+from techscaniq import quotas
 from techscaniq.alerts import AlertEngine, Notifier
 from techscaniq.api.revocation import RevocationList
 from techscaniq.bus.memory import InMemoryEventBus
@@ -235,6 +236,7 @@ class MonitoringSystem:
             now = self.clock()
             data = {"created_at": now, "updated_at": now, **config}
         model = self.validate_config(data)
+        quotas.check_config_count(await self.storage.configs.count(model.organization_id), self.settings)
         await self.storage.configs.add(model, next_run_at=None if model.paused else self.clock())
         self.scheduler.wake()
         return model.id
@@ -248,6 +250,7 @@ class MonitoringSystem:
         if current is None or config.schedule != current.schedule:
             config = MonitoringConfig.model_validate(
                 data, context={KNOWN_IDS: known, MIN_INTERVAL: self.settings.min_scan_interval_seconds})
+        quotas.check_config_shape(config, self.settings)
         return config
 
     async def get_monitoring_config(self, config_id: str, organization_id: str | None = None) -> MonitoringConfig:
@@ -308,6 +311,8 @@ class MonitoringSystem:
     async def set_custom_fingerprints(self, organization_id: str, technologies: dict[str, Any] | None) -> list[str]:
         """Replace an organization's own fingerprints (None removes them); every replica picks them up.
         Returns warnings about skipped entries; a document that is not a JSON object raises ValueError."""
+        if isinstance(technologies, dict):
+            quotas.check_custom_fingerprints(len(technologies), self.settings)
         # Parsing and compiling a tenant's regexes is CPU work: off the event loop.
         warnings = await asyncio.to_thread(self.fingerprints.set_custom, organization_id, technologies)
         await self.storage.custom_fingerprints.put(organization_id, technologies or {}, self.clock())

@@ -3,6 +3,7 @@ one organization. Secrets are masked on output; a masked value sent back means "
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
@@ -11,8 +12,9 @@ from fastapi.responses import Response
 from techscaniq.api.auth import Principal
 from techscaniq.api.config_documents import ImportOutcome, import_configs, parse_document, render_export
 from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system, require_writer
-from techscaniq.api.errors import ConflictError, ForbiddenError
+from techscaniq.api.errors import ConflictError, ForbiddenError, RateLimitedError
 from techscaniq.api.masking import refuse_masked, restore_masked
+from techscaniq.api.ratelimit import RateLimiter
 from techscaniq.domain.common import REVEAL_SECRETS
 from techscaniq.system import MonitoringSystem
 
@@ -137,8 +139,15 @@ async def resume_config(
 
 @router.post("/{config_id}/scan", status_code=status.HTTP_202_ACCEPTED, summary="Scan now, outside the schedule")
 async def scan_now(
-    config_id: str, principal: Principal = Depends(require_writer), system: MonitoringSystem = Depends(get_system)
+    config_id: str, request: Request, principal: Principal = Depends(require_writer),
+    system: MonitoringSystem = Depends(get_system),
 ) -> dict[str, Any]:
+    await system.get_monitoring_config(config_id, principal.organization_id)  # a 404 costs no quota
+    limiter: RateLimiter = request.app.state.rate_limiter
+    allowed, retry_after = await limiter.hit(f"scan-now:{principal.organization_id}",
+                                             system.settings.quota_scan_now_per_minute, 60.0)
+    if not allowed:  # QUOTA_SCAN_NOW_PER_MINUTE: scans are the costly part of the deployment
+        raise RateLimitedError("scan-now", max(1, math.ceil(retry_after)))
     scan_id = await system.scan_now(config_id, principal.organization_id)
     return {"scan_id": scan_id, "status": "queued"}
 

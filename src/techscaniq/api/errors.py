@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from techscaniq.api.auth import AuthError
-from techscaniq.domain.errors import ConfigNotFoundError
+from techscaniq.domain.errors import ConfigNotFoundError, QuotaExceededError
 
 _LOCATIONS = ("body", "query", "path", "header", "cookie")
 
@@ -39,7 +39,9 @@ class RateLimitedError(Exception):
     """Too many requests (HTTP 429); `retry_after` whole seconds."""
 
     def __init__(self, scope: str, retry_after: int) -> None:
-        what = "this credential" if scope == "key" else "your organization"
+        what = {"key": "this credential",
+                "scan-now": "scan-now requests of your organization (QUOTA_SCAN_NOW_PER_MINUTE)"}.get(scope,
+                                                                                                  "your organization")
         super().__init__(f"rate limit of {what} exceeded; retry in {retry_after} s")
         self.retry_after = retry_after
 
@@ -91,7 +93,13 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = [{"field": exc.field, "in": exc.location, "message": str(exc), "type": exc.kind}]
         return JSONResponse({"error": "validation_error", "detail": detail}, 422)
 
+    async def quota_exceeded(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, QuotaExceededError)
+        detail = {"field": exc.field, "in": "body", "message": str(exc), "type": "quota_exceeded"}
+        return JSONResponse({"error": "validation_error", "detail": [detail]}, 422)
+
     app.add_exception_handler(FieldError, field_error)
+    app.add_exception_handler(QuotaExceededError, quota_exceeded)
     app.add_exception_handler(ConflictError, conflict)
     app.add_exception_handler(RateLimitedError, rate_limited)
     app.add_exception_handler(BadRequestError, bad_request)
