@@ -215,3 +215,27 @@ async def test_per_host_and_global_concurrency_limits(settings: Settings, site_f
     # Waiting for a free slot does not count against the fetch's own time limit.
     queued = Fetcher(settings.model_copy(update={"per_host_concurrency": 1, "total_timeout_seconds": 0.25}))
     assert await wall_time(queued, four_on_one_host[:2]) >= 0.4
+
+
+async def test_a_reset_mid_response_fails_with_a_reason(strict: Settings) -> None:
+    import socket
+    import struct
+
+    async def reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000)
+        await writer.drain()
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST
+        writer.transport.abort()
+
+    server = await asyncio.start_server(reset, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        result = await Fetcher(strict).fetch(f"http://127.0.0.1:{port}/")
+    finally:
+        server.close()
+    assert result.error is not None
+    message = result.error.message
+    assert not message.rstrip().endswith(":"), message  # was "the connection to ... broke: "
+    assert message.split(": ", 1)[1].strip(), message

@@ -128,7 +128,8 @@ class Fetcher:
             result.error = failed.error
         except Exception as exc:  # a bug of ours must not take the scan down: report it like a site failure
             log.exception("unexpected error fetching %s", url)
-            result.error = FetchError(code=FetchErrorCode.CONNECTION, message=f"unexpected {type(exc).__name__}: {exc}")
+            message = f"unexpected {type(exc).__name__}: {reason_of(exc)}"
+            result.error = FetchError(code=FetchErrorCode.CONNECTION, message=message)
         result.timings.total_ms = round(limits.spent * 1000, 3)
         FETCH_BYTES.inc(result.transfer_bytes)
         return result
@@ -359,6 +360,18 @@ def _cause(exc: BaseException, kind: type[BaseException], *, with_errno: bool = 
     return None
 
 
+def reason_of(exc: BaseException) -> str:
+    """Never empty: the message, else the OS error underneath (a reset has no message), else the type."""
+    text = str(exc).strip()
+    if text:
+        return text
+    os_error = _cause(exc, OSError, with_errno=True)
+    if isinstance(os_error, OSError) and os_error.errno:
+        return os.strerror(os_error.errno)
+    cause = exc.__cause__ or exc.__context__
+    return f"{type(exc).__name__} ({reason_of(cause)})" if cause is not None else type(exc).__name__
+
+
 def _failure(exc: Exception, target: httpx.URL, limits: _Limits) -> FetchFailed:
     """What an exception from httpcore or our backend means, in words a user can act on."""
     host = target.raw_host.decode("ascii")
@@ -385,13 +398,13 @@ def _failure(exc: Exception, target: httpx.URL, limits: _Limits) -> FetchFailed:
         if isinstance(ssl_error, ssl.SSLError):
             return FetchFailed(code.TLS, f"the TLS handshake with {host} failed: {ssl_error.reason or ssl_error}")
         os_error = _cause(exc, OSError, with_errno=True)
-        reason = os.strerror(os_error.errno) if isinstance(os_error, OSError) and os_error.errno else str(exc)
+        reason = os.strerror(os_error.errno) if isinstance(os_error, OSError) and os_error.errno else reason_of(exc)
         return FetchFailed(code.CONNECTION, f"could not connect to {where}: {reason}")
     if isinstance(exc, httpcore.RemoteProtocolError):
-        return FetchFailed(code.INVALID_RESPONSE, f"{host} sent a malformed HTTP response: {exc}")
+        return FetchFailed(code.INVALID_RESPONSE, f"{host} sent a malformed HTTP response: {reason_of(exc)}")
     if isinstance(exc, httpcore.NetworkError):
-        return FetchFailed(code.CONNECTION, f"the connection to {where} broke: {exc or type(exc).__name__}")
+        return FetchFailed(code.CONNECTION, f"the connection to {where} broke: {reason_of(exc)}")
     if isinstance(exc, httpcore.UnsupportedProtocol | httpcore.LocalProtocolError):
-        return FetchFailed(code.INVALID_URL, f"cannot request {target}: {exc}")
+        return FetchFailed(code.INVALID_URL, f"cannot request {target}: {reason_of(exc)}")
     log.exception("unexpected error fetching %s", target)
-    return FetchFailed(code.CONNECTION, f"unexpected {type(exc).__name__} talking to {where}: {exc}")
+    return FetchFailed(code.CONNECTION, f"unexpected {type(exc).__name__} talking to {where}: {reason_of(exc)}")
