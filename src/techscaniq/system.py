@@ -212,11 +212,24 @@ class MonitoringSystem:
         await self.notifier.aclose()
         if self.redis is not None:
             await self.redis.aclose()
+        await self._release_claims()
         await self.storage.close()
         for state in self.components.values():
             state.state = "stopped"
         self._started = False
         log.info("monitoring system stopped")
+
+    async def _release_claims(self) -> None:
+        """Runs and scan-now requests this process claimed but will not do are due again at once (for another
+        replica, or the next start), instead of after their lease (2 minutes by default)."""
+        try:
+            released = (await self.storage.configs.release_leases(self.instance_id)
+                        + await self.storage.scan_requests.release_leases(self.instance_id))
+        except Exception as exc:  # the database may be what is going away: the leases then expire on their own
+            log.warning("could not release claims on stop (%s): they expire after their lease", type(exc).__name__)
+            return
+        if released:
+            log.info("released %d claimed runs this process will not do", released)
 
     async def __aenter__(self) -> MonitoringSystem:
         await self.start()
