@@ -25,6 +25,7 @@ from techscaniq.api.body_guard import RequestGuard
 from techscaniq.api.body_limit import BodyLimit
 from techscaniq.api.dashboard import install_dashboard
 from techscaniq.api.docs_page import install_docs
+from techscaniq.api.error_models import ERROR_RESPONSES
 from techscaniq.api.errors import install_error_handlers
 from techscaniq.api.ratelimit import InMemoryRateLimiter, RateLimiter
 from techscaniq.api.security_headers import SecurityHeaders
@@ -49,7 +50,8 @@ def create_app(system: MonitoringSystem, rate_limiter: RateLimiter | None = None
     app.add_middleware(RequestGuard)
     for module in (operations, auth_routes, configs, rules, scans, sites, changes, alerts, deliveries, silences,
                    fingerprints):
-        app.include_router(module.router)
+        # The probes answer no error body of ours; every other operation documents the ones it may return.
+        app.include_router(module.router, responses=None if module is operations else ERROR_RESPONSES)
     app.add_api_websocket_route("/ws", system.realtime.endpoint)
     if system.settings.dashboard_enabled:
         install_dashboard(app)
