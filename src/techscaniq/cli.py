@@ -139,15 +139,11 @@ def _secrets_current_key(_: argparse.Namespace) -> int:
 
 
 def _secrets_rotate(_: argparse.Namespace) -> int:
-    from techscaniq.storage.sql import SqlStorage
+    from techscaniq.storage.factory import opened_storage
 
     async def rotate() -> int:
-        storage = SqlStorage(Settings())
-        await storage.start()
-        try:
+        async with opened_storage(Settings()) as storage:
             return await storage.configs.rewrite_secrets()
-        finally:
-            await storage.close()
 
     print(f"re-encrypted the secrets of {asyncio.run(rotate())} configs with the first key")
     return 0
@@ -157,19 +153,15 @@ def _storage_stats(_: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from techscaniq.domain.common import utcnow
-    from techscaniq.storage.sql import SqlStorage
+    from techscaniq.storage.factory import opened_storage
 
     settings = Settings()
 
     async def measure() -> tuple[list[tuple[str, int, int]], int]:
-        storage = SqlStorage(settings)
-        await storage.start()
-        try:
+        async with opened_storage(settings) as storage:
             days = settings.scan_retention_days
             expiring = await storage.scans.expirable(utcnow() - timedelta(days=days)) if days else 0
             return await storage.stats(), expiring
-        finally:
-            await storage.close()
 
     found, expiring = asyncio.run(measure())
     print(f"{'table':<22}{'rows':>12}{'bytes':>16}")
@@ -254,7 +246,7 @@ def _load_documents(path: Path) -> list[dict[str, Any]]:
 
 def _config_add(args: argparse.Namespace) -> int:
     from techscaniq.domain.config import MIN_INTERVAL, MonitoringConfig
-    from techscaniq.storage.factory import create_storage
+    from techscaniq.storage.factory import opened_storage
 
     settings = Settings()
     context = {MIN_INTERVAL: settings.min_scan_interval_seconds}
@@ -262,32 +254,24 @@ def _config_add(args: argparse.Namespace) -> int:
                for document in _load_documents(args.file)]
 
     async def add() -> None:
-        storage = create_storage(settings)
-        await storage.start()
-        try:
+        async with opened_storage(settings) as storage:
             for config in configs:
                 await storage.configs.add(config, next_run_at=None if config.paused else config.created_at)
                 print(f"added {config.id}  {config.name}  {config.url}")
-        finally:
-            await storage.close()
 
     asyncio.run(add())
     return 0
 
 
 def _config_list(args: argparse.Namespace) -> int:
-    from techscaniq.storage.factory import create_storage
+    from techscaniq.storage.factory import opened_storage
 
     async def listing() -> None:
-        storage = create_storage(Settings())
-        await storage.start()
-        try:
+        async with opened_storage(Settings()) as storage:
             for config in await storage.configs.find(args.organization):
                 state = "paused" if config.paused else "active"
                 print(f"{config.id}  {config.organization_id}  {state:<6}  {config.schedule.type}:"
                       f"{config.schedule.expression}  {config.url}")
-        finally:
-            await storage.close()
 
     asyncio.run(listing())
     return 0
@@ -305,7 +289,7 @@ def _token(args: argparse.Namespace) -> int:
 def _token_revoke(args: argparse.Namespace) -> int:
     from techscaniq.api.revocation import JTI_ONLY_RETENTION, RevocationList, revocation_target
     from techscaniq.domain.common import utcnow
-    from techscaniq.storage.factory import create_storage
+    from techscaniq.storage.factory import opened_storage
 
     settings = Settings()
     given = args.token_or_jti.strip()
@@ -320,12 +304,8 @@ def _token_revoke(args: argparse.Namespace) -> int:
         raise ValueError("--organization: needed when revoking by jti (a JWT names its own organization)")
 
     async def revoke() -> None:
-        storage = create_storage(settings)
-        await storage.start()
-        try:
+        async with opened_storage(settings) as storage:
             await RevocationList(storage.revoked_tokens).revoke(jti, organization_id, expires_at, args.reason)
-        finally:
-            await storage.close()
 
     asyncio.run(revoke())
     print(f"revoked {jti} of {organization_id}; every replica refuses it within 30 s")

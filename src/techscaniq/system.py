@@ -259,10 +259,13 @@ class MonitoringSystem:
         schedule below today's minimum may stay (pausing or renaming such a config must work)."""
         # Ids stored before the safe-id rule (e.g. with '/') may stay; new ones must be safe.
         known = {current.id, *(rule.id for rule in current.alert_rules)} if current else set()
-        config = MonitoringConfig.model_validate(data, context={KNOWN_IDS: known})
-        if current is None or config.schedule != current.schedule:
-            config = MonitoringConfig.model_validate(
-                data, context={KNOWN_IDS: known, MIN_INTERVAL: self.settings.min_scan_interval_seconds})
+        minimum = {MIN_INTERVAL: self.settings.min_scan_interval_seconds}
+        if current is None:  # a new config: every rule at once, one validation
+            config = MonitoringConfig.model_validate(data, context={KNOWN_IDS: known, **minimum})
+        else:
+            config = MonitoringConfig.model_validate(data, context={KNOWN_IDS: known})
+            if config.schedule != current.schedule:
+                config = MonitoringConfig.model_validate(data, context={KNOWN_IDS: known, **minimum})
         quotas.check_config_shape(config, self.settings)
         return config
 

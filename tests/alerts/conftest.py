@@ -1,4 +1,5 @@
-"""Real parts for the alert tests: SQLite storage, a loopback HTTP receiver, a controllable clock."""
+"""Real parts for the alert tests: a loopback HTTP receiver, a controllable clock, configs and changes
+(SQLite storage is the shared `storage` fixture of tests/support/fixtures.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ import pytest
 from techscaniq.domain.change import Change, ChangeKind
 from techscaniq.domain.common import Impact
 from techscaniq.domain.config import AlertRule, MonitoringConfig
-from techscaniq.settings import Settings
-from techscaniq.storage.sql import SqlStorage
 
 
 class Clock:
@@ -35,15 +34,6 @@ class Clock:
 def clock() -> Clock:
     return Clock()
 
-
-@pytest.fixture
-async def storage(settings: Settings) -> AsyncIterator[SqlStorage]:
-    store = SqlStorage(settings)
-    await store.start()
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 # Two channels on a closed port: what a rule notifies through when the test only counts deliveries.

@@ -5,11 +5,9 @@ hand so hours pass in a second."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from aiosmtpd.controller import Controller
 from tests.alerts.conftest import Clock, make_change, make_config
 from tests.support.ports import free_port
@@ -20,16 +18,6 @@ from techscaniq.domain.alert import Delivery, DeliveryStatus
 from techscaniq.domain.config import AlertRule
 from techscaniq.settings import Settings
 from techscaniq.storage.sql import SqlStorage
-
-
-@pytest.fixture
-async def storage(settings: Settings) -> AsyncIterator[SqlStorage]:
-    store = SqlStorage(settings)
-    await store.start()
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def email_alert(storage: SqlStorage, settings: Settings, clock: Clock, port: int) -> Delivery:

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from tests.alerts.conftest import clock, storage  # noqa: F401 (fixtures)
+from tests.alerts.conftest import clock  # noqa: F401 (fixture; `storage` is the shared one)
 from tests.services.conftest import fresh_database_url, metrics_url, scale_out_settings  # noqa: F401
 from tests.support.services import service_url
 

@@ -5,7 +5,6 @@ NOTIFICATION_ALLOWED_NETWORKS, plays a receiver the operator allowed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -28,15 +27,6 @@ ALLOWED = "127.0.0.2"
 def guarded(settings: Settings) -> Settings:
     return settings.model_copy(update={"notification_allowed_networks": f"{ALLOWED}/32"})
 
-
-@pytest.fixture
-async def storage(guarded: Settings) -> AsyncIterator[SqlStorage]:
-    store = SqlStorage(guarded)
-    await store.start()
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def deliver(storage: SqlStorage, settings: Settings, channel: dict[str, Any]) -> Delivery:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import stat
-from collections.abc import AsyncIterator
 
 import pytest
 from cryptography.fernet import Fernet
@@ -44,15 +43,6 @@ def raw_documents(settings: Settings) -> str:
 def channel_secrets(config: MonitoringConfig) -> str:
     return json.dumps(config.model_dump(mode="json", context=REVEAL_SECRETS))
 
-
-@pytest.fixture
-async def storage(settings: Settings) -> AsyncIterator[SqlStorage]:
-    store = SqlStorage(settings)
-    await store.start()
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def test_no_secret_is_readable_in_the_stored_rows(storage: SqlStorage, settings: Settings) -> None:

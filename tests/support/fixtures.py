@@ -11,6 +11,7 @@ from tests.support.certificates import CertificateKind, TestCA
 from tests.support.testsite import LocalSite
 
 from techscaniq.settings import Settings
+from techscaniq.storage.sql import SqlStorage
 
 SiteFactory = Callable[..., Awaitable[LocalSite]]
 
@@ -52,3 +53,15 @@ async def local_site(site_factory: SiteFactory) -> LocalSite:
 async def tls_site(site_factory: SiteFactory) -> LocalSite:
     """A started HTTPS site with a valid certificate from `test_ca` (use with `tls_settings`)."""
     return await site_factory(tls=True)
+
+
+@pytest.fixture
+async def storage(settings: Settings) -> AsyncIterator[SqlStorage]:
+    """SQLite storage on the conftest `settings`, started and closed (directories with both backends
+    override it: tests/storage, tests/changes)."""
+    store = SqlStorage(settings)
+    await store.start()
+    try:
+        yield store
+    finally:
+        await store.close()

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from techscaniq.api.auth import Principal
-from techscaniq.api.deliveries import public_delivery
+from techscaniq.api.deliveries import public_deliveries
 from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system, require_writer
 from techscaniq.api.errors import NotFoundError
 from techscaniq.domain.alert import Alert, AlertStatus
@@ -69,7 +69,7 @@ async def deliveries(
 ) -> list[dict[str, Any]]:
     alert = await _alert(system, alert_id, principal.organization_id)
     found = await system.storage.deliveries.list_for_alert(alert.id)
-    return [await public_delivery(system, d) for d in found if d.organization_id == principal.organization_id]
+    return await public_deliveries(system, [d for d in found if d.organization_id == principal.organization_id])
 
 
 async def _alert(system: MonitoringSystem, alert_id: str, organization_id: str) -> Alert:

@@ -13,6 +13,7 @@ from techscaniq.api.auth import Principal
 from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system, require_writer
 from techscaniq.api.errors import ConflictError, NotFoundError
 from techscaniq.domain.alert import Delivery, DeliveryStatus
+from techscaniq.domain.config import MonitoringConfig
 from techscaniq.system import MonitoringSystem
 
 router = APIRouter(prefix="/api/v1/deliveries", tags=["alerts"])
@@ -42,7 +43,7 @@ async def list_deliveries(
     else:  # the channel lives in the document, not in a column: filtered here, within RETRY_ALL_LIMIT
         found = await system.storage.deliveries.find(organization, wanted, limit=RETRY_ALL_LIMIT)
         chosen = [d for d in found if _on_channel(d, config_id, rule_id, channel_index)][offset:offset + limit]
-    return [await public_delivery(system, d) for d in chosen]
+    return await public_deliveries(system, chosen)
 
 
 @router.post("/{delivery_id}/retry", summary="Send a dead (or waiting) delivery again now")
@@ -55,7 +56,8 @@ async def retry_one(
     if delivery.status is DeliveryStatus.DELIVERED:
         raise ConflictError(f"delivery {delivery_id!r} was delivered; it is not sent twice")
     retried = await system.notifier.retry(delivery, by=principal.subject)
-    return await public_delivery(system, retried)
+    [public] = await public_deliveries(system, [retried])
+    return public
 
 
 @router.post("/retry", summary="Send every dead letter of one channel again now")
@@ -75,9 +77,18 @@ async def retry_channel(
     return {"retried": retried}
 
 
-async def public_delivery(system: MonitoringSystem, delivery: Delivery) -> dict[str, Any]:
+async def public_deliveries(system: MonitoringSystem, deliveries: list[Delivery]) -> list[dict[str, Any]]:
+    """The deliveries without their channels' secrets, each config read once (a listing is mostly one config)."""
+    configs: dict[tuple[str, str], MonitoringConfig | None] = {}
+    for delivery in deliveries:
+        key = (delivery.config_id, delivery.organization_id)
+        if key not in configs:
+            configs[key] = await system.storage.configs.get(*key)
+    return [public_delivery(d, configs[(d.config_id, d.organization_id)]) for d in deliveries]
+
+
+def public_delivery(delivery: Delivery, config: MonitoringConfig | None) -> dict[str, Any]:
     """The delivery without its channel's secrets (errors scrubbed of them once more on the way out)."""
-    config = await system.storage.configs.get(delivery.config_id, delivery.organization_id)
     rule = config.rule(delivery.rule_id) if config else None
     channels = rule.notification_channels if rule else []
     secrets = secrets_of(channels[delivery.channel_index]) if 0 <= delivery.channel_index < len(channels) else []

@@ -348,12 +348,14 @@ def _header(response: httpcore.Response, name: bytes) -> str | None:
     return None
 
 
-def _cause(exc: BaseException, kind: type[BaseException], *, with_errno: bool = False) -> BaseException | None:
+def _cause(exc: BaseException, kind: type[BaseException], *, with_errno: bool = False,
+           with_message: bool = False) -> BaseException | None:
     """The first exception of `kind` in the chain that led to `exc` (httpcore and anyio wrap the original)."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, kind) and (not with_errno or getattr(current, "errno", None)):
+        if (isinstance(current, kind) and (not with_errno or getattr(current, "errno", None))
+                and (not with_message or str(current).strip())):
             return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__
@@ -362,14 +364,13 @@ def _cause(exc: BaseException, kind: type[BaseException], *, with_errno: bool = 
 
 def reason_of(exc: BaseException) -> str:
     """Never empty: the message, else the OS error underneath (a reset has no message), else the type."""
-    text = str(exc).strip()
-    if text:
+    if text := str(exc).strip():
         return text
     os_error = _cause(exc, OSError, with_errno=True)
     if isinstance(os_error, OSError) and os_error.errno:
         return os.strerror(os_error.errno)
-    cause = exc.__cause__ or exc.__context__
-    return f"{type(exc).__name__} ({reason_of(cause)})" if cause is not None else type(exc).__name__
+    message = _cause(exc, Exception, with_message=True)  # the first exception in the chain that says something
+    return f"{type(exc).__name__} ({message})" if message is not None else type(exc).__name__
 
 
 def _failure(exc: Exception, target: httpx.URL, limits: _Limits) -> FetchFailed:

@@ -28,6 +28,7 @@ class EmailSender:
 
     def __init__(self, settings: Settings, tls_context: ssl.SSLContext | None = None) -> None:
         self._settings = settings
+        self._policy = settings.notification_address_policy  # parsed once, not per send
         # None: the system trust store. Tests (and private CAs) pass their own context.
         self._tls_context = tls_context
 
@@ -52,7 +53,7 @@ class EmailSender:
         sock: socket.socket | None = None
         try:
             if channel.smtp_host is not None:
-                sock = await connect_checked(host, port, settings.notification_address_policy, SMTP_TIMEOUT_SECONDS)
+                sock = await connect_checked(host, port, self._policy, SMTP_TIMEOUT_SECONDS)
             await aiosmtplib.send(
                 email,
                 hostname=host,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Insert, Select, Table
+from sqlalchemy import ColumnElement, Insert, Select, Table, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -45,6 +45,14 @@ class SqlRepository:
     async def load_one(self, query: Select[Any], model: type[M]) -> M | None:
         found = await self.load_all(query.limit(1), model)
         return found[0] if found else None
+
+    async def release_leases_of(self, table: Table, owner: str | None) -> int:
+        """Forget the leases (`lease_owner`, `lease_until`) of every row, or of one owner's rows."""
+        query = update(table).where(table.c.lease_owner.is_not(None)).values(lease_owner=None, lease_until=None)
+        if owner is not None:
+            query = query.where(table.c.lease_owner == owner)
+        async with self._engine.begin() as conn:
+            return (await conn.execute(query)).rowcount
 
     def insert_ignoring_duplicates(self, table: Table, index_elements: list[str]) -> Insert:
         """INSERT ... ON CONFLICT DO NOTHING: the basis of idempotent writes."""

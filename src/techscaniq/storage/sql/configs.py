@@ -104,12 +104,8 @@ class SqlConfigRepository(SqlRepository):
             )
 
     async def release_leases(self, owner: str | None = None) -> int:
-        """Forget leases (all, or one owner's): used when a single process restarts."""
-        query = update(t).where(t.c.lease_owner.is_not(None)).values(lease_owner=None, lease_until=None)
-        if owner is not None:
-            query = query.where(t.c.lease_owner == owner)
-        async with self._engine.begin() as conn:
-            return (await conn.execute(query)).rowcount
+        """Forget leases (all, or one owner's): a single process restarting, or any process stopping."""
+        return await self.release_leases_of(t, owner)
 
     async def earliest_next_run(self, now: datetime) -> datetime | None:
         query = select(func.min(t.c.next_run_at)).where(

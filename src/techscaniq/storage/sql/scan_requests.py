@@ -42,11 +42,7 @@ class SqlScanRequestRepository(SqlRepository):
             await conn.execute(delete(t).where(t.c.id == request_id))
 
     async def release_leases(self, owner: str | None = None) -> int:
-        query = update(t).where(t.c.lease_owner.is_not(None)).values(lease_owner=None, lease_until=None)
-        if owner is not None:
-            query = query.where(t.c.lease_owner == owner)
-        async with self._engine.begin() as conn:
-            return (await conn.execute(query)).rowcount
+        return await self.release_leases_of(t, owner)
 
     async def pending(self) -> int:
         async with self._engine.connect() as conn:
