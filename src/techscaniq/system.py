@@ -350,10 +350,6 @@ class MonitoringSystem:
     # ---- health --------------------------------------------------------------------------
 
     async def health(self) -> dict[str, Any]:
-        database_ok = await self.storage.ping()
-        DATABASE_UP.set(1 if database_ok else 0)
-        self._set("database", "running" if database_ok else "failed",
-                  self._describe_database() if database_ok else "not answering")
         self._set("event_bus", "running" if self.bus.healthy else "failed", type(self.bus).__name__)
         for task in self._tasks:
             if task.done() and task.get_name() in self.components:
@@ -367,6 +363,7 @@ class MonitoringSystem:
                 self._set(name, "degraded", "retrying: its backend is unavailable")
             elif name not in outages and state.state == "degraded":
                 self._set(name, "running")
+        await self._check_database()
         notifier = self.components.get("notifier")
         if notifier is not None and notifier.state == "running":
             notifier.detail = self.notifier.health_detail()  # a failing receiver is news, not a down replica
@@ -383,6 +380,28 @@ class MonitoringSystem:
         return {"status": status, "instance": self.instance_id,
                 "mode": "embedded" if self.settings.embedded else "scale-out", "components": components}
 
+    async def _check_database(self) -> None:
+        """Failed when it does not answer; degraded when it answers but refuses writes (full disk, read-only)."""
+        database_ok = await self.storage.ping()
+        DATABASE_UP.set(1 if database_ok else 0)
+        write_failure = await self.storage.write_failure() if database_ok else None
+        if not database_ok:
+            self._set("database", "failed", "not answering")
+        elif write_failure is not None:
+            self._set("database", "degraded", write_failure)
+        else:
+            self._set("database", "running", self._describe_database())
+        # Scale-out backends beside the core database, shown only when configured.
+        metrics_ok = await self.storage.ping_metrics_database()
+        if metrics_ok is not None:
+            self._set("metrics_database", "running" if metrics_ok else "degraded",
+                      "PostgreSQL (METRICS_DATABASE_URL)" if metrics_ok else "not answering")
+        if self.redis is not None:
+            redis_ok = await self.redis.ping()
+            self._set("redis", "running" if redis_ok else "degraded",
+                      "alert windows and rate limits shared between replicas" if redis_ok
+                      else "not answering: each replica coordinates locally or through the database meanwhile")
+
     def _note_saturation(self) -> None:
         """The scheduler is degraded while due runs have waited for a free scan worker for a while."""
         scheduler = self.components.get("scheduler")
@@ -397,7 +416,8 @@ class MonitoringSystem:
             self._set("scheduler", "running")
 
     async def ready(self) -> bool:
-        return self._started and await self.storage.ping() and self.bus.healthy
+        return (self._started and await self.storage.ping() and await self.storage.write_failure() is None
+                and self.bus.healthy)
 
     async def observe(self) -> None:
         """Bring every gauge up to date (what /metrics calls before Prometheus reads them)."""

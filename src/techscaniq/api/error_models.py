@@ -12,7 +12,7 @@ class ErrorBody(BaseModel):
     """Every error except bad input: a stable code and a sentence saying what is wrong."""
 
     error: str = Field(examples=["not_found"], description="unauthorized, forbidden, not_found, conflict, "
-                       "bad_request, payload_too_large, rate_limited")
+                       "bad_request, payload_too_large, rate_limited, storage_unavailable, internal_error")
     detail: str = Field(examples=["no monitoring config with id 'shop'"])
 
 
@@ -44,4 +44,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: _error("Request body over MAX_REQUEST_BODY_BYTES"),
     422: {"model": ValidationErrorBody, "description": "Invalid input, naming each field"},
     429: _error("Rate limit or quota of the credential or organization; see Retry-After"),
+    503: _error("The database cannot take the request now (full disk, read-only, not answering); nothing of it was "
+                "stored — retry after Retry-After seconds"),
 }

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from techscaniq.api.auth import AuthError
 from techscaniq.domain.errors import ConfigNotFoundError, QuotaExceededError
+from techscaniq.storage.sql.write_health import unavailable_reason
+
+log = logging.getLogger(__name__)
+
+# Long enough for a transient blip (a failover, a lock holder finishing), short enough not to stall a client.
+STORAGE_RETRY_AFTER_SECONDS = 10
 
 _LOCATIONS = ("body", "query", "path", "header", "cookie")
 
@@ -98,6 +106,20 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = {"field": exc.field, "in": "body", "message": str(exc), "type": "quota_exceeded"}
         return JSONResponse({"error": "validation_error", "detail": [detail]}, 422)
 
+    async def storage_error(request: Request, exc: Exception) -> JSONResponse:
+        reason = unavailable_reason(exc)
+        if reason is None:  # a bug of ours, not the backend's state: logged whole, answered without internals
+            log.error("database error in %s %s", request.method, request.url.path, exc_info=exc)
+            return JSONResponse({"error": "internal_error", "detail": "unexpected database error (see the server "
+                                 "log)"}, 500)
+        return JSONResponse(
+            {"error": "storage_unavailable",
+             "detail": f"the database cannot take requests now: {reason}. Nothing of this request was stored; "
+                       f"retry in {STORAGE_RETRY_AFTER_SECONDS} s"},
+            503, headers={"Retry-After": str(STORAGE_RETRY_AFTER_SECONDS)})
+
+    app.add_exception_handler(SQLAlchemyError, storage_error)
+    app.add_exception_handler(ConnectionError, storage_error)
     app.add_exception_handler(FieldError, field_error)
     app.add_exception_handler(QuotaExceededError, quota_exceeded)
     app.add_exception_handler(ConflictError, conflict)

@@ -6,6 +6,7 @@ and every fallback is counted in `techscaniq_coordination_fallbacks{operation}`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -69,6 +70,15 @@ class RedisGuard:
             log.warning("Redis available again: coordination through Redis resumed")
             self._down_until = None
         return result
+
+    async def ping(self) -> bool:
+        """Whether Redis answers now (health checks ask directly, not through the fallback window)."""
+        try:
+            async with asyncio.timeout(5):
+                await self.client.ping()
+        except (RedisError, OSError, TimeoutError):
+            return False
+        return True
 
     async def aclose(self) -> None:
         await self.client.aclose()  # type: ignore[attr-defined]  # (types-redis predates aclose)

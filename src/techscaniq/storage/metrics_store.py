@@ -6,6 +6,8 @@ coming days' partitions and applies the retention; run it at start and hourly (c
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +16,8 @@ import asyncpg
 from techscaniq.settings import Settings
 from techscaniq.storage.metrics_schema import plain_postgres_url, write_performance_metrics
 from techscaniq.storage.protocols import MetricPoint
+
+log = logging.getLogger(__name__)
 
 
 class MetricsStoreRepository:
@@ -38,6 +42,16 @@ class MetricsStoreRepository:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+    async def ping(self) -> bool:
+        try:
+            async with asyncio.timeout(5):
+                async with self._acquire() as conn:
+                    await conn.fetchval("SELECT 1")
+        except Exception as exc:  # any driver error or the timeout means "down" for health checks
+            log.warning("metrics database ping failed: %s", exc)
+            return False
+        return True
 
     async def add(self, points: list[MetricPoint]) -> None:
         async with self._acquire() as conn:

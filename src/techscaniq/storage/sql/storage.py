@@ -28,6 +28,7 @@ from techscaniq.storage.sql.revoked_tokens import SqlRevokedTokenRepository
 from techscaniq.storage.sql.scan_requests import SqlScanRequestRepository
 from techscaniq.storage.sql.scans import SqlScanRepository
 from techscaniq.storage.sql.silences import SqlSilenceRepository
+from techscaniq.storage.sql.write_health import WriteHealth, probe_write
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class SqlStorage:
         self._settings = settings
         self.url = url or settings.storage_url
         self.engine = _create_engine(self.url, settings)
+        self.write_health = WriteHealth()
+        self.write_health.watch(self.engine)
         self.secrets = SecretBox.from_settings(settings)
         self.configs = SqlConfigRepository(self.engine, self.secrets)
         self.scans = SqlScanRepository(self.engine)
@@ -117,6 +120,22 @@ class SqlStorage:
             log.warning("database ping failed: %s", exc)
             return False
         return True
+
+    async def ping_metrics_database(self) -> bool | None:
+        """Whether METRICS_DATABASE_URL answers; None when the time series live in the core database."""
+        return await self._metrics_store.ping() if self._metrics_store is not None else None
+
+    async def write_failure(self) -> str | None:
+        """None while the database takes writes; while it does not, what fails and since when (each call tries one
+        probe write, so the state clears as soon as the disk has room or the file is writable again)."""
+        if self.write_health.failure is None:
+            return None
+        try:
+            await probe_write(self.engine)
+        except Exception:  # classified and kept by the engine's error hook; the earlier failure still stands
+            return self.write_health.failure.describe() if self.write_health.failure else "writes failing"
+        self.write_health.recovered()
+        return None
 
 
 def _text_length(column: Any) -> Any:
