@@ -36,6 +36,8 @@ from techscaniq.settings import Settings
 
 log = logging.getLogger(__name__)
 
+BROKER_PROBE_SECONDS = 5.0  # a broker that takes longer to give its metadata counts as away
+
 
 class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no type hints
     """One consumer-group member. The poll loop hands records to `concurrency` shard workers (by key, so a key's
@@ -311,6 +313,7 @@ class KafkaEventBus:
         self._subscriptions: list[_Subscription] = []
         self._running = False
         self._publish_failed = False
+        self.broker_outage = Outage("kafka:brokers", "event_bus")
 
     def topic_name(self, topic: Topic) -> str:
         return f"{self.topic_prefix}{topic.value}"
@@ -345,9 +348,18 @@ class KafkaEventBus:
         self._lag_task = asyncio.create_task(self._refresh_lag(), name="kafka-bus:lag")
 
     async def _refresh_lag(self) -> None:
-        """Keep each subscription's log-end offsets fresh so queue_depths() (sync, cheap) sees a growing backlog."""
+        """Ask the brokers for the cluster's metadata, then keep each subscription's log-end offsets fresh so
+        queue_depths() (sync, cheap) sees a growing backlog. A consumer polling a broker that is away only gets
+        empty batches and a producer waits out its timeout: without this probe nothing would notice the outage."""
         while True:
             await asyncio.sleep(self.lag_refresh_seconds)
+            try:
+                async with asyncio.timeout(BROKER_PROBE_SECONDS):
+                    await self._producer.client.fetch_all_metadata()
+            except (KafkaError, TimeoutError) as exc:
+                self.broker_outage.failed(exc)
+                continue
+            self.broker_outage.recovered()
             for subscription in self._subscriptions:
                 try:
                     await subscription.refresh_end_offsets()
@@ -440,10 +452,12 @@ class KafkaEventBus:
     @property
     def outages(self) -> list[Outage]:
         """Every consumer loop's outage tracker, for /health."""
-        return [o for s in self._subscriptions for o in (s.poll_outage, s.commit_outage, s.dead_letter_outage)]
+        return [self.broker_outage,
+                *(o for s in self._subscriptions for o in (s.poll_outage, s.commit_outage, s.dead_letter_outage))]
 
     @property
     def healthy(self) -> bool:
         consumers_alive = all(s.alive for s in self._subscriptions)
-        return self._running and self._producer is not None and not self._publish_failed and consumers_alive
+        return (self._running and self._producer is not None and not self._publish_failed and consumers_alive
+                and not self.broker_outage.active)
 
