@@ -94,7 +94,7 @@ def main() -> int:
     print(f"workload: {len(fetches)} HAR responses ({len(documents)} HTML documents), {len(corpus)} pages")
 
     build = timed(lambda: [fetch_of(entry) for entry in entries], args.repeat)
-    grade = timed(lambda: [grade_headers(fetch, document=None, is_html=False, http_fetch=None)
+    grade = timed(lambda: [grade_headers(fetch, document=None, http_fetch=None)
                            for fetch in fetches], args.repeat)
     print(f"header grading: {len(fetches) / grade:,.0f} responses/s; building the FetchResult: "
           f"{len(fetches) / build:,.0f}/s; ratio {grade / build:.2f}")
@@ -106,7 +106,7 @@ def main() -> int:
 
     def page_work() -> None:
         for (url, tree), fetch in zip(trees, page_fetches, strict=True):
-            grade_headers(fetch, document=tree, is_html=True, http_fetch=None)
+            grade_headers(fetch, document=tree, http_fetch=None)
             mixed_content(tree, url)
             version_disclosure(fetch)
             page_resources(tree, url)
@@ -120,7 +120,7 @@ def main() -> int:
     results: Counter[str] = Counter()
     for fetch in documents:
         graded = grade_headers(fetch, document=LexborHTMLParser(fetch.text) if fetch.body else None,
-                               is_html=bool(fetch.body), http_fetch=None)
+                               http_fetch=None)
         grades[graded.grade] += 1
         results.update(finding.result for finding in graded.findings if not finding.passed)
     print("grades of the HAR documents:", dict(sorted(grades.items())))

@@ -34,7 +34,7 @@ def redirected(*urls: str, error: FetchErrorCode | None = None) -> FetchResult:
 
 def run(fetch: FetchResult, *, http: FetchResult | None = None, cors: FetchResult | None = None) -> dict[str, str]:
     document = HTMLParser(fetch.text) if "html" in (fetch.content_type or "") else None
-    graded = grade_headers(fetch, document=document, is_html=document is not None, http_fetch=http, cors_fetch=cors)
+    graded = grade_headers(fetch, document=document, http_fetch=http, cors_fetch=cors)
     return {item.test: item.result for item in graded.findings}
 
 
@@ -147,14 +147,14 @@ CASES: list[tuple[str, str, FetchResult, dict[str, FetchResult | None]]] = [
      page([("X-Frame-Options", "ALLOW-FROM https://example.net")]), {}),
     ("x-frame-options", "x-frame-options-not-implemented", page(), {}),
     ("x-frame-options", "x-frame-options-header-invalid", page([("X-Frame-Options", "allowall")]), {}),
-    ("cross-origin-resource-policy", "cross-origin-resource-policy-not-implemented", page(), {}),
-    ("cross-origin-resource-policy", "cross-origin-resource-policy-implemented-with-same-origin",
+    ("cross-origin-resource-policy", "corp-not-implemented", page(), {}),
+    ("cross-origin-resource-policy", "corp-implemented-with-same-origin",
      page([("Cross-Origin-Resource-Policy", "same-origin")]), {}),
-    ("cross-origin-resource-policy", "cross-origin-resource-policy-implemented-with-same-site",
+    ("cross-origin-resource-policy", "corp-implemented-with-same-site",
      page([("Cross-Origin-Resource-Policy", "same-site")]), {}),
-    ("cross-origin-resource-policy", "cross-origin-resource-policy-implemented-with-cross-origin",
+    ("cross-origin-resource-policy", "corp-implemented-with-cross-origin",
      page([("Cross-Origin-Resource-Policy", "cross-origin")]), {}),
-    ("cross-origin-resource-policy", "cross-origin-resource-policy-header-invalid",
+    ("cross-origin-resource-policy", "corp-header-invalid",
      page([("Cross-Origin-Resource-Policy", "bogus")]), {}),
     ("cross-origin-opener-policy", "coop-not-implemented", page(), {}),
     ("cross-origin-opener-policy", "coop-implemented-with-same-origin",
@@ -196,24 +196,48 @@ def test_grade_chart(score: int, grade: str) -> None:
     assert grade_for(score) == grade
 
 
-BEST = [
+# A hardened response: HSTS that meets the preload list's rules, a strict CSP (with frame-ancestors), XFO,
+# COOP, COEP, CORP, an SRI-protected script and a secure session cookie.
+HARDENED = [
     ("Content-Security-Policy", "default-src 'none'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"),
-    ("Set-Cookie", "sessionid=1; Secure; HttpOnly; SameSite=Strict"),
-    ("Referrer-Policy", "no-referrer"), HSTS, ("X-Content-Type-Options", "nosniff"),
-    ("Cross-Origin-Resource-Policy", "same-origin"),
+    ("Set-Cookie", "sessionid=1; Path=/; Secure; HttpOnly; SameSite=Strict"),
+    ("Strict-Transport-Security", "max-age=63072000; includeSubDomains; preload"),
+    ("Referrer-Policy", "no-referrer"), ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Resource-Policy", "same-origin"), ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Embedder-Policy", "require-corp"),
 ]
 
 
 def _graded(fetch: FetchResult, http: FetchResult | None = None) -> tuple[int, str]:
     document = HTMLParser(fetch.text)
-    graded = grade_headers(fetch, document=document, is_html=True, http_fetch=http)
+    graded = grade_headers(fetch, document=document, http_fetch=http)
     return graded.score, graded.grade
 
 
-def test_best_practice_site_collects_every_bonus() -> None:
-    fetch = page(BEST, '<script src="/app.js" integrity="sha384-abc"></script>')
-    # 100 + csp 10 + cookies 5 + referrer 5 + xfo-via-csp 5 + sri 5 + corp 10
-    assert _graded(fetch, redirected("http://example.com/", "https://example.com/")) == (140, "A+")
+@pytest.mark.parametrize(("url", "expected"), [
+    # Version 6's table, by hand: 100 + csp-implemented-with-no-unsafe-default-src-none 10
+    # + cookies-secure-with-httponly-sessions-and-samesite 5 + referrer-policy-private 5
+    # + x-frame-options-implemented-via-csp 5 (frame-ancestors supersedes the DENY, also +5)
+    # + sri-implemented-and-all-scripts-loaded-securely 5 + corp-implemented-with-same-origin 10
+    # + coop-implemented-with-same-origin 10 + coep-implemented-with-require-corp 10
+    # + hsts-implemented-max-age-at-least-six-months 0, redirection-to-https 0, nosniff 0, CORS 0 = 160.
+    ("https://example.com/", 160),
+    # The same response from a host on the HSTS preload list: hsts-preloaded +5 = 165.
+    ("https://shop.example.dev/", 165),
+])
+def test_hardened_response_scores_what_version_6_gives_it(url: str, expected: int) -> None:
+    fetch = page(HARDENED, '<script src="/app.js" integrity="sha384-abc"></script>', url=url)
+    host = url.split("/")[2]
+    assert _graded(fetch, redirected(f"http://{host}/", url)) == (expected, "A+")
+
+
+def test_x_frame_options_deny_earns_its_bonus_without_frame_ancestors() -> None:
+    headers = [HSTS, ("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", "default-src 'self'")]
+    # Without XFO: x-frame-options-not-implemented -20 leaves 80 < 90, so the CSP's +5 does not count.
+    assert _graded(page(headers)) == (80, "B+")
+    # With it: no penalty, so csp-implemented-with-no-unsafe +5 and x-frame-options-sameorigin-or-deny +5 count
+    # (version 5's table gave XFO 0, which made this 105).
+    assert _graded(page([*headers, ("X-Frame-Options", "SAMEORIGIN")])) == (110, "A+")
 
 
 def test_bare_https_site_gets_a_d() -> None:
@@ -230,7 +254,7 @@ def test_bonuses_count_when_penalties_alone_leave_ninety_or_more() -> None:
 def test_bonuses_ignored_below_ninety() -> None:
     fetch = page([("Referrer-Policy", "no-referrer"), ("X-Frame-Options", "DENY"), ("X-Content-Type-Options",
                                                                                      "nosniff"), HSTS])
-    # penalty csp -25 -> 75 < 90: the referrer bonus is not added (it would make 80, a B+)
+    # penalty csp -25 -> 75 < 90: the referrer and XFO DENY bonuses are not added (they would make 85, an A-)
     assert _graded(fetch) == (75, "B")
 
 
@@ -243,7 +267,7 @@ def test_score_never_below_zero() -> None:
 
 
 def test_findings_keep_raw_value_modifier_and_description() -> None:
-    findings = grade_headers(page([("Strict-Transport-Security", "max-age=86400")]), document=None, is_html=False,
+    findings = grade_headers(page([("Strict-Transport-Security", "max-age=86400")]), document=None,
                              http_fetch=None).findings
     hsts = next(item for item in findings if item.test == "strict-transport-security")
     assert (hsts.value, hsts.modifier, hsts.passed) == ("max-age=86400", -10, False)

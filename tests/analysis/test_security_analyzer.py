@@ -27,6 +27,7 @@ HARDENED = [
     ("Strict-Transport-Security", "max-age=63072000; includeSubDomains; preload"),
     ("Referrer-Policy", "no-referrer"), ("X-Content-Type-Options", "nosniff"),
     ("Cross-Origin-Resource-Policy", "same-origin"), ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Embedder-Policy", "require-corp"),
 ]
 
 
@@ -59,7 +60,9 @@ async def test_hardened_https_site_gets_a_plus(site_factory: SiteFactory, scan_c
     assert found["redirection"] == "redirection-to-https"
     assert found["strict-transport-security"] == "hsts-implemented-max-age-at-least-six-months"
     assert found["x-frame-options"] == "x-frame-options-implemented-via-csp"
-    assert (report.score, report.grade, report.tests_failed) == (140, "A+", 0)
+    # Version 6: 100 + CSP default-src 'none' 10 + cookies 5 + referrer 5 + XFO via CSP 5 + SRI 5 + CORP 10
+    # + COOP 10 + COEP 10 (HSTS, redirection, nosniff, CORS: 0; 127.0.0.1 is not on the preload list).
+    assert (report.score, report.grade, report.tests_failed) == (160, "A+", 0)
     assert found["tls-certificate"] == "tls-certificate-trusted" and found["tls-hostname"] == "tls-hostname-match"
     assert found["tls-protocol"] == "tls-protocol-current"
     csp = report.finding("content-security-policy")

@@ -186,3 +186,38 @@ async def test_a_real_fingerprint_database_update_is_not_a_site_change(
         await old.aclose()
         await new.aclose()
         await storage.close()
+
+
+async def test_an_error_response_is_not_graded_and_moves_no_grade(tls_settings: Settings, tls_site: LocalSite) -> None:
+    """An outage's 503 page (here without the site's security headers) gets no grade: the scan says why, the
+    site keeps its last grade, and neither the outage nor the recovery raises a security change."""
+    tls_site.route("/", body=PAGE.format(jquery="3.7.1"), headers=HEADERS)
+    config = local_config(tls_site.url("/"))
+    storage = await _started(tls_settings)
+    scanner = Scanner(tls_settings, build_analyzers(tls_settings))
+    detector = ChangeDetector(storage)
+
+    async def scan() -> tuple[set[tuple[str, str, str, str]], Any]:
+        result, body = await scanner.scan(config)
+        await storage.scans.add(result, body)
+        changes = summary(await detector.handle_scan(result, config))
+        return {change for change in changes if change[0] == "security"}, result
+
+    try:
+        for _ in range(2):
+            changes, graded = await scan()
+            assert changes == set() and graded.security is not None
+        tls_site.route("/", body="<html>Service Unavailable</html>", status=503)
+        changes, outage = await scan()
+        assert changes == set()
+        assert outage.security is None and outage.analysis_errors["security"] == "not graded: HTTP 503"
+        stored = await storage.scans.find(config_id=config.id, limit=5)
+        assert stored[0].security is None
+        assert [item.security.grade for item in stored if item.security] == [graded.security.grade] * 2
+
+        tls_site.route("/", body=PAGE.format(jquery="3.7.1"), headers=HEADERS)
+        changes, back = await scan()
+        assert changes == set() and back.security is not None and back.security.grade == graded.security.grade
+    finally:
+        await scanner.aclose()
+        await storage.close()

@@ -9,7 +9,7 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-from techscaniq.scanning.security.sri import registrable_domain
+from techscaniq.scanning.security.sites import registrable_domain
 
 KINDS = ("script", "stylesheet", "image", "font", "media", "iframe")
 MAX_REFERENCES = 5000  # distinct resources; a hostile page with a million <img> tags is cut here

@@ -50,8 +50,12 @@ class SecurityAnalyzer:
         if fetch.status_code is None:
             self._ungraded(ctx, https)
             return
+        if fetch.status_code >= 400:
+            # An error page's headers are not the site's (an outage, a CDN's default page): no grade, so the
+            # site keeps its last one and change detection compares nothing.
+            ctx.result.analysis_errors["security"] = f"not graded: HTTP {fetch.status_code}"
+            return
         document = ctx.document
-        is_html = document is not None or "html" in (fetch.content_type or "").lower()
         errors: dict[str, str] = {}
         timeout = ctx.scan_config.timeout_seconds
 
@@ -97,8 +101,8 @@ class SecurityAnalyzer:
         http_result, cors_result, legacy_result, sensitive_result = await asyncio.gather(
             _maybe(http_fetch), _maybe(cors_fetch), _maybe(legacy), _maybe(sensitive))
 
-        graded = grade_headers(fetch, document=document, is_html=is_html, http_fetch=http_result,
-                               cors_fetch=cors_result)
+        graded = grade_headers(fetch, document=document, http_fetch=http_result, cors_fetch=cors_result,
+                               site_host=urlsplit(ctx.url).hostname)
         findings = list(graded.findings)
         findings += tls_findings(fetch.tls, https=https)
         if legacy_result:

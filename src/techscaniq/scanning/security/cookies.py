@@ -1,11 +1,18 @@
-"""Set-Cookie parsing and the Observatory's cookie test (Secure, HttpOnly, SameSite, session cookies)."""
+"""Set-Cookie parsing and the Observatory's cookie test (Secure, HttpOnly, SameSite, session cookies).
+
+Only cookies a browser would store are judged, as the reference's cookie jar does: one the jar rejects
+(RFC 6265bis: a Domain the page's host is not in, a public suffix, a `__Secure-`/`__Host-` prefix whose rules
+are broken, no name) never reaches the site again, so it is listed under `rejected`, not penalised.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from techscaniq.domain.security import SecurityFinding
 from techscaniq.scanning.security.grading import finding
+from techscaniq.scanning.security.sites import is_public_suffix
 
 TEST = "cookies"
 
@@ -62,8 +69,9 @@ class Cookie:
 def parse_set_cookie(header: str) -> Cookie | None:
     """One Set-Cookie header value -> Cookie, or None when it names no cookie."""
     parts = header[:8192].split(";")
-    name = parts[0].split("=", 1)[0].strip()
-    if not name:
+    name, equals, _value = parts[0].partition("=")
+    name = name.strip()
+    if not name or not equals:  # "=v" or a bare "v": no name, which cookie jars refuse
         return None
     cookie = Cookie(name=name)
     for attribute in parts[1:]:
@@ -86,16 +94,57 @@ def parse_set_cookie(header: str) -> Cookie | None:
     return cookie
 
 
+def _domain_matches(host: str, domain: str) -> bool:
+    if host == domain:
+        return True
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return False  # an IP address only matches itself
+    except ValueError:
+        return host.endswith("." + domain)
+
+
+def rejection(cookie: Cookie, *, host: str, https: bool) -> str | None:
+    """Why a browser's cookie jar would refuse this cookie from `host`, or None when it stores it."""
+    host = host.lower().rstrip(".")
+    domain = (cookie.domain or "").lower().lstrip(".").rstrip(".")
+    if domain:
+        if is_public_suffix(domain) and domain != host:
+            return f"Domain={domain} is a public suffix"
+        if not _domain_matches(host, domain):
+            return f"Domain={domain} does not cover {host}"
+    lowered = cookie.name.lower()
+    if lowered.startswith(("__secure-", "__host-")) and not (cookie.secure and https):
+        return "a __Secure- or __Host- cookie needs Secure, set over HTTPS"
+    if lowered.startswith("__host-") and (cookie.domain is not None or cookie.path != "/"):
+        return "a __Host- cookie may not name a Domain and needs Path=/"
+    return None
+
+
 def _worse(candidate: str, current: str | None) -> str:
     if current is None or _ORDER.index(candidate) > _ORDER.index(current):
         return candidate
     return current
 
 
-def cookies_test(set_cookie_headers: list[str], *, hsts_passed: bool) -> SecurityFinding:
-    cookies = [cookie for header in set_cookie_headers[:_MAX_COOKIES] if (cookie := parse_set_cookie(header))]
-    cookies = [cookie for cookie in cookies if cookie.name not in _IGNORED]
+def cookies_test(set_cookie_headers: list[str], *, hsts_passed: bool, host: str = "", https: bool = True
+                 ) -> SecurityFinding:
+    """`host`/`https`: the page that set the cookies (what the cookie jar checks Domain and prefixes against)."""
+    parsed = [parse_set_cookie(header) for header in set_cookie_headers[:_MAX_COOKIES]]
+    rejected: dict[str, str] = {}
+    cookies: list[Cookie] = []
+    for cookie in parsed:
+        if cookie is None:
+            rejected.setdefault("", "no cookie name")
+        elif cookie.name not in _IGNORED:
+            why = rejection(cookie, host=host, https=https) if host else None
+            if why is None:
+                cookies.append(cookie)
+            else:
+                rejected[cookie.name] = why
     if not cookies:
+        if rejected:
+            return finding(TEST, "cookies-not-found", None, rejected=rejected)
         return finding(TEST, "cookies-not-found")
     result: str | None = None
     for cookie in cookies:
@@ -121,5 +170,5 @@ def cookies_test(set_cookie_headers: list[str], *, hsts_passed: bool) -> Securit
         result = "cookies-secure-with-httponly-sessions" + ("-and-samesite" if all_samesite else "")
     return finding(
         TEST, result, "\n".join(set_cookie_headers[:_MAX_COOKIES])[:16_384],
-        cookies={cookie.name: cookie.as_dict() for cookie in cookies},
+        cookies={cookie.name: cookie.as_dict() for cookie in cookies}, rejected=rejected,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from techscaniq.domain.security import SecurityFinding
+from techscaniq.scanning.security.csp_sources import NONCE_OR_HASH, intersect
 from techscaniq.scanning.security.grading import finding
 
 TEST = "content-security-policy"
@@ -16,7 +17,6 @@ _DANGEROUSLY_BROAD = frozenset({"ftp:", "http:", "https:", "*", "http://*", "htt
 _UNSAFE_INLINE = frozenset({"'unsafe-inline'", "data:"})
 _BROAD_OR_INLINE = _DANGEROUSLY_BROAD | _UNSAFE_INLINE
 _PASSIVE_DIRECTIVES = ("img-src", "media-src")
-_NONCE_OR_HASH = ("'sha256-", "'sha384-", "'sha512-", "'nonce-")
 _MAX_HEADER = 16_384  # hostile headers are cut, never parsed whole
 
 
@@ -43,63 +43,85 @@ def split_policies(values: list[str]) -> list[str]:
     return [part.strip() for value in values for part in value[:_MAX_HEADER].split(",")]
 
 
-def parse_policies(policies: list[str], *, meta: bool = False) -> Policy:
-    """Parse policies into one effective policy. A directive set by several policies allows only the
-    sources every one of them allows (all policies are enforced). Raises CspSyntaxError."""
+# Fetch directives that fall back to default-src when a policy does not set them (the ones graded here).
+_FALLS_BACK_TO_DEFAULT = ("script-src", "style-src", "object-src", "img-src", "media-src", "connect-src",
+                          "font-src", "frame-src", "child-src", "worker-src", "manifest-src")
+
+
+def _parse_one(policy_text: str, *, meta: bool, duplicates: set[str]) -> dict[str, set[str]]:
+    cleaned = policy_text.replace("\r", "").replace("\n", "").strip()
+    if len(cleaned) < _MIN_POLICY_LENGTH:
+        raise CspSyntaxError(f"policy {cleaned!r} is too short to be valid")
+    directives: dict[str, set[str]] = {}
+    for entry in cleaned.split(";"):
+        tokens = entry.split()
+        if not tokens:
+            continue
+        directive, sources = tokens[0].lower(), {token.lower() for token in tokens[1:]}
+        if meta and directive in _DISALLOWED_IN_META:
+            continue  # browsers ignore it in <meta>, so a repeat of it is no duplicate either
+        if directive in directives:
+            if directive in _ALLOWED_DUPLICATES:
+                duplicates.add(directive)
+                continue
+            raise CspSyntaxError(f"directive {directive!r} is repeated in one policy")
+        if not sources and directive.endswith("-src"):
+            sources = {"'none'"}
+        directives[directive] = sources
+    return directives
+
+
+def _effective(policy: dict[str, set[str]], directive: str) -> set[str] | None:
+    """What one policy allows for a directive: its own list, else its default-src; None when unrestricted."""
+    if directive in policy:
+        return policy[directive]
+    return policy.get("default-src") if directive in _FALLS_BACK_TO_DEFAULT else None
+
+
+def parse_policies(policies: list[str], *, meta: bool = False, meta_policies: list[str] | None = None) -> Policy:
+    """Parse policies (`meta`: from <meta>, plus any `meta_policies`) into one effective policy. Every policy
+    is enforced, so each directive allows only what every policy allows for it, each policy's `default-src`
+    standing in for a fetch directive that policy does not set. Raises CspSyntaxError."""
     result = Policy()
-    for policy_text in policies:
-        cleaned = policy_text.replace("\r", "").replace("\n", "").strip()
-        if len(cleaned) < _MIN_POLICY_LENGTH:
-            raise CspSyntaxError(f"policy {cleaned!r} is too short to be valid")
-        seen: set[str] = set()
-        for entry in cleaned.split(";"):
-            tokens = entry.split()
-            if not tokens:
-                continue
-            directive, sources = tokens[0].lower(), {token.lower() for token in tokens[1:]}
-            if directive in seen:
-                if directive in _ALLOWED_DUPLICATES:
-                    result.duplicate_warnings.add(directive)
-                    continue
-                raise CspSyntaxError(f"directive {directive!r} is repeated in one policy")
-            seen.add(directive)
-            if meta and directive in _DISALLOWED_IN_META:
-                continue
-            if not sources and directive.endswith("-src"):
-                sources = {"'none'"}
-            existing = result.directives.get(directive)
-            # Nothing allowed by every policy means nothing allowed at all.
-            result.directives[directive] = sources if existing is None else (existing & sources) or {"'none'"}
+    parsed = [_parse_one(text, meta=meta, duplicates=result.duplicate_warnings) for text in policies] + [
+        _parse_one(text, meta=True, duplicates=result.duplicate_warnings) for text in meta_policies or []]
+    if len(parsed) == 1:
+        result.directives = parsed[0]
+        return result
+    names = {name for policy in parsed for name in policy}
+    if "default-src" in names:
+        names.update(_FALLS_BACK_TO_DEFAULT)
+    for name in sorted(names):
+        restrictions = [sources for policy in parsed if (sources := _effective(policy, name)) is not None]
+        if restrictions:
+            combined = set(restrictions[0])
+            for sources in restrictions[1:]:
+                combined = intersect(combined, sources)
+            result.directives[name] = combined
     return result
 
 
 def _has_nonce_or_hash(sources: set[str]) -> bool:
-    return any(source.startswith(_NONCE_OR_HASH) for source in sources)
+    return any(source.startswith(NONCE_OR_HASH) for source in sources)
 
 
 def csp_test(
     header_values: list[str], meta_values: list[str], report_only: list[str], *, https: bool
 ) -> SecurityFinding:
-    """Grade the page's policy (header plus meta) the way the Observatory does."""
+    """Grade the page's policies (headers plus meta) the way the Observatory does. Meta policies cannot set
+    `frame-ancestors`, `report-uri` or `sandbox` (browsers ignore them there)."""
     raw = "; ".join(header_values + meta_values)[:_MAX_HEADER] or None
     header_policies, meta_policies = split_policies(header_values), split_policies(meta_values)
     try:
         header_csp = parse_policies(header_policies)
         meta_csp = parse_policies(meta_policies, meta=True)
-        csp = parse_policies(header_policies + meta_policies)
+        csp = parse_policies(header_policies, meta_policies=meta_policies)
     except CspSyntaxError as exc:
         return finding(TEST, "csp-header-invalid", raw, error=str(exc))
     if len(header_csp) + len(meta_csp) == 0:
         if report_only:
             return finding(TEST, "csp-not-implemented-but-reporting-enabled", report_only[0][:_MAX_HEADER])
         return finding(TEST, "csp-not-implemented", raw)
-
-    # Meta policies may not set frame-ancestors: only the header's counts.
-    for directive in _DISALLOWED_IN_META:
-        if directive in header_csp.directives:
-            csp.directives[directive] = set(header_csp.directives[directive])
-        else:
-            csp.directives.pop(directive, None)
 
     default_src = csp.get("default-src")
     script_src = set(csp.get("script-src") or default_src or {"*"})

@@ -1,5 +1,8 @@
 """The HTTP Observatory scoring rules (published algorithm, version 6): result codes, modifiers, grade chart.
 
+The result codes and modifiers are those of the reference implementation's score table (mdn/mdn-http-observatory,
+`ALGORITHM_VERSION = 6`, which added the COOP and COEP scores); `test_header_grading.py` pins every one of them.
+
 Every site starts at 100. Each graded test contributes the modifier of its result. Bonuses (positive
 modifiers) only count when the score from penalties alone is at least 90. The score never drops below
 0 and has no maximum; the grade is looked up by rounding down to a multiple of 5 (100+ is A+).
@@ -118,33 +121,32 @@ RULES: dict[str, Rule] = {
     "x-content-type-options-header-invalid": Rule(-5, False, "X-Content-Type-Options cannot be recognized"),
     # x-frame-options
     "x-frame-options-implemented-via-csp": Rule(5, True, "Framing restricted via the CSP frame-ancestors directive"),
-    "x-frame-options-sameorigin-or-deny": Rule(0, True, "X-Frame-Options set to SAMEORIGIN or DENY"),
+    "x-frame-options-sameorigin-or-deny": Rule(5, True, "X-Frame-Options set to SAMEORIGIN or DENY"),
     "x-frame-options-allow-from-origin": Rule(0, True, "X-Frame-Options uses the ALLOW-FROM directive"),
     "x-frame-options-not-implemented": Rule(-20, False, "X-Frame-Options not implemented"),
     "x-frame-options-header-invalid": Rule(-20, False, "X-Frame-Options cannot be recognized"),
     # cross-origin-resource-policy
-    "cross-origin-resource-policy-not-implemented": Rule(
-        0, True, "Cross-Origin-Resource-Policy not implemented (defaults to cross-origin)"),
-    "cross-origin-resource-policy-implemented-with-same-origin": Rule(
-        10, True, "CORP same-origin prevents leaks into cross-origin contexts"),
-    "cross-origin-resource-policy-implemented-with-same-site": Rule(
-        10, True, "CORP same-site prevents leaks into cross-site contexts"),
-    "cross-origin-resource-policy-implemented-with-cross-origin": Rule(
-        0, True, "CORP implemented, but allows cross-origin use"),
-    "cross-origin-resource-policy-header-invalid": Rule(-5, False, "Cross-Origin-Resource-Policy cannot be recognized"),
-    # cross-origin-opener-policy: reported; the published table gives it no weight
+    "corp-not-implemented": Rule(0, True, "Cross-Origin-Resource-Policy not implemented (defaults to cross-origin)"),
+    "corp-implemented-with-same-origin": Rule(10, True, "CORP same-origin prevents leaks into cross-origin contexts"),
+    "corp-implemented-with-same-site": Rule(10, True, "CORP same-site prevents leaks into cross-site contexts"),
+    "corp-implemented-with-cross-origin": Rule(0, True, "CORP implemented, but allows cross-origin use"),
+    "corp-header-invalid": Rule(-5, False, "Cross-Origin-Resource-Policy cannot be recognized"),
+    # cross-origin-opener-policy
     "coop-not-implemented": Rule(0, True, "Cross-Origin-Opener-Policy not implemented (defaults to unsafe-none)"),
-    "coop-implemented-with-same-origin": Rule(0, True, "COOP same-origin isolates the browsing context"),
-    "coop-implemented-with-same-origin-allow-popups": Rule(0, True, "COOP same-origin-allow-popups"),
-    "coop-implemented-with-noopener-allow-popups": Rule(0, True, "COOP noopener-allow-popups"),
-    "coop-implemented-with-unsafe-none": Rule(0, True, "COOP explicitly set to unsafe-none"),
-    "coop-header-invalid": Rule(0, False, "Cross-Origin-Opener-Policy cannot be recognized"),
-    # cross-origin-embedder-policy: reported only
+    "coop-implemented-with-same-origin": Rule(10, True, "COOP same-origin isolates the page from its opener"),
+    "coop-implemented-with-same-origin-allow-popups": Rule(
+        10, True, "COOP same-origin-allow-popups isolates the page but lets it open trusted popups"),
+    "coop-implemented-with-noopener-allow-popups": Rule(
+        10, True, "COOP noopener-allow-popups isolates the page from its opener, even a same-origin one"),
+    "coop-implemented-with-unsafe-none": Rule(0, True, "COOP explicitly set to unsafe-none (the default)"),
+    "coop-header-invalid": Rule(-5, False, "Cross-Origin-Opener-Policy cannot be recognized"),
+    # cross-origin-embedder-policy
     "coep-not-implemented": Rule(0, True, "Cross-Origin-Embedder-Policy not implemented"),
-    "coep-implemented-with-require-corp": Rule(0, True, "COEP require-corp"),
-    "coep-implemented-with-credentialless": Rule(0, True, "COEP credentialless"),
-    "coep-implemented-with-unsafe-none": Rule(0, True, "COEP explicitly set to unsafe-none"),
-    "coep-header-invalid": Rule(0, False, "Cross-Origin-Embedder-Policy cannot be recognized"),
+    "coep-implemented-with-require-corp": Rule(10, True, "COEP require-corp restricts loading cross-origin resources"),
+    "coep-implemented-with-credentialless": Rule(
+        10, True, "COEP credentialless loads cross-origin resources without credentials"),
+    "coep-implemented-with-unsafe-none": Rule(0, True, "COEP explicitly set to unsafe-none (the default)"),
+    "coep-header-invalid": Rule(-5, False, "Cross-Origin-Embedder-Policy cannot be recognized"),
 }
 
 # Every graded test, in report order.

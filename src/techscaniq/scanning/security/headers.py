@@ -1,13 +1,22 @@
 """The Observatory's single-header tests: HSTS, X-Content-Type-Options, X-Frame-Options, Referrer-Policy,
-CORS, and the cross-origin policies (CORP graded; COOP and COEP reported)."""
+CORS, and the cross-origin policies (CORP, COOP, COEP)."""
 
 from __future__ import annotations
+
+import re
+
+import http_sf
 
 from techscaniq.domain.security import SecurityFinding
 from techscaniq.scanning.security.grading import finding
 
 # 15768000 s is six months; many sites use 15552000 (180 days) and the Observatory accepts it.
 SIX_MONTHS_SECONDS = 15_552_000
+
+# RFC 6797 section 6.1: directive = directive-name [ "=" directive-value ], a value being a token or a
+# quoted-string, with optional whitespace around the parts.
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_HSTS_DIRECTIVE = re.compile(rf'\s*({_TOKEN})\s*(?:=\s*(?:({_TOKEN})|"((?:[^"\\]|\\.)*)")\s*)?')
 
 _REFERRER_PRIVATE = ("no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin")
 _REFERRER_UNSAFE = ("origin", "origin-when-cross-origin", "unsafe-url", "no-referrer-when-downgrade")
@@ -25,27 +34,38 @@ def hsts_test(values: list[str], *, https: bool, verified: bool, preloaded: bool
     if not values:
         return finding(test, "hsts-not-implemented")
     raw = values[0][:1024]
-    max_age: int | None = None
-    include_subdomains = preload = False
-    invalid = "," in raw  # the header was sent twice and joined
-    for parameter in (part.strip().lower() for part in raw.split(";")):
-        if parameter.startswith("max-age="):
-            digits = parameter[8:128].strip().strip('"')
-            if digits.isdigit():
-                max_age = int(digits)
-            else:
-                invalid = True
-        elif parameter == "includesubdomains":
-            include_subdomains = True
-        elif parameter == "preload":
-            preload = True
-    if invalid or max_age is None:
+    directives = _hsts_directives(raw)
+    max_age_text = directives.get("max-age") if directives is not None else None
+    # delta-seconds is 1*DIGIT: "31536000abc" or "-1" make the header invalid, not a number.
+    if directives is None or max_age_text is None or not re.fullmatch(r"[0-9]+", max_age_text):
         return finding(test, "hsts-header-invalid", raw)
+    max_age = int(max_age_text)
+    include_subdomains, preload = "includesubdomains" in directives, "preload" in directives
     result = (
         "hsts-implemented-max-age-at-least-six-months" if max_age >= SIX_MONTHS_SECONDS
         else "hsts-implemented-max-age-less-than-six-months"
     )
     return finding(test, result, raw, max_age=max_age, include_subdomains=include_subdomains, preload=preload)
+
+
+def _hsts_directives(raw: str) -> dict[str, str] | None:
+    """Directive name (lower-cased) -> value ("" without one), by RFC 6797; None when a browser ignores the
+    header: a comma (the header sent twice and joined), a directive that does not parse, or one repeated."""
+    if "," in raw:
+        return None
+    directives: dict[str, str] = {}
+    for part in raw.split(";"):
+        if not part.strip():
+            continue  # the grammar allows empty directives ("max-age=1;;")
+        match = _HSTS_DIRECTIVE.fullmatch(part)
+        if match is None:
+            return None
+        name = match.group(1).lower()
+        if name in directives:
+            return None
+        token, quoted = match.group(2), match.group(3)
+        directives[name] = token if token is not None else re.sub(r"\\(.)", r"\1", quoted or "")
+    return directives
 
 
 def x_content_type_options_test(value: str | None) -> SecurityFinding:
@@ -107,23 +127,31 @@ def cors_test(
     return finding(test, "cross-origin-resource-sharing-implemented-with-restricted-access", raw)
 
 
-def corp_test(header: str | None, meta_values: list[str]) -> SecurityFinding:
+def corp_test(values: list[str]) -> SecurityFinding:
+    """Several CORP headers are one comma-joined value, which matches no policy (browsers ignore it too); an
+    empty header is no policy at all."""
     test = "cross-origin-resource-policy"
-    value = header if header is not None else (meta_values[-1] if meta_values else None)
-    if value is None:
-        return finding(test, "cross-origin-resource-policy-not-implemented")
-    raw = value[:256].strip().lower()
+    joined = ", ".join(values)[:256].strip().lower()
+    if not joined:
+        return finding(test, "corp-not-implemented")
     results = {
-        "same-site": "cross-origin-resource-policy-implemented-with-same-site",
-        "same-origin": "cross-origin-resource-policy-implemented-with-same-origin",
-        "cross-origin": "cross-origin-resource-policy-implemented-with-cross-origin",
+        "same-site": "corp-implemented-with-same-site",
+        "same-origin": "corp-implemented-with-same-origin",
+        "cross-origin": "corp-implemented-with-cross-origin",
     }
-    return finding(test, results.get(raw, "cross-origin-resource-policy-header-invalid"), raw)
+    return finding(test, results.get(joined, "corp-header-invalid"), joined)
 
 
-def _structured_token(value: str) -> str:
-    """The token of a structured-field item, parameters (`; report-to=...`) dropped."""
-    return value.split(";", 1)[0].strip().strip('"').lower()
+def _structured_token(value: str) -> str | None:
+    """The token of an RFC 8941 structured-field item, its parameters (`; report-to="..."`) dropped; None when
+    the value is no such item or not a token. Browsers parse COOP and COEP this way and ignore a value that
+    fails: a quoted `"same-origin"` is a string, `Same-Origin` a token that names no policy."""
+    try:
+        parsed = http_sf.parse(value.encode("latin-1", errors="replace"), tltype="item")
+    except http_sf.StructuredFieldError:
+        return None
+    bare_item = parsed[0] if isinstance(parsed, tuple) else None
+    return str(bare_item) if isinstance(bare_item, http_sf.Token) else None
 
 
 def _single_token_test(test: str, prefix: str, values: list[str], known: tuple[str, ...]) -> SecurityFinding:

@@ -36,21 +36,30 @@ class HeaderGrade:
         return sum(1 for item in self.findings if not item.passed)
 
 
+# The types a browser renders as an HTML document (and so reads <meta> and <script> in).
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
 def meta_equivalents(document: HTMLParser | None) -> dict[str, list[str]]:
-    """<meta http-equiv=... content=...> values by lower-cased name (plus <meta name="referrer">)."""
+    """The <meta> policies browsers honour: `<meta http-equiv="Content-Security-Policy">` (every non-empty
+    one: an empty policy is ignored) and `<meta name="referrer">` (the last one). Browsers honour no
+    http-equiv for Referrer-Policy or Cross-Origin-Resource-Policy, so those are not read."""
     found: dict[str, list[str]] = {}
     if document is None:
         return found
     for meta in document.css("meta"):
         attributes = meta.attributes
-        content = attributes.get("content")
-        if content is None:
+        content = (attributes.get("content") or "").strip()
+        if not content:
             continue
-        name = (attributes.get("http-equiv") or "").strip().lower()
-        if not name and (attributes.get("name") or "").strip().lower() == "referrer":
-            name = "referrer-policy"
-        if name:
-            found.setdefault(name, []).append(content)
+        if (attributes.get("http-equiv") or "").strip().lower() == "content-security-policy":
+            found.setdefault("content-security-policy", []).append(content)
+        elif (attributes.get("name") or "").strip().lower() == "referrer":
+            found["referrer-policy"] = [content]
     return found
 
 
@@ -58,16 +67,22 @@ def grade_headers(
     fetch: FetchResult,
     *,
     document: HTMLParser | None,
-    is_html: bool,
     http_fetch: FetchResult | None,
     cors_fetch: FetchResult | None = None,
     cors_origin: str = CORS_PROBE_ORIGIN,
+    site_host: str | None = None,
 ) -> HeaderGrade:
     """Grade a page. `http_fetch` is the fetch of its http:// URL (None: HTTP not served); `cors_fetch`
-    a fetch sent with `Origin: cors_origin` (None: judge CORS from the page's own response)."""
+    a fetch sent with `Origin: cors_origin` (None: judge CORS from the page's own response); `site_host`
+    the scanned host (default: the page's), which SRI compares script hosts with.
+
+    Only an HTML document (by its Content-Type) is read for <meta> policies; SRI also reads a body sent
+    without a Content-Type, as the reference does. `text/plain` or XML is neither."""
     page_url = fetch.final_url or fetch.url
     https = urlsplit(page_url).scheme == "https"
     verified = bool(fetch.tls and fetch.tls.verified)
+    kind = media_type(fetch.content_type)
+    is_html = kind in HTML_TYPES
     meta = meta_equivalents(document if is_html else None)
 
     csp = csp_test(
@@ -82,7 +97,8 @@ def grade_headers(
     cors_source = cors_fetch if cors_fetch is not None and cors_fetch.status_code is not None else fetch
     findings = [
         csp,
-        cookies_test(fetch.header_values("set-cookie"), hsts_passed=hsts.passed),
+        cookies_test(fetch.header_values("set-cookie"), hsts_passed=hsts.passed,
+                     host=urlsplit(page_url).hostname or "", https=https),
         headers.cors_test(
             cors_source.header("access-control-allow-origin"),
             cors_source.header("access-control-allow-credentials"),
@@ -91,12 +107,12 @@ def grade_headers(
         redirection_test(http_fetch),
         headers.referrer_policy_test(fetch.header_values("referrer-policy"), meta.get("referrer-policy", [])),
         hsts,
-        sri_test(document, page_url, is_html=is_html),
+        sri_test(document, page_url, is_html=is_html or not kind, site_host=site_host),
         headers.x_content_type_options_test(fetch.header("x-content-type-options")),
         headers.x_frame_options_test(
             fetch.header("x-frame-options"), csp_frame_ancestors="frame-ancestors" in csp.data.get("policy", {})
         ),
-        headers.corp_test(fetch.header("cross-origin-resource-policy"), meta.get("cross-origin-resource-policy", [])),
+        headers.corp_test(fetch.header_values("cross-origin-resource-policy")),
         headers.coop_test(fetch.header_values("cross-origin-opener-policy")),
         headers.coep_test(fetch.header_values("cross-origin-embedder-policy")),
     ]

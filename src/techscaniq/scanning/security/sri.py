@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -10,15 +9,12 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from techscaniq.domain.security import SecurityFinding
 from techscaniq.scanning.security.grading import finding
+from techscaniq.scanning.security.sites import registrable_domain
 
 TEST = "subresource-integrity"
 
 _FULL_URL = re.compile(r"^https?://", re.IGNORECASE)
 _PROTOCOL_RELATIVE = re.compile(r"^//[^/]")
-# Second-level labels under which registrations happen one level deeper (example.co.uk). Without the
-# full public suffix list this covers the common country-code registries.
-_SECOND_LEVEL = frozenset({"co", "com", "net", "org", "gov", "ac", "edu", "or", "ne", "go", "gob", "mil"})
-
 # Worse last.
 _ORDER = (
     "sri-implemented-and-all-scripts-loaded-securely",
@@ -30,18 +26,11 @@ _ORDER = (
 )
 
 
-def registrable_domain(host: str) -> str:
-    """example.com for www.example.com, example.co.uk for a.example.co.uk; an IP address stays itself."""
-    host = host.lower().rstrip(".")
+def _host(url: str) -> str:
     try:
-        ipaddress.ip_address(host.strip("[]"))
-        return host
-    except ValueError:
-        pass
-    labels = host.split(".")
-    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
+        return urlsplit(url).hostname or ""
+    except ValueError:  # a malformed authority ("https://[x/") names no host
+        return ""
 
 
 def _worse(candidate: str, current: str | None) -> str:
@@ -50,11 +39,13 @@ def _worse(candidate: str, current: str | None) -> str:
     return current
 
 
-def sri_test(document: HTMLParser | None, page_url: str, *, is_html: bool) -> SecurityFinding:
+def sri_test(document: HTMLParser | None, page_url: str, *, is_html: bool, site_host: str | None = None
+             ) -> SecurityFinding:
+    """`site_host`: the scanned host, which the algorithm compares script hosts with (default: the page's)."""
     if not is_html:
         return finding(TEST, "sri-not-implemented-response-not-html")
     page = urlsplit(page_url)
-    page_domain = registrable_domain(page.hostname or "")
+    page_domain = registrable_domain(site_host or page.hostname or "")
     scripts = document.css("script") if document is not None else []
     if not scripts:
         return finding(TEST, "sri-not-implemented-but-no-scripts-loaded")
@@ -72,7 +63,7 @@ def sri_test(document: HTMLParser | None, page_url: str, *, is_html: bool) -> Se
         if relative_protocol:
             same_domain = True
         elif full_url:
-            same_domain = registrable_domain(urlsplit(src).hostname or "") == page_domain
+            same_domain = registrable_domain(_host(src)) == page_domain
         else:
             same_domain = True
         secure_origin = relative_origin or (same_domain and not relative_protocol)
