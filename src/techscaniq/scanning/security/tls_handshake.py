@@ -77,9 +77,11 @@ def _ocsp(connection: SSL.Connection, response: bytes, _data: object) -> bool:
 
 
 def client_context(protocol: str | None, ciphers: str = ALL_CIPHERS, tls13_suites: tuple[str, ...] = (),
-                   ca_file: str | None = None) -> SSL.Context:
+                   ca_file: str | None = None, *, verify: bool = True) -> SSL.Context:
     """A client context pinned to `protocol` (None: any this OpenSSL has), offering `ciphers` in order.
-    Raises NotTestable when this OpenSSL cannot offer that protocol or any of those ciphers."""
+    `verify`: note the chain's verification errors (loading the trust store costs ~50 ms, so the probe asks
+    for it only on the handshakes whose certificate it reads). Raises NotTestable when this OpenSSL cannot
+    offer that protocol or any of those ciphers."""
     context = SSL.Context(SSL.TLS_CLIENT_METHOD)
     try:
         if protocol is not None:
@@ -96,10 +98,11 @@ def client_context(protocol: str | None, ciphers: str = ALL_CIPHERS, tls13_suite
     except SSL.Error as exc:
         raise NotTestable(f"this OpenSSL cannot offer {protocol or 'TLS'} with these suites: "
                           f"{_reason(exc) or 'not built in'}") from None
-    context.set_default_verify_paths()
-    if ca_file:
-        context.load_verify_locations(ca_file)
-    context.set_verify(SSL.VERIFY_PEER, _verify)
+    if verify:
+        context.set_default_verify_paths()
+        if ca_file:
+            context.load_verify_locations(ca_file)
+        context.set_verify(SSL.VERIFY_PEER, _verify)
     context.set_ocsp_client_callback(_ocsp)
     return context
 

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from OpenSSL import SSL
@@ -66,12 +66,14 @@ class _Run:
     limits: ProbeLimits
     slots: asyncio.Semaphore
     handshakes: int = 0
-    first: dict[str, Handshake] = field(default_factory=dict)
 
     async def attempt(self, protocol: str | None, ciphers: list[str] | None = None,
-                      suites: tuple[str, ...] = ()) -> Handshake:
+                      suites: tuple[str, ...] = (), *, verify: bool = False) -> Handshake:
         cipher_list = (":".join(ciphers) + ":@SECLEVEL=0") if ciphers else ALL_CIPHERS
-        context = client_context(protocol, cipher_list, suites, self.ca_file)
+        if verify:  # loading the trust store reads ~150 files (some 50 ms): not on the event loop
+            context = await asyncio.to_thread(client_context, protocol, cipher_list, suites, self.ca_file)
+        else:
+            context = client_context(protocol, cipher_list, suites, self.ca_file, verify=False)
         async with self.slots:
             self.handshakes += 1
             sock = await asyncio.wait_for(self.connect(), self.limits.handshake_timeout)
@@ -115,7 +117,6 @@ class _Run:
                 break
             accepted.append(found)
             remaining.remove(found.cipher)
-        self.first[protocol] = accepted[0]
         names = [item.cipher for item in accepted]
         preference = await self._preference(protocol, names) if len(names) >= 2 else None
         return ProtocolSupport(protocol=protocol, outcome="accepted",
@@ -145,7 +146,7 @@ async def probe_tls(connect: Connect, host: str, port: int, *, address: str | No
         async with asyncio.timeout(limits.deadline):
             async def modern() -> Handshake | None:
                 with contextlib.suppress(NotTestable, Refused, TimeoutError, OSError):
-                    return await run.attempt(None)
+                    return await run.attempt(None, verify=True)
                 return None
 
             reference, supports = await asyncio.gather(
@@ -153,9 +154,16 @@ async def probe_tls(connect: Connect, host: str, port: int, *, address: str | No
             probe.protocols = list(supports)
     except TimeoutError:
         probe.error = f"the TLS probe did not finish within {limits.deadline:g} s"
+    # The certificate as a modern client sees it; else as the best protocol that worked shows it (verified).
+    source = reference
+    best = next((support for support in reversed(probe.protocols) if support.ciphers), None)
+    if source is None and best is not None:
+        with contextlib.suppress(NotTestable, Refused, TimeoutError, OSError):
+            names = [suite.name for suite in best.ciphers]
+            tls13 = best.protocol == "TLSv1.3"
+            source = await run.attempt(best.protocol, None if tls13 else names, tuple(names) if tls13 else (),
+                                       verify=True)
     probe.handshakes = run.handshakes
-    # The certificate as a modern client sees it; else from the best protocol that worked.
-    source = reference or next((run.first[name] for name in reversed(PROTOCOLS) if name in run.first), None)
     if reference is not None:
         probe.negotiated_protocol, probe.negotiated_cipher = reference.protocol, reference.cipher
         probe.negotiated_group = reference.group
