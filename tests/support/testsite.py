@@ -80,8 +80,8 @@ class LocalSite:
     """One local website. `tls` (a TestCA) makes it HTTPS with the chosen `certificate`."""
 
     def __init__(
-        self, *, tls: TestCA | None = None, certificate: CertificateKind | str = CertificateKind.VALID, host: str = HOST,
-        ssl_context: ssl.SSLContext | None = None,
+        self, *, tls: TestCA | None = None, certificate: CertificateKind | str = CertificateKind.VALID,
+        host: str = HOST, ssl_context: ssl.SSLContext | None = None,
     ):
         self.host = host  # another loopback address (127.0.0.2) plays a public site in tests/security
         self.tls = tls

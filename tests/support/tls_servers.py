@@ -69,10 +69,10 @@ def issue_leaf(test_ca: TestCA, *, key_bits: int = 2048, days: int = 90, via_int
             sans.append(x509.IPAddress(ipaddress.ip_address(identity)))
         except ValueError:
             sans.append(x509.DNSName(identity))
-    now = datetime.now(UTC)
+    start = datetime.now(UTC) - timedelta(days=1)
     builder = (x509.CertificateBuilder().subject_name(_name(SITE_IDENTITIES[0])).issuer_name(issuer.subject)
                .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - timedelta(days=1)).not_valid_after(now - timedelta(days=1) + timedelta(days=days))
+               .not_valid_before(start).not_valid_after(start + timedelta(days=days))
                .add_extension(x509.SubjectAlternativeName(sans), critical=False)
                .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
     if via_intermediate:
