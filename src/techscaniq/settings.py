@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     fingerprints_custom_budget_ms: int = Field(default=50, ge=1, le=10_000)
     # PEM file of CAs trusted in addition to the system store (internal sites, test CAs).
     extra_ca_bundle: Path | None = None
-    # The TLS rating's full probe (20 to 60 handshakes) runs at most once per host:port in this many hours;
+    # The TLS rating's full probe (10 to 60 handshakes) runs at most once per host:port in this many hours;
     # scans in between reuse it (0: probe on every scan).
     tls_rating_cache_hours: float = Field(default=6.0, ge=0)
 

@@ -1,5 +1,5 @@
 """Rate a site's TLS for a scan: probe through the address guard, at most once per `cache_seconds`
-per host and port (a full probe is some 20 to 60 handshakes; scans of one origin every few minutes must
+per host and port (a full probe is some 10 to 60 handshakes; scans of one origin every few minutes must
 not repeat it), and grade the probe with this scan's HSTS.
 
 The cache is per process (each replica of a scale-out deployment probes on its own). Its entries are
