@@ -8,6 +8,7 @@ those two are "not testable" here and no test serves them.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,10 +16,11 @@ from tests.support.certificates import TestCA
 from tests.support.testsite import LocalSite
 from tests.support.tls_servers import MISSING_ISSUER_URL, tls_server_context
 
-from techscaniq.domain.tls_rating import TLSRating
+from techscaniq.domain.tls_rating import CertificateFacts, ProtocolSupport, TLSProbe, TLSRating
 from techscaniq.egress.address_guard import AddressPolicy, BlockedAddressError
 from techscaniq.scanning.security.tls_rater import TLSRater
-from techscaniq.scanning.security.tls_rating import rate, rating_findings
+from techscaniq.scanning.security.tls_rating import PROTOCOL_POINTS, rate, rating_findings
+from techscaniq.scanning.security.tls_scan import ProbeLimits, classify
 
 Serve = Callable[..., Awaitable[LocalSite]]
 
@@ -117,8 +119,6 @@ async def test_findings_carry_the_details_a_reader_needs(serve: Serve, test_ca: 
 
 
 async def test_cipher_enumeration_is_bounded(serve: Serve, test_ca: TestCA) -> None:
-    from techscaniq.scanning.security.tls_scan import ProbeLimits
-
     site = await serve(versions=("TLSv1_2", "TLSv1_2"), ciphers="ALL:!aNULL:!eNULL")
     rating = await rated(test_ca, site, limits=ProbeLimits(max_suites=3))
     tls12 = rating.probe.support("TLSv1.2")
@@ -144,3 +144,58 @@ async def test_a_probe_is_reused_for_its_cache_time(serve: Serve, test_ca: TestC
     assert first is not None and second is not None and not first.cached and second.cached
     assert site.connections == connections  # no handshake the second time
     assert second.grade == "A+"  # the grade still follows this scan's HSTS
+
+
+# ---- caps no local server here can show (this OpenSSL serves no SSLv3, RC4 or export) -------------------
+
+
+def probe_with(suites: dict[str, list[tuple[str, int]]], negotiated: str, **certificate: Any) -> TLSProbe:
+    now = datetime.now(UTC)
+    facts = {"key_type": "RSA", "key_bits": 2048, "signature_algorithm": "sha256WithRSAEncryption",
+             "signature_hash": "sha256", "not_before": now - timedelta(days=1), "not_after": now + timedelta(days=89),
+             "lifetime_days": 90.0, "days_to_expiry": 89.0, "chain_complete": True, "chain_in_order": True,
+             "trusted": True, "hostname_match": True, "ocsp_stapled": False, **certificate}
+    return TLSProbe(
+        host="example.com", port=443, probed_at=now, negotiated_cipher=negotiated, negotiated_group="x25519",
+        negotiated_protocol=max(suites, key=list(PROTOCOL_POINTS).index),
+        protocols=[ProtocolSupport(protocol=protocol, outcome="accepted",
+                                   ciphers=[classify(name, bits) for name, bits in names])
+                   for protocol, names in suites.items()],
+        certificate=CertificateFacts(**facts))
+
+
+MODERN = [("ECDHE-RSA-AES128-GCM-SHA256", 128), ("ECDHE-RSA-AES256-GCM-SHA384", 256)]
+
+
+@pytest.mark.parametrize(("suites", "negotiated", "certificate", "grade", "reason"), [
+    ({"TLSv1.2": MODERN}, MODERN[0][0], {}, "A", None),
+    ({"SSLv3": MODERN, "TLSv1.2": MODERN}, MODERN[0][0], {}, "C", "SSL 3.0"),
+    ({"SSLv2": MODERN, "TLSv1.2": MODERN}, MODERN[0][0], {}, "F", "SSL 2.0"),
+    ({"TLSv1.2": [*MODERN, ("ECDHE-RSA-RC4-SHA", 128)]}, MODERN[0][0], {}, "B", "RC4"),
+    ({"TLSv1.2": [("DES-CBC3-SHA", 112), *MODERN]}, "DES-CBC3-SHA", {}, "C", "64-bit block"),
+    ({"TLSv1.2": [*MODERN, ("AECDH-AES128-SHA", 128)]}, MODERN[0][0], {}, "F", "anonymous"),
+    ({"TLSv1.2": [*MODERN, ("NULL-SHA256", 0)]}, MODERN[0][0], {}, "F", "NULL"),
+    ({"TLSv1.2": MODERN}, MODERN[0][0], {"key_bits": 512}, "F", "under 1024"),
+    ({"TLSv1.2": MODERN}, MODERN[0][0], {"signature_hash": "md5"}, "F", "MD5"),
+    ({"TLSv1.2": MODERN}, MODERN[0][0], {"trusted": False, "trust_error": "self-signed certificate"}, "T",
+     "not trusted"),
+    ({"TLSv1.2": MODERN}, MODERN[0][0], {"days_to_expiry": -1.0}, "T", "expired"),
+    ({"TLSv1.2": MODERN}, MODERN[0][0], {"hostname_match": False}, "M", "does not name this host"),
+])
+def test_caps_of_the_rating_guide(suites: dict[str, list[tuple[str, int]]], negotiated: str,
+                                  certificate: dict[str, Any], grade: str, reason: str | None) -> None:
+    rating = rate(probe_with(suites, negotiated, **certificate))
+    assert rating is not None and rating.grade == grade, rating.caps
+    if reason is None:
+        assert rating.caps == []
+    else:
+        assert any(reason in cap.reason for cap in rating.caps), rating.caps
+
+
+def test_score_is_the_guide_weighting() -> None:
+    # TLS 1.0 + 1.2 -> protocol 95; RSA 2048 -> 90; 3DES (112) to AES-256 -> (20 + 100) / 2 = 60.
+    rating = rate(probe_with({"TLSv1.0": [("DES-CBC3-SHA", 112)], "TLSv1.2": MODERN}, MODERN[1][0]))
+    assert rating is not None
+    assert (rating.protocol_score, rating.key_exchange_score, rating.cipher_score) == (95, 90, 60)
+    assert rating.score == round(0.3 * 95 + 0.3 * 90 + 0.4 * 60)  # 80: an A by score, capped at B (TLS 1.0)
+    assert rating.grade == "B"
