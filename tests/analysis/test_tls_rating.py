@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from tests.support.certificates import TestCA
 from tests.support.testsite import LocalSite
-from tests.support.tls_servers import MISSING_ISSUER_URL, tls_server_context
+from tests.support.tls_servers import MISSING_ISSUER_URL, StaplingServer, tls_server_context
 
 from techscaniq.domain.tls_rating import CertificateFacts, ProtocolSupport, TLSProbe, TLSRating
 from techscaniq.egress.address_guard import AddressPolicy, BlockedAddressError
@@ -116,6 +116,17 @@ async def test_findings_carry_the_details_a_reader_needs(serve: Serve, test_ca: 
     certificate = incomplete.probe.certificate
     assert certificate is not None and certificate.trusted and not certificate.chain_complete
     assert certificate.missing_issuer_url == MISSING_ISSUER_URL and len(certificate.sent) == 1
+
+
+async def test_a_stapled_ocsp_response_is_seen(test_ca: TestCA) -> None:
+    server = StaplingServer(test_ca)
+    try:
+        rater = TLSRater(ca_file=str(test_ca.pem_path), cache_seconds=0)
+        rating = await rater.rate("127.0.0.1", server.port, address="127.0.0.1", hsts_max_age=None)
+    finally:
+        server.close()
+    assert rating is not None and rating.probe.certificate is not None and rating.probe.certificate.ocsp_stapled
+    assert results(rating)["tls-ocsp-stapling"] == "tls-ocsp-stapled"
 
 
 async def test_cipher_enumeration_is_bounded(serve: Serve, test_ca: TestCA) -> None:

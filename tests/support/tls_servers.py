@@ -9,8 +9,10 @@ level 0 on the server so that this OpenSSL serves what a badly configured server
 from __future__ import annotations
 
 import ipaddress
+import socket
 import ssl
 import tempfile
+import threading
 import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 from tests.support.certificates import SITE_IDENTITIES, TestCA
 
@@ -107,3 +110,63 @@ def set_versions(context: ssl.SSLContext, lowest: str, highest: str) -> None:
         warnings.simplefilter("ignore", DeprecationWarning)
         context.minimum_version = getattr(ssl.TLSVersion, lowest)
         context.maximum_version = getattr(ssl.TLSVersion, highest)
+
+
+class StaplingServer:
+    """A pyOpenSSL TLS server that staples an OCSP response (Python's ssl cannot): a real one, signed by the
+    test CA for the leaf ("good"), since OpenSSL drops a stapled response it cannot parse. One thread per
+    connection, on loopback, port 0."""
+
+    def __init__(self, test_ca: TestCA) -> None:
+        from OpenSSL import SSL
+
+        chain, key = issue_leaf(test_ca)
+        leaf = x509.load_pem_x509_certificate(chain)
+        private_key = serialization.load_pem_private_key(key, None)
+        assert isinstance(private_key, rsa.RSAPrivateKey)
+        response = _ocsp_response(test_ca, leaf)
+        self._context = SSL.Context(SSL.TLS_SERVER_METHOD)
+        self._context.use_certificate(leaf)  # type: ignore[arg-type]
+        self._context.use_privatekey(private_key)  # type: ignore[arg-type]
+        self._context.set_ocsp_server_callback(lambda _connection, _data: response)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._closed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        from OpenSSL import SSL
+
+        client.setblocking(True)  # pyOpenSSL on a socket with a timeout raises WantRead instead of waiting
+        connection = SSL.Connection(self._context, client)
+        connection.set_accept_state()
+        try:
+            connection.do_handshake()
+            connection.shutdown()
+        except (SSL.Error, OSError):
+            pass  # the probe's refused handshakes end here
+        finally:
+            client.close()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._listener.close()
+
+
+def _ocsp_response(test_ca: TestCA, leaf: x509.Certificate) -> bytes:
+    issuer, issuer_key = _ca(test_ca)
+    now = datetime.now(UTC)
+    builder = (ocsp.OCSPResponseBuilder()
+               .add_response(cert=leaf, issuer=issuer, algorithm=hashes.SHA256(), cert_status=ocsp.OCSPCertStatus.GOOD,
+                             this_update=now, next_update=now + timedelta(days=1), revocation_time=None,
+                             revocation_reason=None)
+               .responder_id(ocsp.OCSPResponderEncoding.HASH, issuer))
+    return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)

@@ -114,6 +114,9 @@ class _Run:
                 truncated = True
                 break
             if found.cipher not in remaining:  # the server chose what we did not offer: stop, do not loop
+                if not accepted:
+                    return ProtocolSupport(protocol=protocol, outcome="rejected",
+                                           detail=f"the server chose a suite not offered: {found.cipher!r}"[:300])
                 break
             accepted.append(found)
             remaining.remove(found.cipher)
