@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     fingerprints_custom_budget_ms: int = Field(default=50, ge=1, le=10_000)
     # PEM file of CAs trusted in addition to the system store (internal sites, test CAs).
     extra_ca_bundle: Path | None = None
+    # The TLS rating's full probe (10 to 60 handshakes) runs at most once per host:port in this many hours;
+    # scans in between reuse it (0: probe on every scan).
+    tls_rating_cache_hours: float = Field(default=6.0, ge=0)
 
     # --- scheduling and pipeline ---
     # Configs may not be scanned more often than this (a 1 ms interval would hammer its target and us).

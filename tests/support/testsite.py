@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import gzip as gzip_module
 import socket
+import ssl
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -79,10 +80,12 @@ class LocalSite:
     """One local website. `tls` (a TestCA) makes it HTTPS with the chosen `certificate`."""
 
     def __init__(
-        self, *, tls: TestCA | None = None, certificate: CertificateKind | str = CertificateKind.VALID, host: str = HOST
+        self, *, tls: TestCA | None = None, certificate: CertificateKind | str = CertificateKind.VALID,
+        host: str = HOST, ssl_context: ssl.SSLContext | None = None,
     ):
         self.host = host  # another loopback address (127.0.0.2) plays a public site in tests/security
         self.tls = tls
+        self.ssl_context = ssl_context  # replaces the certificate kind (a weak TLS configuration made in a test)
         self.certificate = CertificateKind(certificate)
         self.routes: dict[str, Handler] = {}
         self.requests: list[ReceivedRequest] = []
@@ -94,7 +97,7 @@ class LocalSite:
     # --- lifecycle ---
 
     async def start(self) -> LocalSite:
-        context = self.tls.server_context(self.certificate) if self.tls else None
+        context = self.ssl_context or (self.tls.server_context(self.certificate) if self.tls else None)
         self._server = await asyncio.start_server(self._serve, self.host, 0, ssl=context)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -120,7 +123,7 @@ class LocalSite:
 
     @property
     def origin(self) -> str:
-        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+        return f"{'https' if self.tls or self.ssl_context else 'http'}://{self.host}:{self.port}"
 
     def url(self, path: str = "/") -> str:
         return self.origin + path

@@ -19,7 +19,9 @@ Vocabulary (type / change_type / subject), with default impacts in impact.py:
 - security / added, removed, weakened, strengthened, changed / the header name;
   degraded, improved / "grade"; finding_added, finding_changed, finding_resolved / the test
   (vulnerable-library:<library> per library); replaced, issuer_changed, untrusted, trusted,
-  expiring (30/14/7 days), expired / "certificate"; upgraded, downgraded, changed / "tls_protocol".
+  expiring (30/14/7 days), expired / "certificate"; upgraded, downgraded, changed / "tls_protocol";
+  degraded, improved / "tls_grade" (the TLS rating); protocol_offered, protocol_withdrawn / the protocol
+  (SSLv3, TLSv1.0 .. TLSv1.3) in the TLS rating's probe.
 - availability / down (after K=availability_consecutive failed or 5xx scans), up / "site";
   changed / "status_code" (class change held for K scans); redirect_changed / "final_url".
 """

@@ -1,5 +1,5 @@
 """Security changes: security headers, grade, findings, certificate (replaced, issuer, trust, expiry
-thresholds) and TLS protocol.
+thresholds), TLS protocol, and the TLS rating (its grade, the protocols its probe found offered).
 
 Each of these is a per-scan fact whose state is replayed over the history with `stable_state`, so a
 change of a steady site is reported on the scan that shows it while a fact alternating between edge
@@ -22,6 +22,8 @@ from techscaniq.domain.security import SecurityFinding, SecurityReport
 SECURITY = ChangeKind.SECURITY
 GRADES = ("A+", "A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D+", "D", "D-", "E", "F")
 _LETTERS = "ABCDEF"
+# The TLS rating's grades, best first; T (not trusted) and M (another host's certificate) rank below F.
+TLS_GRADES = ("A+", "A", "A-", "B", "C", "D", "E", "F", "M", "T")
 TLS_PROTOCOLS = {"sslv2": 0, "sslv3": 1, "tlsv1": 2, "tlsv1.0": 2, "tlsv1.1": 3, "tlsv1.2": 4, "tlsv1.3": 5}
 
 Fact = Callable[[ScanResult], Hashable]
@@ -78,7 +80,8 @@ def detect_security(ctx: DetectionContext) -> list[Change]:
     facts = _Facts(ctx)
     if not facts.history:
         return []
-    return [*_headers(facts), *_grade(facts), *_findings(facts), *_certificate(facts), *_protocol(facts)]
+    return [*_headers(facts), *_grade(facts), *_findings(facts), *_certificate(facts), *_protocol(facts),
+            *_tls_grade(facts), *_offered_protocols(facts)]
 
 
 def _headers(facts: _Facts) -> list[Change]:
@@ -160,11 +163,12 @@ def complete(scan: ScanResult) -> bool:
 
 
 def _findings(facts: _Facts) -> list[Change]:
-    """Failed findings by test. Header tests are left to the header comparison (one change per cause)."""
+    """Failed findings by test. Header tests are left to the header comparison, the TLS rating's grade and
+    protocols to theirs (one change per cause)."""
     ctx, changes = facts.ctx, []
-    skip = set(ctx.policy.security_headers)
+    skip = set(ctx.policy.security_headers) | {"tls-rating"}
     groups = sorted({_group(f) for scan in facts.after + facts.before for f in _report(scan).findings
-                     if not f.passed and f.test not in skip})
+                     if not f.passed and f.test not in skip and not f.test.startswith("tls-protocol-")})
     for test in groups:
         def fact(scan: ScanResult, test: str = test) -> tuple[str, ...]:
             return tuple(sorted({_finding_key(f) for f in _failing(scan, test)}))
@@ -305,3 +309,57 @@ def _protocol(facts: _Facts) -> list[Change]:
     )]
 
 
+
+
+def _rated(scan: ScanResult) -> bool:
+    """A complete scan with a TLS rating: scans without one (rating off, probe failed) are not judged."""
+    return complete(scan) and _report(scan).tls_rating is not None
+
+
+def _tls_grade_of(scan: ScanResult) -> str | None:
+    rating = _report(scan).tls_rating
+    return rating.grade if rating else None
+
+
+def _tls_grade(facts: _Facts) -> list[Change]:
+    ctx = facts.ctx
+    was, now = facts.states(_tls_grade_of, _rated)
+    if was == now or was not in TLS_GRADES or now not in TLS_GRADES:
+        return []
+    previous = facts.scan_with(_tls_grade_of, was)
+    worse = TLS_GRADES.index(now) > TLS_GRADES.index(was)
+    steps = abs(_LETTERS.index(_letter_of(now)) - _LETTERS.index(_letter_of(was)))
+    change_type = "degraded" if worse else "improved"
+    before, after = _report(previous).tls_rating, _report(ctx.current).tls_rating
+    return [ctx.change(
+        SECURITY, change_type, "tls_grade", previous=previous, before=was, after=now,
+        impact=ctx.impacts.impact("security", change_type, ["2_steps"] if steps >= 2 else []),
+        evidence={"score": {"before": before.score if before else None, "after": after.score if after else None},
+                  "letter_steps": steps, "caps": [clip(cap.reason) for cap in (after.caps if after else [])][:10]},
+    )]
+
+
+def _letter_of(grade: str) -> str:
+    return "F" if grade in ("M", "T") else grade[0]
+
+
+def _offered_of(scan: ScanResult) -> tuple[str, ...] | None:
+    rating = _report(scan).tls_rating
+    return tuple(support.protocol for support in rating.probe.accepted()) if rating else None
+
+
+def _offered_protocols(facts: _Facts) -> list[Change]:
+    """A protocol newly offered (TLS 1.0 switched back on) or withdrawn, one change each."""
+    ctx, changes = facts.ctx, []
+    was, now = facts.states(_offered_of, _rated)
+    if was is None or now is None or was == now:
+        return []
+    previous = facts.scan_with(_offered_of, was)
+    for protocol in sorted(set(was) ^ set(now)):
+        change_type = "protocol_offered" if protocol in now else "protocol_withdrawn"
+        changes.append(ctx.change(
+            SECURITY, change_type, protocol, previous=previous, before=protocol in was, after=protocol in now,
+            impact=ctx.impacts.impact("security", change_type, [protocol]),
+            evidence={"offered_before": list(was), "offered_after": list(now)},
+        ))
+    return changes

@@ -166,6 +166,7 @@ class ScanConfig(StrictModel):
     probe_sensitive_paths: bool = False
     check_legacy_tls: bool = False
     timeout_seconds: float | None = Field(default=None, gt=0, le=300)
+    tls_rating: bool = True  # probe the server's TLS (protocols, suites, certificate) and grade it
 
 
 # ---- notification channels ---------------------------------------------------------------

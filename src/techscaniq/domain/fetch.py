@@ -80,6 +80,9 @@ class FetchResult(BaseModel):
     timings: Timings = Field(default_factory=Timings)
     tls: TLSInfo | None = None
     error: FetchError | None = None
+    # The server completed no handshake with today's protocol/cipher floor, so the fetch retried with TLS 1.0+
+    # and the old suites (the certificate still verified). The TLS rating says what is weak.
+    tls_fallback: bool = False
 
     @property
     def ok(self) -> bool:

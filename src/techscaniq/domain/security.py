@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from techscaniq.domain.fetch import TLSInfo
+from techscaniq.domain.tls_rating import TLSRating
 
 # Findings of these categories count towards the Observatory score; the others are reported only.
 GRADED_CATEGORY = "headers"
@@ -48,6 +49,7 @@ class SecurityReport(BaseModel):
     tests_passed: int = 0
     tests_failed: int = 0
     vulnerabilities: list[LibraryVulnerability] = Field(default_factory=list)
+    tls_rating: TLSRating | None = None  # the SSL Labs-style TLS grade (docs/tls-rating.md); not in `grade`
 
     def finding(self, test: str) -> SecurityFinding | None:
         return next((finding for finding in self.findings if finding.test == test), None)

@@ -10,6 +10,7 @@ from techscaniq.scanning.fingerprints.registry import FingerprintRegistry
 from techscaniq.scanning.performance.analyzer import PerformanceAnalyzer
 from techscaniq.scanning.security.advisories import AdvisoryStore
 from techscaniq.scanning.security.analyzer import SecurityAnalyzer
+from techscaniq.scanning.security.tls_rater import TLSRater
 from techscaniq.settings import Settings
 
 
@@ -22,5 +23,7 @@ def build_analyzers(settings: Settings, fingerprints: FingerprintRegistry | None
     return [
         TechnologyAnalyzer.from_settings(registry, settings, renderer),
         PerformanceAnalyzer(renderer=renderer),
-        SecurityAnalyzer(AdvisoryStore(settings.data_dir)),
+        SecurityAnalyzer(AdvisoryStore(settings.data_dir), tls_rater=TLSRater(
+            settings.scan_address_policy, ca_file=str(settings.extra_ca_bundle) if settings.extra_ca_bundle else None,
+            cache_seconds=settings.tls_rating_cache_hours * 3600)),
     ]

@@ -36,7 +36,7 @@ from techscaniq.observability.metrics import FETCH_BYTES
 from techscaniq.scanning.charset import detect_charset
 from techscaniq.scanning.decoding import ACCEPT_ENCODING, BodyDecodeError, BoundedDecoder, DecodedTooLargeError
 from techscaniq.scanning.host_slots import HostSlots
-from techscaniq.scanning.tls_facts import probe_certificate, tls_info, verifying_context
+from techscaniq.scanning.tls_facts import legacy_verifying_context, probe_certificate, tls_info, verifying_context
 from techscaniq.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,10 @@ DEFAULT_HEADERS = {
     "Accept-Language": "en",
     "Accept-Encoding": ACCEPT_ENCODING,
 }
+
+
+class _BelowProtocolFloor(Exception):
+    """The handshake failed on protocol or cipher (not on the certificate): worth one try with the legacy floor."""
 
 
 class FetchFailed(Exception):
@@ -94,7 +98,9 @@ class Fetcher:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._ssl_context = verifying_context(str(settings.extra_ca_bundle) if settings.extra_ca_bundle else None)
+        extra_ca = str(settings.extra_ca_bundle) if settings.extra_ca_bundle else None
+        self._ssl_context = verifying_context(extra_ca)
+        self._legacy_ssl_context = legacy_verifying_context(extra_ca)
         self._backend = GuardedBackend(settings.scan_address_policy)
         self._slots = HostSlots(settings.per_host_concurrency, settings.scan_concurrency)
 
@@ -134,16 +140,30 @@ class Fetcher:
         FETCH_BYTES.inc(result.transfer_bytes)
         return result
 
-    async def _follow(self, target: httpx.URL, result: FetchResult, limits: _Limits, headers: dict[str, str]) -> None:
-        pool = httpcore.AsyncConnectionPool(
-            ssl_context=self._ssl_context, network_backend=self._backend, retries=0, http1=True, http2=True
+    def _pool(self, legacy: bool) -> httpcore.AsyncConnectionPool:
+        context = self._legacy_ssl_context if legacy else self._ssl_context
+        return httpcore.AsyncConnectionPool(
+            ssl_context=context, network_backend=self._backend, retries=0, http1=True, http2=True
         )
+
+    async def _follow(self, target: httpx.URL, result: FetchResult, limits: _Limits, headers: dict[str, str]) -> None:
+        pool = self._pool(legacy=False)
         cookies: dict[str, dict[str, str]] = {}  # host -> name -> value, set by redirect responses
         seen = {_visit_key(target, cookies)}
         result.timings.redirect_ms = 0.0
         try:
             while True:
-                next_target = await self._exchange(pool, target, result, limits, headers, cookies)
+                try:
+                    next_target = await self._exchange(pool, target, result, limits, headers, cookies)
+                except _BelowProtocolFloor:
+                    # Only TLS 1.0 or only non-forward-secret suites: read the page anyway (the certificate still
+                    # has to verify), so the scan and its TLS rating report the weakness instead of vanishing.
+                    result.tls_fallback = True
+                    with contextlib.suppress(Exception):
+                        async with asyncio.timeout(2):
+                            await pool.aclose()
+                    pool = self._pool(legacy=True)
+                    continue
                 if next_target is None:
                     return
                 if _visit_key(next_target, cookies) in seen:
@@ -208,6 +228,9 @@ class Fetcher:
             response = await pool.handle_async_request(request)
         except Exception as exc:
             error = _failure(exc, target, limits)
+            if (error.error.code is FetchErrorCode.TLS and not result.tls_fallback
+                    and _cause(exc, ssl.SSLCertVerificationError) is None):
+                raise _BelowProtocolFloor from None
             if error.error.code is FetchErrorCode.TLS:
                 port = target.port or 443
                 result.tls = await probe_certificate(self._backend, host, port, limits.connect, error.error.message)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+import warnings
 from datetime import UTC, datetime
 
 import httpcore
@@ -27,8 +28,23 @@ def verifying_context(extra_ca_bundle: str | None = None) -> ssl.SSLContext:
     return context
 
 
+def legacy_floor(context: ssl.SSLContext) -> ssl.SSLContext:
+    """Let `context` also speak TLS 1.0/1.1 and the old suites (RSA key exchange, CBC, SHA-1 signatures):
+    OpenSSL's level 0, as the only way these handshakes complete. Verification stays as it was."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+    context.set_ciphers("ALL:!aNULL:!eNULL:@SECLEVEL=0")
+    return context
+
+
+def legacy_verifying_context(extra_ca_bundle: str | None = None) -> ssl.SSLContext:
+    """The fetch's fallback when a server speaks only old protocols or suites: still verifies chain and name."""
+    return legacy_floor(verifying_context(extra_ca_bundle))
+
+
 def _probing_context() -> ssl.SSLContext:
-    context = ssl.create_default_context()
+    context = legacy_floor(ssl.create_default_context())  # the certificate of an old server too
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     return context
