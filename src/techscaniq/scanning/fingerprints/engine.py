@@ -24,6 +24,7 @@ from techscaniq.scanning.fingerprints.page import PageData
 from techscaniq.scanning.fingerprints.patterns import Pattern
 from techscaniq.scanning.fingerprints.prefilter import LiteralPrefilter, RegexScanner
 from techscaniq.scanning.fingerprints.trimming import shortened
+from techscaniq.scanning.fingerprints.versions import ANNOUNCED, best_version, plausible, rank
 
 MAX_EVIDENCE_TEXT = 160
 # Where `re` first looks for an `html` match hyperscan reported: this many characters either side of where
@@ -48,15 +49,13 @@ class _Hit:
     """What was found for one technology while analyzing one page."""
 
     confidence: int = 0
-    versions: list[str] = field(default_factory=list)
+    versions: list[str] = field(default_factory=list)  # given by `implies` tags
     evidence: list[Evidence] = field(default_factory=list)
     implied_by: list[str] = field(default_factory=list)
 
     def add(self, evidence: Evidence) -> None:
         self.evidence.append(evidence)
         self.confidence = min(100, self.confidence + evidence.confidence)
-        if evidence.version:
-            self.versions.append(evidence.version)
 
 
 class _Inputs:
@@ -356,8 +355,8 @@ class FingerprintEngine:
         return True
 
     def _detection(self, technology: Technology, hit: _Hit) -> Detection:
-        # The most specific version wins: the longest string, first seen on a tie.
-        version = max(hit.versions, key=len) if hit.versions else None
+        # The version from the best evidence (versions.py), the longest on a tie.
+        version = best_version(hit.evidence, technology.name, hit.versions)
         return Detection(
             name=technology.name,
             version=version,
@@ -432,15 +431,23 @@ def _confirm(pattern: Pattern, inputs: _Inputs) -> Evidence | None:
                 index = bisect_right(starts, at) - 1
                 containing.add(index)
                 at = joined.find(needle, starts[index + 1]) if index + 1 < len(starts) else -1
-        for index in sorted(containing):
-            if (match := pattern.search(texts[index])) is not None:
-                return _evidence(pattern, match)
-        return None
+        texts = [texts[index] for index in sorted(containing)]
+    best: Evidence | None = None
     for text in texts:
         match = pattern.search(text)
         if match is not None:
-            return _evidence(pattern, match)
-    return None
+            found = _evidence(pattern, match)
+            if pattern.version is None or (found.version and rank(found, pattern.technology) == ANNOUNCED):
+                return found
+            # A versioned pattern looks at every string (script URL...) for its best-ranked version.
+            if best is None or _version_rank(found, pattern) > _version_rank(best, pattern):
+                best = found
+    return best
+
+
+def _version_rank(evidence: Evidence, pattern: Pattern) -> int:
+    ranked = rank(evidence, pattern.technology) if evidence.version else None
+    return -1 if ranked is None else ranked
 
 
 def _evidence(pattern: Pattern, match: re.Match[str], source: str | None = None) -> Evidence:
@@ -452,7 +459,7 @@ def _evidence(pattern: Pattern, match: re.Match[str], source: str | None = None)
         key=pattern.key,
         pattern=pattern.regex_text,
         matched=matched,
-        version=pattern.version_of(match),
+        version=plausible(pattern.version_of(match)),
         confidence=pattern.confidence,
     )
 
