@@ -20,6 +20,7 @@ from pathlib import Path
 from techscaniq.domain.technology import Detection, Evidence
 from techscaniq.scanning.fingerprints.database import KEYED_SOURCES, DomCheck, FingerprintDatabase, Technology
 from techscaniq.scanning.fingerprints.document import Document
+from techscaniq.scanning.fingerprints.foreign import JUDGED_SOURCES, in_foreign_url, page_host
 from techscaniq.scanning.fingerprints.page import PageData
 from techscaniq.scanning.fingerprints.patterns import Pattern
 from techscaniq.scanning.fingerprints.prefilter import LiteralPrefilter, RegexScanner
@@ -85,6 +86,7 @@ class _Inputs:
         self.keyed["dns"] = {kind.upper(): list(values) for kind, values in page.dns.items()}
         self.keyed["js"] = {chain: [value] for chain, value in (page.js or {}).items()}
         self._listed: dict[str, list[str]] = {}
+        self.host = page_host(page.url)
         self._lowered: dict[tuple[str, str | None], tuple[list[int], bytes]] = {}
 
     def listed(self, source: str) -> list[str]:
@@ -234,7 +236,7 @@ class FingerprintEngine:
         hits: dict[str, _Hit] = {}
         in_page = self._page_scanner.scan(html_bytes) if page.html else {}
         html_count = len(self._html_patterns)
-        for found in self._exact_html(page.html, html_bytes, in_page, html_count):
+        for found in self._exact_html(page.html, html_bytes, in_page, html_count, inputs.host):
             hits.setdefault(found.technology, _Hit()).add(found.evidence)
         words_found = Counter(self._word_owner[index - html_count] for index in in_page if index >= html_count)
         bounded = [self._bounded[owner] for owner, count in words_found.items()
@@ -251,7 +253,8 @@ class FingerprintEngine:
                         hits.setdefault(check.technology, _Hit()).add(evidence)
         return self._resolve(hits)
 
-    def _exact_html(self, html: str, data: bytes, in_page: dict[int, int], html_count: int) -> Iterable[_Found]:
+    def _exact_html(self, html: str, data: bytes, in_page: dict[int, int], html_count: int,
+                    host: str | None) -> Iterable[_Found]:
         hits = {index: end for index, end in in_page.items() if index < html_count}
         positions = _char_positions(html, data, hits.values())
         for index, end in hits.items():
@@ -259,6 +262,8 @@ class FingerprintEngine:
             # For a hint, `re` may not find the whole regex near the hit (the hinted text also occurs in a
             # script, say); it then searches the whole page, as for any match not found near.
             match = _search_near(pattern, html, positions[end])
+            if match is not None and in_foreign_url(html, match.start(), host):
+                match = _unforeign(pattern, html, match, host)
             if match is not None:
                 yield _Found(pattern.technology, _evidence(pattern, match))
 
@@ -416,7 +421,17 @@ def _char_positions(html: str, data: bytes, ends: Iterable[int]) -> dict[int, in
     return positions
 
 
+def _unforeign(pattern: Pattern, text: str, match: re.Match[str], host: str | None) -> re.Match[str] | None:
+    """The next match of `pattern` in `text` that is not inside another host's URL (a few tries)."""
+    for _ in range(8):
+        match = pattern.search(text, match.start() + 1)  # type: ignore[assignment]
+        if match is None or not in_foreign_url(text, match.start(), host):
+            return match
+    return None
+
+
 def _confirm(pattern: Pattern, inputs: _Inputs) -> Evidence | None:
+    judged = pattern.source in JUDGED_SOURCES
     texts = inputs.for_pattern(pattern)
     if not texts:
         return None
@@ -435,6 +450,8 @@ def _confirm(pattern: Pattern, inputs: _Inputs) -> Evidence | None:
     best: Evidence | None = None
     for text in texts:
         match = pattern.search(text)
+        if match is not None and judged and in_foreign_url(text, match.start(), inputs.host):
+            match = _unforeign(pattern, text, match, inputs.host)
         if match is not None:
             found = _evidence(pattern, match)
             if pattern.version is None or (found.version and rank(found, pattern.technology) == ANNOUNCED):
