@@ -29,10 +29,8 @@ def in_foreign_url(text: str, start: int, host: str | None) -> bool:
     if host is None:
         return False  # the page's own host is unknown: nothing to compare with
     window = text[max(0, start - _LOOKBACK):start]
-    boundary = None
-    for boundary in _URL_BOUNDARY.finditer(window):
-        pass
-    token = window[boundary.end():] if boundary else window
+    boundaries = [found.end() for found in _URL_BOUNDARY.finditer(window)]
+    token = window[boundaries[-1]:] if boundaries else window
     token = token.replace("\\/", "/")
     at = token.find("//")
     if at < 0 or not (at == 0 or token[:at].endswith(":")):
