@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("TECHSCANIQ_SHARED", ROOT.parent / "shared"))  # ../shared of a checkout
 PAGES = SHARED / "corpus" / "pages"
 RESPONSES = SHARED / "corpus" / "responses" / "simple-wappalyzer"
 WARCS = SHARED / "corpus" / "warc"

@@ -173,3 +173,18 @@ def test_turning_technology_analysis_on_is_not_a_wave_of_additions() -> None:
     replay.config = make_config()
     assert replay.step(site) == set()  # the first analysed scan is the baseline
     assert replay.step(site) == set()
+
+
+def test_a_renamed_product_is_not_removed_and_added() -> None:
+    # Scans stored before the fingerprint sets merged call it "TYPO3 CMS" (an alias) or "owl carousel" (case).
+    site, replay = Site(), Replay()
+    site.technologies["TYPO3 CMS"] = tech("TYPO3 CMS", "12.4.1", categories=("CMS",))
+    site.technologies["owl carousel"] = tech("owl carousel", categories=("JavaScript libraries",))
+    for _ in range(3):
+        replay.step(site)
+    del site.technologies["TYPO3 CMS"], site.technologies["owl carousel"]
+    site.technologies["TYPO3"] = tech("TYPO3", "12.4.1", categories=("CMS",))
+    site.technologies["Owl Carousel"] = tech("Owl Carousel", categories=("JavaScript libraries",))
+    assert [replay.step(site) for _ in range(3)] == [set(), set(), set()]
+    site.technologies["TYPO3"] = tech("TYPO3", "13.0.0", categories=("CMS",))
+    assert replay.step(site) == {("technology", "upgraded", "TYPO3", "medium")}  # versions compare across names

@@ -16,7 +16,7 @@ CUSTOM: dict[str, Any] = {
     "Acme Shop": {"cats": [1], "meta": {"generator": "^Acme (?<major>\\d+)\\.(\\d+)\\;version:\\1.\\2"}},
     "Acme Widget": {"cats": [1], "scriptSrc": "acme-widget-([\\d.]+)(?:\\.min)?\\.js\\;version:\\1",
                     "html": "<div[^>]+data-acme-widget=\"v(\\d+)\\;version:\\1\\;confidence:50"},
-    "Acme Beta": {"cats": [1], "html": "acme-beta(?:-(rc\\d))?\\;version:\\1?beta:stable"},
+    "Acme Beta": {"cats": [1], "html": "acme-beta(?:-(rc\\d))?\\;version:\\1?2.0-beta:2.0"},
     "Stall": {"cats": [1], "text": "(a|a)+(?=y)"},
 }
 PAGE = PageData(
@@ -46,7 +46,7 @@ def test_a_budgeted_pattern_detects_and_extracts_versions_like_re() -> None:
     assert budgeted.tenant_patterns  # the analyzer runs this engine in a worker thread
     detections = found(budgeted.analyze(PAGE))
     assert detections == {"Acme CMS": ("4.2.1", 100), "Acme Shop": ("7.3", 100), "Acme Widget": ("2.10.0", 100),
-                          "Acme Beta": ("beta", 100)}
+                          "Acme Beta": ("2.0-beta", 100)}
     without_stall = PageData(url=PAGE.url, headers=PAGE.headers, html=PAGE.html.replace("a" * 30, "ok"))
     assert found(engine(None).analyze(without_stall)) == detections  # `re`, where it can be used at all
 

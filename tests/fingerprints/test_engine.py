@@ -112,7 +112,7 @@ def test_browser_mode_js_dom_and_xhr(engine: FingerprintEngine) -> None:
 def test_ternary_version_both_branches(engine: FingerprintEngine) -> None:
     pro = by_name(engine.analyze(PageData(html='<script src="/coin-pro.js"></script>')))["Coin Mode"]
     free = by_name(engine.analyze(PageData(html='<script src="/coin.js"></script>')))["Coin Mode"]
-    assert (pro.version, free.version) == ("Pro", "Free")
+    assert (pro.version, free.version) == ("2.0", "1.0")
 
 
 def test_confidence_is_summed_and_capped(engine: FingerprintEngine) -> None:

@@ -67,7 +67,7 @@ def test_every_hint_matches_wherever_its_regex_matches_on_the_builtin_cases() ->
 
 
 ENGINE = FingerprintEngine(database_from_json({
-    "Phabricator": {"html": '<[^>]+(?:class|id)="phabricator-([a-z]+)\\;version:\\1'},
+    "Phabricator": {"html": '<[^>]+(?:class|id)="phabricator-([a-z0-9]+)\\;version:\\1'},
 }))
 
 
@@ -78,8 +78,8 @@ def detect(html: str) -> dict[str, str | None]:
 def test_hint_far_from_the_real_match_still_detects() -> None:
     # The hint's first hit is inside a script, 50 KB before the tag that really matches.
     script = "<script>var markup = 'id=\"phabricator-dark\"';</script>"
-    html = f'<html><body>{script}<p>{"filler text " * 5000}</p><div class="phabricator-main"></div></body></html>'
-    assert detect(html) == {"Phabricator": "main"}
+    html = f'<html><body>{script}<p>{"filler text " * 5000}</p><div class="phabricator-v2"></div></body></html>'
+    assert detect(html) == {"Phabricator": "v2"}
 
 
 def test_hint_without_a_real_match_detects_nothing() -> None:

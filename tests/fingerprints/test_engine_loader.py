@@ -38,14 +38,15 @@ def test_missing_source_is_a_clear_error(tmp_path: Path) -> None:
         load_database(tmp_path / "no-such-dir")
 
 
-def test_later_sources_override_earlier_ones() -> None:
+def test_later_sources_merge_over_earlier_ones() -> None:
     db = load_database([FIXTURES / "basic", FIXTURES / "custom"])
     engine = FingerprintEngine(db)
     found = {d.name: d for d in engine.analyze(PageData(
         headers=[("Server", "AcmeCustom")], html="<p>intranet-portal-v3</p>"))}
     assert found["Intranet Portal"].version == "3"
     assert "Acmeserve" in found
-    assert "Acmeserve" not in {d.name for d in engine.analyze(PageData(headers=[("Server", "Acmeserve/1")]))}
+    # The earlier source's pattern still works: sets merge pattern by pattern (test_merging.py).
+    assert "Acmeserve" in {d.name for d in engine.analyze(PageData(headers=[("Server", "Acmeserve/1")]))}
     assert "Birch CMS" in db.technologies  # the base set is still there
     assert db.categories[2].name == "Web servers"  # categories come from the base
 

@@ -25,6 +25,7 @@ from techscaniq.changes.versions import compare_versions
 from techscaniq.domain.change import Change, ChangeKind
 from techscaniq.domain.scan import ScanResult
 from techscaniq.domain.technology import Detection
+from techscaniq.scanning.fingerprints.names import name_key
 
 TECHNOLOGY = ChangeKind.TECHNOLOGY
 ABSENT, WEAK, STRONG = 0, 1, 2
@@ -39,7 +40,8 @@ def technology_usable(scan: ScanResult) -> bool:
 
 
 def _detections(scan: ScanResult) -> dict[str, Detection]:
-    return {detection.name: detection for detection in scan.technologies}
+    """By canonical name: a scan stored with "TYPO3 CMS" and one with "TYPO3" show the same product."""
+    return {name_key(detection.name): detection for detection in scan.technologies}
 
 
 def settled_presence(observations: Sequence[int], stable: int, flap_window: int) -> bool | None:
@@ -79,7 +81,7 @@ def pattern_evidence(detection: Detection) -> list[dict[str, Any]]:
     ]
 
 
-Index = dict[str, dict[str, Detection]]  # scan id -> technology name -> detection, built once per run
+Index = dict[str, dict[str, Detection]]  # scan id -> name_key -> detection, built once per run
 
 
 def _last_seen(scans: Sequence[ScanResult], name: str, index: Index) -> tuple[ScanResult, Detection] | None:
@@ -173,7 +175,8 @@ def _added(
     ctx: DetectionContext, previous: ScanResult, detection: Detection, window: Sequence[ScanResult], foreign: bool,
     index: Index,
 ) -> Change:
-    present_in = [scan.id for scan in window if detection.name in index[scan.id]][: ctx.policy.stability_scans]
+    key = name_key(detection.name)
+    present_in = [scan.id for scan in window if key in index[scan.id]][: ctx.policy.stability_scans]
     return ctx.change(
         TECHNOLOGY, "added", detection.name, previous=previous, before=None,
         after={"version": clip(detection.version), "categories": detection.categories},
@@ -220,7 +223,8 @@ def _updated(
     stable_state over the scans that showed one, so two back ends serving different versions do not
     raise an upgrade and a downgrade every other scan; an unknown version is never a change."""
     changes: list[Change] = []
-    known, shown = _versions(history, current.name, index), _versions(window, current.name, index)
+    key = name_key(current.name)
+    known, shown = _versions(history, key, index), _versions(window, key, index)
     policy = ctx.policy
     old = stable_state([v for _, v in known], policy.stability_scans, policy.stability_window) if known else None
     new = stable_state([v for _, v in shown], policy.stability_scans, policy.stability_window) if shown else None
@@ -235,7 +239,7 @@ def _updated(
                       "patterns": pattern_evidence(current)},
             data_change=scan.fingerprint_version != ctx.current.fingerprint_version,
         ))
-    seen = _last_seen(history, current.name, index)
+    seen = _last_seen(history, key, index)
     if seen and sorted(seen[1].categories) != sorted(current.categories):
         scan, old_detection = seen
         changes.append(ctx.change(

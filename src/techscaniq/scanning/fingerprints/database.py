@@ -1,8 +1,10 @@
 """Loading Wappalyzer-format fingerprint databases.
 
 A source is a directory with `technologies/*.json` (or a `technologies.json`), `categories.json` and
-`groups.json`, or a single technologies JSON file. Later sources override earlier ones technology
-by technology, which is how an organization's custom fingerprints sit over the base set.
+`groups.json`, or a single technologies JSON file. Later sources merge over earlier ones pattern by
+pattern (merging.py), one entry per product (names.py: aliases, case); an organization's custom
+fingerprints instead replace the base entry of the same product wholesale, so an organization can
+correct an entry.
 
 Bad data never stops loading: a broken pattern is skipped, an unknown or mistyped field is skipped,
 a technology that is not an object is skipped; each with a warning that names the technology and
@@ -11,6 +13,7 @@ field, kept in `FingerprintDatabase.warnings` and logged.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -19,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from techscaniq.scanning.fingerprints.merging import merge_technology, renamed
+from techscaniq.scanning.fingerprints.names import canonical_name, name_key
 from techscaniq.scanning.fingerprints.patterns import Pattern, PatternError, parse_pattern, split_tags
 
 log = logging.getLogger(__name__)
@@ -130,10 +135,27 @@ class FingerprintDatabase:
         """Identifies the exact fingerprints a scan used: each source's recorded commit or content hash."""
         return "+".join(source.version for source in self.sources) or "empty"
 
-    def merge(self, other: FingerprintDatabase) -> FingerprintDatabase:
-        """A new database: `other`'s technologies, categories and groups replace ours of the same name/id."""
+    def merge(self, other: FingerprintDatabase, *, replace: bool = False) -> FingerprintDatabase:
+        """A new database with `other` layered over this one. An entry of the same product (by `name_key`)
+        merges pattern by pattern (merging.py), or with `replace` is replaced wholesale (an organization's
+        correction). `other`'s categories and groups replace ours of the same id. Relation targets
+        (`implies`, `excludes`, `requires`) are renamed to the merged entries' names."""
+        technologies = dict(self.technologies)
+        keys = {name_key(name): name for name in technologies}
+        for name, technology in other.technologies.items():
+            existing = keys.get(name_key(name))
+            if existing is None:
+                technologies[name] = technology
+                keys[name_key(name)] = name
+            elif replace:
+                del technologies[existing]
+                technologies[name] = technology
+                keys[name_key(name)] = name
+            else:
+                technologies[existing] = merge_technology(technologies[existing], technology)
+        _rename_relations(technologies, keys)
         return FingerprintDatabase(
-            technologies={**self.technologies, **other.technologies},
+            technologies=technologies,
             categories={**self.categories, **other.categories},
             groups={**self.groups, **other.groups},
             sources=[*self.sources, *other.sources],
@@ -151,6 +173,34 @@ class FingerprintDatabase:
                 if group and group.name not in names:
                     names.append(group.name)
         return names
+
+
+def _rename_relations(technologies: dict[str, Technology], keys: dict[str, str]) -> None:
+    """Point every relation at the entry's name in `technologies` ("TYPO3 CMS" -> "TYPO3")."""
+    def actual(name: str) -> str:
+        return name if name in technologies else keys.get(name_key(name), name)
+
+    for name, technology in technologies.items():
+        if any(actual(r.name) != r.name for r in technology.implies) or any(
+                actual(n) != n for n in (*technology.excludes, *technology.requires)):
+            technologies[name] = copy.copy(technology)  # the entry may belong to another database too
+            technologies[name].implies = [Relation(actual(r.name), r.confidence, r.version)
+                                          for r in technology.implies]
+            technologies[name].excludes = [actual(n) for n in technology.excludes]
+            technologies[name].requires = [actual(n) for n in technology.requires]
+
+
+def _add_technology(technologies: dict[str, Technology], keys: dict[str, str], technology: Technology) -> None:
+    """Add one parsed entry to a source's set: an alias is stored under its canonical name, and a second
+    spelling of a name already there ("timeago" after "Timeago") merges into it."""
+    key = name_key(technology.name)
+    existing = keys.get(key)
+    if existing is None:
+        name = canonical_name(technology.name)
+        keys[key] = name
+        technologies[name] = renamed(technology, name)
+    else:
+        technologies[existing] = merge_technology(technologies[existing], technology)
 
 
 def load_database(sources: Iterable[str | Path] | str | Path) -> FingerprintDatabase:
@@ -176,10 +226,11 @@ def database_from_json(technologies: Mapping[str, Any] | str, label: str = "cust
         raise ValueError("custom fingerprints must be a JSON object mapping technology names to fingerprints")
     warnings: list[str] = []
     database = FingerprintDatabase(warnings=warnings)
+    keys: dict[str, str] = {}
     for name, spec in technologies.items():
         technology = parse_technology(str(name), spec, warnings)
         if technology is not None:
-            database.technologies[str(name)] = technology
+            _add_technology(database.technologies, keys, technology)
     canonical = json.dumps(technologies, sort_keys=True, default=str).encode()
     database.sources.append(SourceInfo(label=label, digest=hashlib.sha256(canonical).hexdigest()))
     return database
@@ -215,10 +266,12 @@ def load_source(path: Path) -> FingerprintDatabase:
     database = FingerprintDatabase(warnings=warnings)
     database.categories = _parse_categories(categories, warnings)
     database.groups = _parse_groups(groups, warnings)
+    keys: dict[str, str] = {}
     for name, spec in raw_technologies.items():
         technology = parse_technology(name, spec, warnings)
         if technology is not None:
-            database.technologies[name] = technology
+            _add_technology(database.technologies, keys, technology)
+    _rename_relations(database.technologies, keys)
     manifest = _read_manifest(path)
     database.sources.append(
         SourceInfo(

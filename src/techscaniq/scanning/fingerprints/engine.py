@@ -20,10 +20,12 @@ from pathlib import Path
 from techscaniq.domain.technology import Detection, Evidence
 from techscaniq.scanning.fingerprints.database import KEYED_SOURCES, DomCheck, FingerprintDatabase, Technology
 from techscaniq.scanning.fingerprints.document import Document
+from techscaniq.scanning.fingerprints.foreign import JUDGED_SOURCES, in_foreign_url, page_host
 from techscaniq.scanning.fingerprints.page import PageData
 from techscaniq.scanning.fingerprints.patterns import Pattern
 from techscaniq.scanning.fingerprints.prefilter import LiteralPrefilter, RegexScanner
 from techscaniq.scanning.fingerprints.trimming import shortened
+from techscaniq.scanning.fingerprints.versions import ANNOUNCED, best_version, plausible, rank
 
 MAX_EVIDENCE_TEXT = 160
 # Where `re` first looks for an `html` match hyperscan reported: this many characters either side of where
@@ -48,15 +50,13 @@ class _Hit:
     """What was found for one technology while analyzing one page."""
 
     confidence: int = 0
-    versions: list[str] = field(default_factory=list)
+    versions: list[str] = field(default_factory=list)  # given by `implies` tags
     evidence: list[Evidence] = field(default_factory=list)
     implied_by: list[str] = field(default_factory=list)
 
     def add(self, evidence: Evidence) -> None:
         self.evidence.append(evidence)
         self.confidence = min(100, self.confidence + evidence.confidence)
-        if evidence.version:
-            self.versions.append(evidence.version)
 
 
 class _Inputs:
@@ -86,6 +86,7 @@ class _Inputs:
         self.keyed["dns"] = {kind.upper(): list(values) for kind, values in page.dns.items()}
         self.keyed["js"] = {chain: [value] for chain, value in (page.js or {}).items()}
         self._listed: dict[str, list[str]] = {}
+        self.host = page_host(page.url)
         self._lowered: dict[tuple[str, str | None], tuple[list[int], bytes]] = {}
 
     def listed(self, source: str) -> list[str]:
@@ -235,7 +236,7 @@ class FingerprintEngine:
         hits: dict[str, _Hit] = {}
         in_page = self._page_scanner.scan(html_bytes) if page.html else {}
         html_count = len(self._html_patterns)
-        for found in self._exact_html(page.html, html_bytes, in_page, html_count):
+        for found in self._exact_html(page.html, html_bytes, in_page, html_count, inputs.host):
             hits.setdefault(found.technology, _Hit()).add(found.evidence)
         words_found = Counter(self._word_owner[index - html_count] for index in in_page if index >= html_count)
         bounded = [self._bounded[owner] for owner, count in words_found.items()
@@ -252,7 +253,8 @@ class FingerprintEngine:
                         hits.setdefault(check.technology, _Hit()).add(evidence)
         return self._resolve(hits)
 
-    def _exact_html(self, html: str, data: bytes, in_page: dict[int, int], html_count: int) -> Iterable[_Found]:
+    def _exact_html(self, html: str, data: bytes, in_page: dict[int, int], html_count: int,
+                    host: str | None) -> Iterable[_Found]:
         hits = {index: end for index, end in in_page.items() if index < html_count}
         positions = _char_positions(html, data, hits.values())
         for index, end in hits.items():
@@ -260,6 +262,8 @@ class FingerprintEngine:
             # For a hint, `re` may not find the whole regex near the hit (the hinted text also occurs in a
             # script, say); it then searches the whole page, as for any match not found near.
             match = _search_near(pattern, html, positions[end])
+            if match is not None and in_foreign_url(html, match.start(), host):
+                match = _unforeign(pattern, html, match, host)
             if match is not None:
                 yield _Found(pattern.technology, _evidence(pattern, match))
 
@@ -356,8 +360,8 @@ class FingerprintEngine:
         return True
 
     def _detection(self, technology: Technology, hit: _Hit) -> Detection:
-        # The most specific version wins: the longest string, first seen on a tie.
-        version = max(hit.versions, key=len) if hit.versions else None
+        # The version from the best evidence (versions.py), the longest on a tie.
+        version = best_version(hit.evidence, technology.name, hit.versions)
         return Detection(
             name=technology.name,
             version=version,
@@ -417,7 +421,17 @@ def _char_positions(html: str, data: bytes, ends: Iterable[int]) -> dict[int, in
     return positions
 
 
+def _unforeign(pattern: Pattern, text: str, match: re.Match[str], host: str | None) -> re.Match[str] | None:
+    """The next match of `pattern` in `text` that is not inside another host's URL (a few tries)."""
+    for _ in range(8):
+        match = pattern.search(text, match.start() + 1)  # type: ignore[assignment]
+        if match is None or not in_foreign_url(text, match.start(), host):
+            return match
+    return None
+
+
 def _confirm(pattern: Pattern, inputs: _Inputs) -> Evidence | None:
+    judged = pattern.source in JUDGED_SOURCES
     texts = inputs.for_pattern(pattern)
     if not texts:
         return None
@@ -432,15 +446,25 @@ def _confirm(pattern: Pattern, inputs: _Inputs) -> Evidence | None:
                 index = bisect_right(starts, at) - 1
                 containing.add(index)
                 at = joined.find(needle, starts[index + 1]) if index + 1 < len(starts) else -1
-        for index in sorted(containing):
-            if (match := pattern.search(texts[index])) is not None:
-                return _evidence(pattern, match)
-        return None
+        texts = [texts[index] for index in sorted(containing)]
+    best: Evidence | None = None
     for text in texts:
         match = pattern.search(text)
+        if match is not None and judged and in_foreign_url(text, match.start(), inputs.host):
+            match = _unforeign(pattern, text, match, inputs.host)
         if match is not None:
-            return _evidence(pattern, match)
-    return None
+            found = _evidence(pattern, match)
+            if pattern.version is None or (found.version and rank(found, pattern.technology) == ANNOUNCED):
+                return found
+            # A versioned pattern looks at every string (script URL...) for its best-ranked version.
+            if best is None or _version_rank(found, pattern) > _version_rank(best, pattern):
+                best = found
+    return best
+
+
+def _version_rank(evidence: Evidence, pattern: Pattern) -> int:
+    ranked = rank(evidence, pattern.technology) if evidence.version else None
+    return -1 if ranked is None else ranked
 
 
 def _evidence(pattern: Pattern, match: re.Match[str], source: str | None = None) -> Evidence:
@@ -452,7 +476,7 @@ def _evidence(pattern: Pattern, match: re.Match[str], source: str | None = None)
         key=pattern.key,
         pattern=pattern.regex_text,
         matched=matched,
-        version=pattern.version_of(match),
+        version=plausible(pattern.version_of(match)),
         confidence=pattern.confidence,
     )
 

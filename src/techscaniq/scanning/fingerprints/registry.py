@@ -1,7 +1,8 @@
 """Which fingerprints a scan uses: the base set, plus each organization's custom fingerprints.
 
 The base is our shipped set, then the community database installed by `techscaniq fingerprints update`
-(DATA_DIR/fingerprints), then FINGERPRINTS_DIR; each merged over the previous. Engines are compiled
+(DATA_DIR/fingerprints), then FINGERPRINTS_DIR; each merged over the previous pattern by pattern. An
+organization's custom entry replaces the base entry of its product (its correction). Engines are compiled
 once and cached, per organization when it has custom fingerprints.
 """
 
@@ -65,7 +66,7 @@ class FingerprintRegistry:
                 return self._base
             cached = self._engines.get(organization_id)
             if cached is None:
-                merged = self._base.database.merge(custom)
+                merged = self._base.database.merge(custom, replace=True)
                 cached = self._engines[organization_id] = FingerprintEngine(merged, cache_dir=self._cache_dir)
                 while len(self._engines) > MAX_CACHED_ORGANIZATIONS:
                     self._engines.popitem(last=False)
