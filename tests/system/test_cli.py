@@ -102,7 +102,7 @@ def test_first_contact_help_and_one_line_errors(tmp_path: Path) -> None:
     refused = techscaniq("config", "add", str(entries), "--organization", "org-1", cwd=tmp_path)
     assert refused.returncode == 2
     [line] = refused.stderr.splitlines()
-    assert line.startswith(f"error: {entries}: item 1 ('Bad'): url: ") and "http or https" in line
+    assert line == f"error: {entries}: item 1 ('Bad'): url: must be an http or https URL (not 'ftp')"
 
     entries.write_text("- {name: Good, url: https://example.com, schedule: {type: interval, expression: 1h}}\n")
     added = techscaniq("config", "add", str(entries), "--organization", "org-2", cwd=tmp_path)
