@@ -135,3 +135,22 @@ def test_a_config_stored_before_the_five_field_rule_still_loads() -> None:
     with pytest.raises(ValidationError):
         MonitoringConfig.model_validate(stored)
     assert MonitoringConfig.model_validate(stored, context={"stored": True}).schedule.expression == "*/30 * * * * *"
+
+
+def test_validation_speaks_plain_words() -> None:
+    from techscaniq.domain.config import MonitoringConfig
+    from techscaniq.wording.validation import describe_errors
+
+    def problem(**doc: object) -> str:
+        base = {"organization_id": "o", "name": "x", "url": "https://x.example",
+                "schedule": {"type": "interval", "expression": "5m"}}
+        with pytest.raises(ValidationError) as refused:
+            MonitoringConfig.model_validate({**base, **doc})
+        return describe_errors(refused.value.errors())
+
+    assert problem(url="example.com") == "url: must be an http or https URL — did you mean 'https://example.com'?"
+    assert problem(schedule={"type": "cron", "expression": "0 * * * *", "timezone": "europe/paris"}) == (
+        "schedule.timezone: unknown time zone 'europe/paris' — did you mean 'Europe/Paris'?")
+    assert "has no unit: write '5s' for seconds" in problem(schedule={"type": "interval", "expression": "5"})
+    assert "seconds are not supported" in problem(schedule={"type": "cron", "expression": "0 0 * * * *"})
+    assert problem(bogus=1) == "bogus: is not a known field (check its spelling)"

@@ -15,12 +15,14 @@ from pydantic import ValidationError
 from techscaniq import __version__
 from techscaniq.domain.errors import QuotaExceededError
 from techscaniq.settings import Settings
+from techscaniq.terminal import table
+from techscaniq.wording.validation import describe_errors
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="techscaniq", description="Continuous monitoring of websites.")
     parser.add_argument("--version", action="version", version=f"techscaniq {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     commands.add_parser("run", help="start the whole system in the foreground").set_defaults(handler=_run)
 
@@ -46,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     config_commands = config.add_subparsers(dest="config_command", required=True)
     add = config_commands.add_parser("add", help="add configs from a YAML or JSON file (one or a list)")
     add.add_argument("file", type=Path)
+    add.add_argument("--organization", "--org",
+                     help="the organization the configs belong to (when the file does not say)")
     add.set_defaults(handler=_config_add)
     listing = config_commands.add_parser("list", help="list configs")
     listing.add_argument("--organization")
@@ -96,16 +100,21 @@ def _plugin_registrations() -> list[Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
     try:
+        args = parser.parse_args(argv)
+        if args.command is None:  # `techscaniq` alone
+            parser.print_help()
+            return 0
         result: int = args.handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     except ValidationError as exc:
-        for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"])
-            print(f"error: {field}: {error['msg']}", file=sys.stderr)
+        print(f"error: {describe_errors(exc.errors())}", file=sys.stderr)
         return 2
     except (OSError, ValueError, QuotaExceededError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     return result
 
@@ -164,9 +173,7 @@ def _storage_stats(_: argparse.Namespace) -> int:
             return await storage.stats(), expiring
 
     found, expiring = asyncio.run(measure())
-    print(f"{'table':<22}{'rows':>12}{'bytes':>16}")
-    for table, rows, size in found:
-        print(f"{table:<22}{rows:>12,}{size:>16,}")
+    print(table(["TABLE", "ROWS", "BYTES"], [[name, f"{rows:,}", f"{size:,}"] for name, rows, size in found]))
     days = settings.scan_retention_days
     print(f"retention (SCAN_RETENTION_DAYS={days}): "
           + (f"{expiring:,} scans older than {days} days will be deleted at the next hourly run" if days
@@ -225,6 +232,7 @@ def _summary(result: Any) -> str:
         lines.append("  " + "  ".join(f"{name} {metrics[name]:.0f}" for name in shown if name in metrics))
     if result.security:
         lines.append(f"  security grade {result.security.grade} ({result.security.score}/100)")
+        lines += [f"    - {reason}" for reason in grade_reasons(result.security)]
     for tech in result.technologies:
         version = f" {tech.version}" if tech.version else ""
         lines.append(f"  - {tech.name}{version} [{', '.join(tech.categories)}] {tech.confidence}%")
@@ -233,14 +241,33 @@ def _summary(result: Any) -> str:
     return "\n".join(lines)
 
 
+def grade_reasons(report: Any) -> list[str]:
+    """What cost the grade points, worst first ('CSP header not implemented (-25)')."""
+    from techscaniq.domain.security import GRADED_CATEGORY
+
+    costly = sorted((f for f in report.findings if f.category == GRADED_CATEGORY and f.modifier < 0),
+                    key=lambda f: f.modifier)
+    return [f"{f.description or f.result} ({f.modifier})" for f in costly]
+
+
 def _load_documents(path: Path) -> list[dict[str, Any]]:
     text = path.read_text(encoding="utf-8")
-    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ValueError(f"{path}: {where}not valid YAML: {problem}") from None
     if isinstance(data, dict) and "configs" in data:
         data = data["configs"]
     documents = data if isinstance(data, list) else [data]
-    if not all(isinstance(document, dict) for document in documents):
-        raise ValueError(f"{path}: expected a config object or a list of them")
+    for index, document in enumerate(documents):
+        if not isinstance(document, dict):
+            where = f"item {index}" if isinstance(data, list) else "the document"
+            raise ValueError(f"{path}: {where}: expected a config object (name, url, schedule, ...)")
     return documents
 
 
@@ -250,14 +277,31 @@ def _config_add(args: argparse.Namespace) -> int:
 
     settings = Settings()
     context = {MIN_INTERVAL: settings.min_scan_interval_seconds}
-    configs = [MonitoringConfig.model_validate(document, context=context)
-               for document in _load_documents(args.file)]
+    documents = _load_documents(args.file)
+    configs = []
+    for index, document in enumerate(documents):
+        if args.organization:
+            given = document.get("organization_id")
+            if given is not None and given != args.organization:
+                raise ValueError(f"{args.file}: item {index}: organization_id {given!r} is not --organization "
+                                 f"{args.organization!r}")
+            document = {**document, "organization_id": args.organization}
+        elif "organization_id" not in document:
+            raise ValueError(f"{args.file}: item {index}: no organization_id: pass --organization ORG")
+        try:
+            configs.append(MonitoringConfig.model_validate(document, context=context))
+        except ValidationError as exc:
+            where = f"item {index} ({document.get('name')!r})" if len(documents) > 1 else "config"
+            print(f"error: {args.file}: {where}: {describe_errors(exc.errors())}", file=sys.stderr)
+            return 2
 
     async def add() -> None:
         async with opened_storage(settings) as storage:
             for config in configs:
                 await storage.configs.add(config, next_run_at=None if config.paused else config.created_at)
-                print(f"added {config.id}  {config.name}  {config.url}")
+        print(table(["ID", "ORGANIZATION", "NAME", "URL"],
+                    [[c.id, c.organization_id, c.name, c.url] for c in configs]))
+        print(f"added {len(configs)} config{'s' if len(configs) != 1 else ''}")
 
     asyncio.run(add())
     return 0
@@ -268,10 +312,13 @@ def _config_list(args: argparse.Namespace) -> int:
 
     async def listing() -> None:
         async with opened_storage(Settings()) as storage:
-            for config in await storage.configs.find(args.organization):
-                state = "paused" if config.paused else "active"
-                print(f"{config.id}  {config.organization_id}  {state:<6}  {config.schedule.type}:"
-                      f"{config.schedule.expression}  {config.url}")
+            configs = await storage.configs.find(args.organization)
+        if not configs:
+            print("no configs" + (f" in organization {args.organization!r}" if args.organization else ""))
+            return
+        print(table(["ID", "ORGANIZATION", "NAME", "STATE", "SCHEDULE", "URL"], [
+            [c.id, c.organization_id, c.name, "paused" if c.paused else "active",
+             f"{c.schedule.type} {c.schedule.expression}", c.url] for c in configs]))
 
     asyncio.run(listing())
     return 0

@@ -58,7 +58,7 @@ async def test_changes_of_one_scan_become_one_alert_with_its_deliveries_in_the_o
     assert len(alerts) == 1
     alert = alerts[0]
     assert sorted(c["subject"] for c in alert.changes) == ["React", "Vue", "jQuery"]
-    assert alert.title == "Tech: jQuery added and 2 more changes on Shop"
+    assert alert.title == "Shop — jQuery added and 2 more changes"
     assert await outbox(storage, alert) == ["slack:triggered:pending", "webhook:triggered:pending"]
     stored = await storage.alerts.get(alert.id)
     assert stored is not None and stored.status is AlertStatus.TRIGGERED

@@ -40,15 +40,17 @@ def test_the_documented_example_has_exactly_the_payloads_fields() -> None:
 
 def test_text_and_html_say_what_changed_and_how_many_repeats_were_suppressed() -> None:
     text = message(suppressed_count=3).text()
-    assert text.startswith("[HIGH] Tech: jQuery added on Shop\n")
-    assert "- jQuery upgraded: 3.6.0 -> 3.7.1 (impact medium)" in text
+    assert text.startswith("jQuery updated from 3.6.0 to 3.7.1\n")
+    assert "- jQuery updated from 3.6.0 to 3.7.1 (impact medium)" in text
     assert "3 similar alert(s) were suppressed since the last notification." in text
     html = message(suppressed_count=3).html()
-    assert "jQuery upgraded: 3.6.0 -&gt; 3.7.1" in html and "3 similar alert(s)" in html
+    assert "jQuery updated from 3.6.0 to 3.7.1" in html and "3 similar alert(s)" in html
 
 
 def test_resolved_messages_say_how_long_it_took() -> None:
     resolved = message("resolved", resolved_at=NOW + timedelta(minutes=42), status="resolved")
     assert resolved.subject.startswith("[RESOLVED] ")
+    assert resolved.text().startswith("Resolved: jQuery updated from 3.6.0 to 3.7.1\n")
     assert "Resolved after 42 min." in resolved.text()
+    assert resolved.payload(NOW)["summary"] == "Resolved: jQuery updated from 3.6.0 to 3.7.1"
     assert resolved.payload(NOW)["event"] == "alert.resolved"

@@ -59,13 +59,13 @@ async def test_slack_gets_a_block_kit_message_with_severity_colour_changes_and_l
     payload = request.json()
     assert payload["channel"] == "#ops" and payload["username"] == "TechScanIQ"
     assert payload["icon_emoji"] == ":warning:"
-    assert payload["text"].startswith("[CRITICAL] Outage: ")
+    assert payload["text"] == "[CRITICAL] Shop — Site down and 1 more change"
     [attachment] = payload["attachments"]
     assert attachment["color"] == "#8b0000"
     kinds = [block["type"] for block in attachment["blocks"]]
     assert kinds[0] == "header" and "section" in kinds
     text = str(attachment["blocks"])
-    assert "site down" in text
+    assert "Site down (impact critical)" in text
     assert "<https://shop.example/|Shop>" in text  # the link to the monitored site
     # Untrusted subjects cannot ping the channel or smuggle a link.
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
@@ -83,8 +83,8 @@ async def test_apprise_urls_deliver_through_the_apprise_library(
     [request] = receiver.requests
     body = request.json()
     assert request.path == "/ntfy"
-    assert body["title"].startswith("[CRITICAL] Outage")
-    assert "site down" in body["message"]
+    assert body["title"] == "[CRITICAL] Shop — Site down and 1 more change"
+    assert body["message"].startswith("Site down and 1 more change\n")
     [delivery] = await storage.deliveries.find()
     assert delivery.status is DeliveryStatus.DELIVERED
 

@@ -83,7 +83,7 @@ def test_a_new_alert_groups_the_rules_changes_under_a_title_naming_the_first(clo
 
     assert alert.id == alert_id(config.id, "r1", "s1") and alert.dedupe_key == "key"
     assert alert.change_ids == [c.id for c in matched]
-    assert alert.title == title(rule(), config, matched) == "Down: jQuery added and 1 more change on Shop"
+    assert alert.title == title(config, matched) == "Shop — jQuery added and 1 more change"
 
 
 def test_a_repeat_folds_into_the_open_alert_once_per_scan_and_keeps_the_last_summaries(clock: Clock) -> None:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from techscaniq.alerts.silences import Silence
+from techscaniq.alerts.steps.group import change_summary
 from techscaniq.api.app import create_app
 from techscaniq.api.auth import Role, create_token
 from techscaniq.domain.alert import Alert, Delivery, DeliveryStatus
@@ -119,6 +120,7 @@ async def seeded(system: MonitoringSystem) -> Seeded:
     await system.storage.changes.add_many([change])
     alert = Alert(organization_id="org-a", config_id=config_id, rule_id="rule-1", rule_name="Anything",
                   severity=Impact.MEDIUM, dedupe_key="k", title="jQuery removed", change_ids=[change.id],
+                  changes=[change_summary(change)],
                   scan_id=second.id, triggered_at=second.started_at)
     await system.storage.alerts.add(alert)
     delivery = Delivery(alert_id=alert.id, organization_id="org-a", config_id=config_id, rule_id="rule-1",

@@ -38,6 +38,28 @@ async def test_api_docs_work_offline(client: Client) -> None:
     scripts = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text)
     assert "/docs-assets/swagger-ui-bundle.js" in scripts
     assert not [url for url in scripts if "//" in url]  # nothing from a CDN
-    for asset in ("/docs-assets/swagger-ui-bundle.js", "/docs-assets/swagger-ui.css"):
+    redoc = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", (await browser.get("/redoc")).text)
+    assert "/docs-assets/redoc.standalone.js" in redoc and not [url for url in redoc if "//" in url]
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
+        asset = f"/docs-assets/{asset}"
         assert (await browser.get(asset)).status_code == 200
     assert (await browser.get("/openapi.json")).json()["info"]["title"] == "TechScanIQ Continuous Monitoring"
+
+
+async def test_every_request_body_has_a_schema_and_an_example(client: Client) -> None:
+    document = (await client(None).get("/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    bodies = {(path, method): operation["requestBody"]["content"]["application/json"]
+              for path, item in document["paths"].items() for method, operation in item.items()
+              if path.startswith(("/api/v1/configs", "/api/v1/silences")) and "requestBody" in operation
+              and "application/json" in operation["requestBody"]["content"]}
+    for key in [("/api/v1/configs", "post"), ("/api/v1/configs/{config_id}", "put"),
+                ("/api/v1/configs/{config_id}", "patch"), ("/api/v1/configs/{config_id}/rules", "post"),
+                ("/api/v1/configs/{config_id}/rules/{rule_id}", "put"), ("/api/v1/silences", "post")]:
+        assert bodies[key]["example"], key
+        schema = bodies[key]["schema"]
+        assert "$ref" in schema or schema["properties"], key
+    config = schemas["MonitoringConfig"]
+    assert set(config["required"]) == {"name", "url", "schedule"}  # organization_id comes from the credentials
+    assert {"WebhookChannel", "SlackChannel", "EmailChannel", "AppriseChannel", "Schedule"} <= set(schemas)
+    assert "url" in schemas["WebhookChannel"]["properties"]

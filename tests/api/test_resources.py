@@ -95,17 +95,22 @@ async def test_alerts_acknowledge_resolve_and_deliveries_hide_secrets(seeded: Se
     assert "very-secret-path" not in deliveries.text and "header-secret-value" not in deliveries.text
     assert deliveries.json()[0]["log"][0]["outcome"] == "failed"
 
+    assert (await api.get(f"/api/v1/alerts/{seeded.alert_id}")).json()["summary"] == "jQuery removed"
     acknowledged = (await api.post(f"/api/v1/alerts/{seeded.alert_id}/acknowledge")).json()
     assert acknowledged["status"] == "acknowledged" and acknowledged["acknowledged_by"]
-    assert (await api.post(f"/api/v1/alerts/{seeded.alert_id}/resolve")).json()["status"] == "resolved"
-    assert [a["id"] for a in (await api.get("/api/v1/alerts", params={"status": "resolved"})).json()] == [
-        seeded.alert_id]
+    assert acknowledged["summary"] == "jQuery removed"
+    resolved = (await api.post(f"/api/v1/alerts/{seeded.alert_id}/resolve")).json()
+    assert resolved["status"] == "resolved" and resolved["summary"] == "Resolved: jQuery removed"
+    listed = (await api.get("/api/v1/alerts", params={"status": "resolved"})).json()
+    assert [(a["id"], a["summary"]) for a in listed] == [(seeded.alert_id, "Resolved: jQuery removed")]
     assert (await api.get("/api/v1/alerts", params={"status": "triggered"})).json() == []
 
 
 async def test_changes_filter_and_false_positive_feedback(seeded: Seeded, client: Client) -> None:
     api = client("org-a")
-    assert len((await api.get("/api/v1/changes", params={"type": "technology"})).json()) == 1
+    [listed] = (await api.get("/api/v1/changes", params={"type": "technology"})).json()
+    assert listed["summary"] == "jQuery removed"  # the sentence the dashboard shows
+    assert (await api.get(f"/api/v1/changes/{seeded.change_id}")).json()["summary"] == "jQuery removed"
     assert (await api.get("/api/v1/changes", params={"type": "security"})).json() == []
     assert (await api.get("/api/v1/changes", params={"min_impact": "high"})).json() == []
     assert (await api.post(f"/api/v1/changes/{seeded.change_id}/false-positive")).json()["false_positive"] is True

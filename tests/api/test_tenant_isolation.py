@@ -65,7 +65,7 @@ ATTEMPTS = [
     Attempt("POST", "/api/v1/auth/token", "own", {"api_key": KEY_B}),
 ]
 NO_TENANT_DATA = {("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"), ("GET", "/"), ("GET", "/docs"),
-                  ("GET", "/docs/init.js")}
+                  ("GET", "/docs/init.js"), ("GET", "/redoc"), ("GET", "/redoc/init.js")}
 
 
 def _fill(value: Any, ids: dict[str, str]) -> Any:

@@ -7,6 +7,7 @@ from tests.changes.builders import Replay, Site, certificate, make_config
 
 from techscaniq.changes.security_headers import judge
 from techscaniq.domain.security import SecurityFinding
+from techscaniq.wording import describe_change
 
 
 @pytest.mark.parametrize(("name", "before", "after", "verdict"), [
@@ -184,3 +185,18 @@ def test_a_failed_security_probe_is_not_a_site_change() -> None:
     probe_failed.analysis_errors["security.redirection"] = "ReadTimeout: timed out"
     assert replay.judge(probe_failed) == []
     assert replay.step(site) == set()
+
+
+def test_a_grade_change_says_why_in_words() -> None:
+    csp = "content-security-policy"
+    implemented = SecurityFinding(test=csp, result="csp-implemented-with-no-unsafe", modifier=5,
+                                  description="CSP implemented without 'unsafe-inline' or 'unsafe-eval'")
+    missing = SecurityFinding(test=csp, result="csp-not-implemented", modifier=-25, passed=False,
+                              description="CSP header not implemented")
+    site, replay = Site(), Replay()
+    site.grade, site.findings = "B", [implemented]
+    replay.step(site)
+    site.grade, site.score, site.findings = "C", 50, [missing]
+    [grade] = [c for c in replay.step_changes(site) if c.subject == "grade"]
+    assert grade.evidence["reasons"] == ["CSP header not implemented"]
+    assert describe_change(grade.model_dump(mode="json")) == "Grade fell from B to C: CSP header not implemented"

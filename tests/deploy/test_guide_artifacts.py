@@ -5,6 +5,8 @@ docs/operations.md says why, and the test checks the deviation instead)."""
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 import yaml
 from tests.deploy.conftest import ROOT
@@ -106,3 +108,14 @@ def test_every_file_docs_operations_names_exists() -> None:
     missing = [token for token in sorted(named)
                if not any(f == token.rstrip("/") or f.endswith("/" + token.rstrip("/")) for f in project_files)]
     assert missing == []
+
+
+def test_make_run_installs_the_runtime_only_and_make_test_the_dev_tools(tmp_path: Path) -> None:
+    def planned(target: str) -> str:  # what make would run on a fresh machine (-n: nothing runs)
+        return subprocess.run(["make", "-n", target, f"VENV={tmp_path / 'venv'}"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=30, check=True).stdout
+
+    run = planned("run")
+    assert "pip install --progress-bar on -e ." in run and "[dev]" not in run
+    assert "start_monitoring_system.py" in run
+    assert "-e '.[dev]'" in planned("test")

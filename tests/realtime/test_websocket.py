@@ -210,3 +210,17 @@ async def test_one_organization_cannot_take_every_connection(hub_factory: HubFac
             assert closed.value.rcvd is not None and closed.value.rcvd.code == TOO_MANY_CONNECTIONS_CLOSE_CODE
         async with websockets.connect(url + "token-b") as other_tenant:
             assert json.loads(await other_tenant.recv())["type"] == "welcome"
+
+
+async def test_change_and_alert_messages_carry_the_sentence_people_read(hub_factory: HubFactory) -> None:
+    _, bus, port = await hub_factory()
+    upgrade = {"type": "technology", "change_type": "upgraded", "subject": "jQuery", "before": "3.6.0",
+               "after": "3.7.1", "scan_id": "s1"}
+    async with websockets.connect(f"ws://127.0.0.1:{port}/?token=token-a") as ws:
+        await bus.publish(Event(topic=Topic.CHANGE_DETECTED, key="cfg-1", organization_id="org-a",
+                                payload={"scan_id": "s1", "config_id": "cfg-1", "changes": [upgrade]}))
+        await bus.publish(Event(topic=Topic.ALERT_RESOLVED, key="cfg-1", organization_id="org-a",
+                                payload={"alert": {"id": "a1", "status": "resolved", "changes": [upgrade]}}))
+        changed, resolved = await next_event(ws), await next_event(ws)
+    assert changed["data"]["changes"][0]["summary"] == "jQuery updated from 3.6.0 to 3.7.1"
+    assert resolved["data"]["alert"]["summary"] == "Resolved: jQuery updated from 3.6.0 to 3.7.1"

@@ -22,7 +22,7 @@ def make_config(org: str = "org-a", name: str = "site") -> MonitoringConfig:
             "organization_id": org,
             "name": name,
             "url": "https://example.com",
-            "schedule": {"type": "interval", "expression": "60"},
+            "schedule": {"type": "interval", "expression": "60s"},
             "alert_rules": [
                 {
                     "name": "r",

@@ -43,6 +43,14 @@ async def test_scan_prints_the_full_result_as_json(local_site: LocalSite, tmp_pa
     assert scan["response"]["status_code"] == 200
 
 
+async def test_scan_prints_the_grade_with_its_reasons(local_site: LocalSite, tmp_path: Path) -> None:
+    local_site.route("/", body="<html><body>plain</body></html>")
+    result = await asyncio.to_thread(techscaniq, "scan", local_site.url("/"), "--allow-private", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "security grade F" in result.stdout
+    assert "    - CSP header not implemented (-25)" in result.stdout  # the grade's reasons, worst first
+
+
 async def test_scan_of_a_refused_address_fails_with_the_reason(local_site: LocalSite, tmp_path: Path) -> None:
     result = await asyncio.to_thread(techscaniq, "scan", local_site.url("/"), cwd=tmp_path)
     assert result.returncode == 3
@@ -64,7 +72,9 @@ def test_config_add_refuses_a_bad_file_naming_the_field_and_accepts_a_good_one(t
     added = techscaniq("config", "add", str(good), cwd=tmp_path)
     assert added.returncode == 0, added.stderr
     listed = techscaniq("config", "list", cwd=tmp_path)
-    assert "https://example.com" in listed.stdout and "interval:1h" in listed.stdout
+    header, row = listed.stdout.splitlines()
+    assert header.split() == ["ID", "ORGANIZATION", "NAME", "STATE", "SCHEDULE", "URL"]
+    assert row.split()[1:] == ["org-1", "Example", "active", "interval", "1h", "https://example.com"]
 
 
 def test_migrate_is_idempotent(tmp_path: Path) -> None:
@@ -73,3 +83,29 @@ def test_migrate_is_idempotent(tmp_path: Path) -> None:
     assert f"applied {[migration.version for migration in MIGRATIONS]}" in first.stdout
     second = techscaniq("migrate", cwd=tmp_path)
     assert "up to date" in second.stdout
+
+
+def test_first_contact_help_and_one_line_errors(tmp_path: Path) -> None:
+    alone = techscaniq(cwd=tmp_path)
+    assert alone.returncode == 0 and "usage: techscaniq" in alone.stdout and "COMMAND" in alone.stdout
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: Shop\nurl: https://example.com\nschedule: {type: interval\n")
+    refused = techscaniq("config", "add", str(broken), "--organization", "org-1", cwd=tmp_path)
+    assert refused.returncode == 1
+    [line] = refused.stderr.splitlines()
+    assert line.startswith(f"error: {broken}: line 4, column 1: not valid YAML")
+
+    entries = tmp_path / "entries.yaml"
+    entries.write_text("- {name: Good, url: https://example.com, schedule: {type: interval, expression: 1h}}\n"
+                       "- {name: Bad, url: ftp://example.com, schedule: {type: interval, expression: 1h}}\n")
+    refused = techscaniq("config", "add", str(entries), "--organization", "org-1", cwd=tmp_path)
+    assert refused.returncode == 2
+    [line] = refused.stderr.splitlines()
+    assert line == f"error: {entries}: item 1 ('Bad'): url: must be an http or https URL (not 'ftp')"
+
+    entries.write_text("- {name: Good, url: https://example.com, schedule: {type: interval, expression: 1h}}\n")
+    added = techscaniq("config", "add", str(entries), "--organization", "org-2", cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.splitlines()[0].split() == ["ID", "ORGANIZATION", "NAME", "URL"]
+    assert "org-2" in added.stdout and added.stdout.rstrip().endswith("added 1 config")

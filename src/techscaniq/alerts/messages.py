@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from techscaniq.domain.alert import Alert, AlertStatus
+from techscaniq.wording import describe_alert, describe_change
+from techscaniq.wording.changes import cut, duration
 
 WEBHOOK_SCHEMA = "techscaniq.alert.v1"
 _MAX_VALUE = 200
@@ -45,11 +47,16 @@ class AlertMessage:
         return f"{prefix} {self.alert.title}"
 
     @property
+    def summary(self) -> str:
+        """The alert in one sentence ('Resolved: Site down: HTTP 503'): the same words as the API's."""
+        return describe_alert(self.alert.model_dump(mode="json", include={"status", "changes"}), self.resolved)
+
+    @property
     def colour(self) -> str:
         return "#2eb67d" if self.resolved else SEVERITY_COLOURS.get(self.alert.severity.value, "#999999")
 
     def change_lines(self) -> list[str]:
-        lines = [describe_change(change) for change in self.alert.changes[:_MAX_LISTED_CHANGES]]
+        lines = [change_line(change) for change in self.alert.changes[:_MAX_LISTED_CHANGES]]
         hidden = len(self.alert.changes) - _MAX_LISTED_CHANGES
         if hidden > 0:
             lines.append(f"... and {hidden} more")
@@ -60,12 +67,13 @@ class AlertMessage:
         if self.alert.suppressed_count and not self.resolved:
             notes.append(f"{self.alert.suppressed_count} similar alert(s) were suppressed since the last notification.")
         if self.resolved and self.alert.resolved_at is not None:
-            notes.append(f"Resolved after {_duration(self.alert.resolved_at - self.alert.triggered_at)}.")
+            seconds = (self.alert.resolved_at - self.alert.triggered_at).total_seconds()
+            notes.append(f"Resolved after {duration(seconds)}.")
         return notes
 
     def text(self) -> str:
         lines = [
-            self.subject,
+            self.summary,
             "",
             f"Monitor: {self.config_name} ({self.config_url})",
             f"Rule: {self.alert.rule_name}",
@@ -86,7 +94,7 @@ class AlertMessage:
         notes = "".join(f"<p>{e(note)}</p>" for note in self.notes())
         return (
             "<!doctype html><html><body style=\"font-family:sans-serif\">"
-            f"<h2 style=\"border-left:6px solid {self.colour};padding-left:8px\">{e(self.subject)}</h2>"
+            f"<h2 style=\"border-left:6px solid {self.colour};padding-left:8px\">{e(self.summary)}</h2>"
             f"<p><b>Monitor:</b> {e(self.config_name)} "
             f"(<a href=\"{e(self.config_url, quote=True)}\">{e(self.config_url)}</a>)<br>"
             f"<b>Rule:</b> {e(self.alert.rule_name)}<br><b>Severity:</b> {e(self.alert.severity.value)}<br>"
@@ -104,11 +112,13 @@ class AlertMessage:
             "event": self.event,
             "delivery_id": self.delivery_id,
             "sent_at": sent_at.isoformat(),
+            "summary": self.summary,
             "alert": {
                 "id": alert.id,
                 "status": AlertStatus.RESOLVED.value if self.resolved else alert.status.value,
                 "severity": alert.severity.value,
                 "title": alert.title,
+                "summary": self.summary,
                 "rule_id": alert.rule_id,
                 "rule_name": alert.rule_name,
                 "dedupe_key": alert.dedupe_key,
@@ -132,29 +142,11 @@ class AlertMessage:
         return json.dumps(self.payload(sent_at), separators=(",", ":"), default=str).encode()
 
 
-def describe_change(change: dict[str, Any]) -> str:
-    """'jQuery upgraded: 3.6.0 -> 3.7.1 (impact medium)'."""
-    text = f"{_cut(change.get('subject'))} {_cut(change.get('change_type'))}"
-    before, after = change.get("before"), change.get("after")
-    if before is not None or after is not None:
-        text += f": {_cut(before)} -> {_cut(after)}"
-    return f"{text} (impact {change.get('impact', 'low')})"
-
-
-def _cut(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    text = " ".join(text.split())  # no line breaks from hostile input
-    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
+def change_line(change: dict[str, Any]) -> str:
+    """'jQuery updated from 3.6.0 to 3.7.1 (impact medium)'."""
+    sentence = cut(change.get("summary") or describe_change(change), _MAX_VALUE)
+    return f"{sentence} (impact {change.get('impact', 'low')})"
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def _duration(delta: Any) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"

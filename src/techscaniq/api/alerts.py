@@ -15,6 +15,7 @@ from techscaniq.api.errors import NotFoundError
 from techscaniq.domain.alert import Alert, AlertStatus
 from techscaniq.domain.events import Event, Topic
 from techscaniq.system import MonitoringSystem
+from techscaniq.wording import with_alert_summary
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -27,14 +28,14 @@ async def list_alerts(
 ) -> list[dict[str, Any]]:
     alerts = await system.storage.alerts.find(organization_id=principal.organization_id, config_id=config_id,
                                               status=status, since=since, limit=limit, offset=offset)
-    return [alert.model_dump(mode="json") for alert in alerts]
+    return [with_alert_summary(alert.model_dump(mode="json")) for alert in alerts]
 
 
 @router.get("/{alert_id}", summary="One alert")
 async def get_alert(
     alert_id: str, principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system)
 ) -> dict[str, Any]:
-    return (await _alert(system, alert_id, principal.organization_id)).model_dump(mode="json")
+    return with_alert_summary((await _alert(system, alert_id, principal.organization_id)).model_dump(mode="json"))
 
 
 @router.post("/{alert_id}/acknowledge", summary="Someone is on it")
@@ -44,7 +45,7 @@ async def acknowledge(
     alert = await system.alert_engine.acknowledge(alert_id, principal.subject, principal.organization_id)
     if alert is None:
         raise NotFoundError(f"no alert with id {alert_id!r}")
-    return alert.model_dump(mode="json")
+    return with_alert_summary(alert.model_dump(mode="json"))
 
 
 @router.post("/{alert_id}/resolve", summary="Resolve by hand (notifies when the rule asks for it)")
@@ -60,7 +61,7 @@ async def resolve(
         await system.bus.publish(Event(topic=Topic.ALERT_RESOLVED, key=alert.config_id,
                                        organization_id=alert.organization_id,
                                        payload={"alert": alert.model_dump(mode="json")}))
-    return alert.model_dump(mode="json")
+    return with_alert_summary(alert.model_dump(mode="json"))
 
 
 @router.get("/{alert_id}/deliveries", summary="Each notification of the alert, with every attempt")

@@ -23,6 +23,7 @@ from techscaniq.api import (
 )
 from techscaniq.api.body_guard import RequestGuard
 from techscaniq.api.body_limit import BodyLimit
+from techscaniq.api.body_schemas import install_body_schemas
 from techscaniq.api.dashboard import install_dashboard
 from techscaniq.api.docs_page import install_docs
 from techscaniq.api.error_models import ERROR_RESPONSES
@@ -42,8 +43,9 @@ and alerts. Authenticate with `Authorization: Bearer <JWT>` (from `techscaniq to
 def create_app(system: MonitoringSystem, rate_limiter: RateLimiter | None = None) -> FastAPI:
     """`rate_limiter`: a shared implementation (e.g. Redis) when several replicas serve the API."""
     app = FastAPI(title="TechScanIQ Continuous Monitoring", version=__version__, description=DESCRIPTION,
-                  docs_url=None)
+                  docs_url=None, redoc_url=None)
     install_docs(app)
+    install_body_schemas(app)
     app.state.system = system
     app.state.rate_limiter = rate_limiter or InMemoryRateLimiter()
     install_error_handlers(app)

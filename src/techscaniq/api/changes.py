@@ -14,6 +14,7 @@ from techscaniq.changes import mark_false_positive
 from techscaniq.domain.change import ChangeKind
 from techscaniq.domain.common import Impact
 from techscaniq.system import MonitoringSystem
+from techscaniq.wording import with_change_summary
 
 router = APIRouter(prefix="/api/v1/changes", tags=["changes"])
 
@@ -31,7 +32,7 @@ async def list_changes(
         organization_id=principal.organization_id, config_id=config_id, kind=type, min_impact=min_impact,
         since=since, until=until, scan_id=scan_id, limit=limit, offset=offset,
     )
-    return [change.model_dump(mode="json") for change in changes]
+    return [with_change_summary(change.model_dump(mode="json")) for change in changes]
 
 
 @router.get("/{change_id}", summary="One change with its evidence")
@@ -41,7 +42,7 @@ async def get_change(
     change = await system.storage.changes.get(change_id, principal.organization_id)
     if change is None:
         raise NotFoundError(f"no change with id {change_id!r}")
-    return change.model_dump(mode="json")
+    return with_change_summary(change.model_dump(mode="json"))
 
 
 @router.post("/{change_id}/false-positive", summary="Mark a change as a false positive")
@@ -63,4 +64,4 @@ async def _set(system: MonitoringSystem, change_id: str, organization_id: str, v
         raise NotFoundError(f"no change with id {change_id!r}")
     change = await system.storage.changes.get(change_id, organization_id)
     assert change is not None
-    return change.model_dump(mode="json")
+    return with_change_summary(change.model_dump(mode="json"))

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from techscaniq.api.auth import AuthError
 from techscaniq.domain.errors import ConfigNotFoundError, QuotaExceededError
 from techscaniq.storage.sql.write_health import unavailable_reason
+from techscaniq.wording.validation import plain_message
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def field_errors(errors: list[Any]) -> list[dict[str, Any]]:
         loc = [str(part) for part in error.get("loc", ())]
         where = loc[0] if loc and loc[0] in _LOCATIONS else "body"
         path = [part for part in loc if part not in _LOCATIONS] if loc and loc[0] in _LOCATIONS else loc
-        details.append({"field": ".".join(path), "in": where, "message": error.get("msg", ""),
+        details.append({"field": ".".join(path), "in": where, "message": plain_message(error),
                         "type": error.get("type")})
     return details
 

@@ -1,7 +1,8 @@
 """Every response says `nosniff` and carries a Content-Security-Policy that forbids framing.
 
-Three policies: the dashboard (our own files, the API and its WebSocket on this origin), the API docs (Swagger
-UI from /docs-assets), and everything else, which is data and may load nothing at all."""
+Four policies: the dashboard (our own files, the API and its WebSocket on this origin), the API docs (Swagger
+UI and ReDoc from /docs-assets; ReDoc's page also allows inline styles), and everything else, which is data and
+may load nothing at all."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 # nothing inline is needed. It fetches /openapi.json and sends "Try it out" requests to this origin.
 DOCS_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+# ReDoc styles through styled-components, which writes <style> elements (their rules cannot be loaded from a
+# file): inline styles only on this page, scripts still from this origin alone; its search runs in a blob: worker.
+REDOC_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+                "worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 _DASHBOARD = ("default-src 'self'; connect-src {connect}; img-src 'self' data:; style-src 'self'; script-src 'self'; "
               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 # A Host header fit to be named in a policy: a name or IP literal and a port, nothing that could end a directive.
@@ -32,7 +37,9 @@ def dashboard_policy(host: str | None) -> str:
 def policy_for(path: str, host: str | None) -> str:
     if path == "/" or path.startswith("/static/"):
         return dashboard_policy(host)
-    if path == "/docs" or path.startswith("/docs/") or path.startswith("/docs-assets/"):
+    if path == "/redoc":
+        return REDOC_POLICY
+    if path == "/docs" or path.startswith(("/docs/", "/redoc/", "/docs-assets/")):
         return DOCS_POLICY
     return API_POLICY
 

@@ -11,6 +11,8 @@ from techscaniq.changes.feedback import mark_false_positive
 from techscaniq.domain.change import ChangeKind
 from techscaniq.domain.common import Impact
 from techscaniq.settings import Settings
+from techscaniq.terminal import table
+from techscaniq.wording import describe_change, with_change_summary
 
 
 def register(subparsers: Any) -> None:
@@ -52,13 +54,20 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
         )
     finally:
         await storage.close()
+    if args.json:
+        for change in changes:
+            print(json.dumps(with_change_summary(change.model_dump(mode="json"))))
+        return 0
+    if not changes:
+        print("no changes")
+        return 0
+    rows = []
     for change in changes:
-        if args.json:
-            print(change.model_dump_json())
-            continue
-        flags = "".join([" [data]" if change.data_change else "", " [false positive]" if change.false_positive else ""])
-        print(f"{change.detected_at:%Y-%m-%d %H:%M} {change.id} {change.impact.value:8} {change.type.value}/"
-              f"{change.change_type} {change.subject}: {_short(change.before)} -> {_short(change.after)}{flags}")
+        flags = "".join([" [fingerprint update]" if change.data_change else "",
+                         " [false positive]" if change.false_positive else ""])
+        rows.append([f"{change.detected_at:%Y-%m-%d %H:%M}", change.id, change.impact.value, change.type.value,
+                     describe_change(change.model_dump(mode="json")) + flags])
+    print(table(["DETECTED (UTC)", "ID", "IMPACT", "TYPE", "CHANGE"], rows))
     return 0
 
 
@@ -78,7 +87,3 @@ async def _mark(args: argparse.Namespace, settings: Settings) -> int:
     print(f"change {args.change_id} {'unmarked' if args.undo else 'marked as a false positive'}")
     return 0
 
-
-def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= 60 else text[:57] + "..."

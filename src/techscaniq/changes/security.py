@@ -17,7 +17,7 @@ from techscaniq.changes.security_headers import header_values, judge, normalise
 from techscaniq.domain.change import Change, ChangeKind
 from techscaniq.domain.fetch import TLSInfo
 from techscaniq.domain.scan import ScanResult
-from techscaniq.domain.security import SecurityFinding, SecurityReport
+from techscaniq.domain.security import GRADED_CATEGORY, SecurityFinding, SecurityReport
 
 SECURITY = ChangeKind.SECURITY
 GRADES = ("A+", "A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D+", "D", "D-", "E", "F")
@@ -132,8 +132,22 @@ def _grade(facts: _Facts) -> list[Change]:
         SECURITY, change_type, "grade", previous=previous, before=was, after=now,
         impact=ctx.impacts.impact("security", change_type, ["2_steps"] if steps >= 2 else []),
         evidence={"score": {"before": _report(previous).score, "after": _report(ctx.current).score},
-                  "letter_steps": steps},
+                  "letter_steps": steps, "reasons": grade_reasons(_report(previous), _report(ctx.current), worse)},
     )]
+
+
+def grade_reasons(before: SecurityReport, after: SecurityReport, worse: bool) -> list[str]:
+    """What moved the grade, in words: the graded tests whose result now counts less (or more, when
+    the grade rose), described as they are now ('CSP header not implemented')."""
+    was = {f.test: f for f in before.findings if f.category == GRADED_CATEGORY}
+    reasons = []
+    for finding in after.findings:
+        old = was.get(finding.test)
+        if finding.category != GRADED_CATEGORY or old is None or old.modifier == finding.modifier:
+            continue
+        if (finding.modifier < old.modifier) == worse:
+            reasons.append(clip(finding.description) or finding.result)
+    return reasons[:5]
 
 
 def _group(finding: SecurityFinding) -> str:

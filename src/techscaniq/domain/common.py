@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
 import uuid
+import zoneinfo
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Protocol
@@ -67,8 +70,25 @@ def _known_time_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(f"unknown time zone {value!r}") from None
+        suggestion = _closest_time_zone(value)
+        hint = f" — did you mean {suggestion!r}?" if suggestion else " (an IANA name such as 'Europe/Paris' or 'UTC')"
+        raise ValueError(f"unknown time zone {value!r}{hint}") from None
     return value
+
+
+@functools.cache
+def _time_zones() -> dict[str, str]:
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+def _closest_time_zone(value: str) -> str | None:
+    """'europe/paris' -> 'Europe/Paris' (case), 'Europe/Pariss' -> 'Europe/Paris' (a typo)."""
+    zones = _time_zones()
+    wanted = value.strip().lower().replace(" ", "_")
+    if wanted in zones:
+        return zones[wanted]
+    close = difflib.get_close_matches(wanted, list(zones), n=1, cutoff=0.85)
+    return zones[close[0]] if close else None
 
 
 # An IANA time zone name ("Europe/Berlin"), refused with a clear message when unknown.

@@ -47,11 +47,20 @@ def parse_interval_seconds(expression: str | int | float) -> float:
     else:
         match = _DURATION.match(expression)
         if not match:
-            raise ValueError(f"interval {expression!r} is not a duration such as '300', '30s', '5m', '1h' or '1d'")
+            raise ValueError(f"interval {expression!r} is not a duration such as '30s', '5m', '1h' or '1d'")
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if seconds <= 0:
         raise ValueError("interval must be greater than zero")
     return seconds
+
+
+def refuse_unitless(expression: str) -> None:
+    """'5' used to mean five seconds, which nobody expects ('5' what?): a new or edited interval names its
+    unit. Stored configs keep loading as they were."""
+    if re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", expression):
+        number = expression.strip()
+        raise ValueError(f"interval {number!r} has no unit: write '{number}s' for seconds, or use m, h or d "
+                         f"(e.g. '{number}m' for minutes)")
 
 
 # The nicknames cron itself knows, as the five fields they stand for.
@@ -135,6 +144,8 @@ class Schedule(StrictModel):
             five_field_cron(self.expression, stored=bool(context.get("stored")))
         else:
             parse_interval_seconds(self.expression)
+            if not context.get("stored"):
+                refuse_unitless(self.expression)
         # Only write paths pass the minimum: stored configs keep loading (the worker spaces their runs).
         problem = too_frequent(self.type, self.expression, float(context.get(MIN_INTERVAL) or 0))
         if problem:
@@ -282,9 +293,11 @@ class AlertRule(StrictModel):
 def _require_http_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise ValueError(f"URL must use http or https, not {parts.scheme or 'no scheme'!r}")
+        if not parts.scheme and url.strip() and " " not in url.strip():
+            raise ValueError(f"must be an http or https URL — did you mean 'https://{url.strip()[:200]}'?")
+        raise ValueError(f"must be an http or https URL (not {parts.scheme[:20] or 'no scheme'!r})")
     if not parts.hostname:
-        raise ValueError("URL has no host")
+        raise ValueError("must be an http or https URL with a host name (https://example.com/)")
     return url
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from techscaniq.domain.events import Event, Topic
 from techscaniq.domain.scan import ScanResult
+from techscaniq.wording import with_alert_summary, with_change_summary
 
 HEADLINE_METRICS = ("ttfb_ms", "load_time_ms", "transfer_bytes", "dns_ms", "connect_ms", "tls_ms")
 
@@ -58,6 +59,10 @@ def live_message(event: Event) -> dict[str, Any]:
     if event.topic is Topic.SCAN_COMPLETED and isinstance(data.get("scan"), dict):
         data = {"scan_id": data.get("scan_id"), "config_id": data.get("config_id"),
                 "scan": summarize_scan_document(data["scan"])}
+    elif event.topic is Topic.CHANGE_DETECTED and isinstance(data.get("changes"), list):
+        data = {**data, "changes": [with_change_summary(c) for c in data["changes"] if isinstance(c, dict)]}
+    elif event.topic in (Topic.ALERT_TRIGGERED, Topic.ALERT_RESOLVED) and isinstance(data.get("alert"), dict):
+        data = {**data, "alert": with_alert_summary(data["alert"])}
     return {"type": event.topic.value, "id": event.id, "config_id": event.key,
             "organization_id": event.organization_id, "occurred_at": event.occurred_at.isoformat(),
             "schema_version": event.schema_version, "data": data}

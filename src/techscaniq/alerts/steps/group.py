@@ -13,6 +13,7 @@ from techscaniq.domain.alert import Alert
 from techscaniq.domain.change import Change
 from techscaniq.domain.config import AlertRule, MonitoringConfig
 from techscaniq.observability.metrics import ALERTS_SUPPRESSED
+from techscaniq.wording import alert_title, describe_change
 
 # An alert keeps at most this many change summaries; the count of occurrences keeps growing.
 MAX_CHANGES_PER_ALERT = 100
@@ -29,12 +30,17 @@ def change_summary(change: Change) -> dict[str, Any]:
         text = summary[field] if isinstance(summary[field], str) else json.dumps(summary[field])
         if len(text) > MAX_SUMMARY_VALUE:
             summary[field] = text[: MAX_SUMMARY_VALUE - 1] + "…"
+    # The sentence is made now, from the whole change: its evidence (the status code of a site that went
+    # down, the reasons of a grade) is not kept in the alert.
+    summary["summary"] = describe_change(change.model_dump(mode="json", include={
+        "type", "change_type", "subject", "before", "after", "evidence"}))
     return summary
 
 
 def new_alert(config: MonitoringConfig, rule: AlertRule, matched: list[Change], key: str, now: datetime) -> Alert:
     """The alert for one rule's changes of one scan (not stored yet)."""
     scan_id = matched[0].scan_id
+    summaries = [change_summary(c) for c in matched[:MAX_CHANGES_PER_ALERT]]
     return Alert(
         id=alert_id(config.id, rule.id, scan_id),
         organization_id=config.organization_id,
@@ -43,9 +49,9 @@ def new_alert(config: MonitoringConfig, rule: AlertRule, matched: list[Change], 
         rule_name=rule.name,
         severity=rule.severity,
         dedupe_key=key,
-        title=title(rule, config, matched),
+        title=alert_title(config.name, summaries),
         change_ids=[c.id for c in matched][:MAX_CHANGES_PER_ALERT],
-        changes=[change_summary(c) for c in matched][:MAX_CHANGES_PER_ALERT],
+        changes=summaries,
         scan_id=scan_id,
         triggered_at=now,
     )
@@ -65,9 +71,6 @@ def fold_repeat(open_alert: Alert, matched: list[Change], now: datetime) -> bool
     return True
 
 
-def title(rule: AlertRule, config: MonitoringConfig, changes: list[Change]) -> str:
-    first = changes[0]
-    what = f"{first.subject} {first.change_type}"
-    if len(changes) > 1:
-        what += f" and {len(changes) - 1} more change{'s' if len(changes) > 2 else ''}"
-    return f"{rule.name}: {what} on {config.name}"[:300]
+def title(config: MonitoringConfig, changes: list[Change]) -> str:
+    """'Shop — Site down: HTTP 503 and 1 more change' (the rule's name is shown beside it, not in it)."""
+    return alert_title(config.name, [change_summary(change) for change in changes[:MAX_CHANGES_PER_ALERT]])
