@@ -9,7 +9,7 @@ const CHANNEL_FIELDS = {
   apprise: [["urls", "Apprise URLs (comma separated)", "mailto://…, tgram://…"]],
 };
 const LIST_FIELDS = new Set(["recipients", "urls"]);
-const ruleState = { editing: null, channels: [] };
+const ruleState = { site: null, editing: null, channels: [] };
 
 // ---- the rules of the open site ------------------------------------------------------------------
 
@@ -43,7 +43,12 @@ function renderRules(config) {
       }, { label: `Delete ${rule.name}` }));
     list.appendChild(row);
   }
-  if (!ruleState.editing || !config.alert_rules.some((r) => r.id === ruleState.editing)) resetRuleForm();
+  // Live updates re-render the page while someone types a rule: only another site, or a rule that went away,
+  // clears the form.
+  if (ruleState.site !== config.id || (ruleState.editing && !config.alert_rules.some((r) => r.id === ruleState.editing))) {
+    ruleState.site = config.id;
+    resetRuleForm();
+  }
 }
 
 async function testRule(rule, result) {
