@@ -25,15 +25,16 @@ async def test_a_site_answering_503_or_404_is_shown_down_in_red_everywhere(
     async with running_console(settings, browser) as console:
         system = console.system
         for name, path in (("Healthy", "/"), ("Maintenance", "/maintenance"), ("Gone", "/gone")):
-            config_id = await system.add_monitoring_config(shop(local_site.url(path), name))
-            await system.scan_now(config_id, wait=True)
+            await system.add_monitoring_config(shop(local_site.url(path), name))  # a new config is scanned at once
         await console.sign_in()
         page = console.page
         maintenance = page.locator(".site-card", has_text="Maintenance").locator(".pill")
-        await expect(maintenance).to_have_text("down · HTTP 503")
+        await expect(maintenance).to_have_text("down · HTTP 503", timeout=15_000)
         await expect(maintenance).to_have_class("pill bad")
-        await expect(page.locator(".site-card", has_text="Gone").locator(".pill.bad")).to_have_text("down · HTTP 404")
-        await expect(page.locator(".site-card", has_text="Healthy").locator(".pill.ok")).to_have_text("up · HTTP 200")
+        await expect(page.locator(".site-card", has_text="Gone").locator(".pill.bad")).to_have_text("down · HTTP 404",
+                                                                                                   timeout=15_000)
+        await expect(page.locator(".site-card", has_text="Healthy").locator(".pill.ok")).to_have_text("up · HTTP 200",
+                                                                                                      timeout=15_000)
         await expect(page.locator("#sites-summary")).to_have_text("3 sites · 2 down · 1 up")
 
         await page.get_by_role("search", name="Find sites").get_by_label("Status").select_option("down")
