@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from tests.support.testsite import LocalSite
 
 from techscaniq.settings import Settings
@@ -24,15 +23,6 @@ SITE_HTML = """<!doctype html><html><head><title>Shop</title>
 <body><h1>Shop</h1></body></html>"""
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="run scripts/install_browser.sh (Debian chromium)")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                                    args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield launched
-        await launched.close()
 
 
 def artifacts(tmp_path: Path) -> Path:
@@ -61,8 +51,8 @@ async def test_sign_in_add_a_site_and_watch_its_first_scan_arrive_live(
         await expect(page.locator("#live")).to_have_class("live on")  # the WebSocket is connected
         await page.evaluate("window.__sameDocument = true")
 
-        await page.get_by_label("Name").fill("Local shop")
-        await page.get_by_label("URL").fill(local_site.url("/"))
+        await page.get_by_label("Site name").fill("Local shop")
+        await page.get_by_label("URL", exact=True).fill(local_site.url("/"))
         await page.get_by_role("button", name="Add and scan now").click()
         card = page.locator(".site-card", has_text="Local shop")
         await expect(card).to_be_visible()

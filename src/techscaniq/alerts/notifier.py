@@ -28,9 +28,9 @@ import httpx
 from techscaniq.alerts.channels.base import ChannelSender, DeliveryError, scrub, secrets_of
 from techscaniq.alerts.channels.registry import default_senders, tls_context
 from techscaniq.alerts.messages import AlertMessage
-from techscaniq.domain.alert import Delivery, DeliveryStatus
-from techscaniq.domain.common import utcnow
-from techscaniq.domain.config import MonitoringConfig
+from techscaniq.domain.alert import Alert, Delivery, DeliveryStatus
+from techscaniq.domain.common import new_id, utcnow
+from techscaniq.domain.config import AlertRule, MonitoringConfig
 from techscaniq.egress.http_client import guarded_client
 from techscaniq.observability.metrics import (
     NOTIFICATION_CHANNELS_FAILING,
@@ -226,6 +226,28 @@ class Notifier:
         except TimeoutError:
             return DeliveryError(f"timed out after {self._send_timeout:g}s", retryable=True)
         except Exception as exc:  # a sender bug must not kill the worker; scrub in case it quotes a secret
+            return DeliveryError(scrub(f"{type(exc).__name__}: {exc}", secrets_of(channel)), retryable=True)
+        return None
+
+    async def send_test(self, config: MonitoringConfig, rule: AlertRule, channel_index: int) -> DeliveryError | None:
+        """Send a test notification through one channel of a rule, now and once: the same sender, client
+        and address guard as a real delivery, but no alert or delivery is stored and nothing is retried."""
+        channel = rule.notification_channels[channel_index]
+        sender = self._senders.get(channel.type)
+        if sender is None:
+            return DeliveryError(f"no sender for channel type {channel.type!r}", retryable=False)
+        alert = Alert(organization_id=config.organization_id, config_id=config.id, rule_id=rule.id,
+                      rule_name=rule.name, severity=rule.severity, dedupe_key=f"test:{rule.id}",
+                      title=f"Test notification from TechScanIQ for {config.name}")
+        message = AlertMessage(alert=alert, kind="triggered", delivery_id=f"test-{new_id()}",
+                               config_name=config.name, config_url=config.url)
+        try:
+            await asyncio.wait_for(sender.send(channel, message), timeout=self._send_timeout)
+        except DeliveryError as exc:
+            return exc
+        except TimeoutError:
+            return DeliveryError(f"timed out after {self._send_timeout:g}s", retryable=True)
+        except Exception as exc:  # scrub: the message may quote a secret of the channel
             return DeliveryError(scrub(f"{type(exc).__name__}: {exc}", secrets_of(channel)), retryable=True)
         return None
 

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from techscaniq.api.auth import Principal
 from techscaniq.api.config_documents import ImportOutcome, import_configs, parse_document, render_export
 from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system, require_writer
-from techscaniq.api.errors import ConflictError, ForbiddenError, RateLimitedError
+from techscaniq.api.errors import ConflictError, FieldError, ForbiddenError, RateLimitedError
 from techscaniq.api.masking import refuse_masked, restore_masked
 from techscaniq.api.ratelimit import RateLimiter
 from techscaniq.domain.common import REVEAL_SECRETS
@@ -121,6 +121,27 @@ async def delete_config(
     config_id: str, principal: Principal = Depends(require_writer), system: MonitoringSystem = Depends(get_system)
 ) -> None:
     await system.remove_monitoring_config(config_id, principal.organization_id)
+
+
+CLONE_FIELDS = ("name", "url", "tags", "schedule", "scan_config", "paused")
+
+
+@router.post("/{config_id}/clone", status_code=status.HTTP_201_CREATED,
+             summary="Copy a config with its rules and channels (secrets too) under a new id; the body may change "
+                     "name, url, tags, schedule, scan_config, paused")
+async def clone_config(
+    config_id: str, body: dict[str, Any] = Body(default_factory=dict, examples=[{"name": "Shop (staging)"}]),
+    principal: Principal = Depends(require_writer), system: MonitoringSystem = Depends(get_system),
+) -> dict[str, Any]:
+    unknown = sorted(set(body) - set(CLONE_FIELDS))
+    if unknown:
+        raise FieldError(unknown[0], f"a clone can change only {', '.join(CLONE_FIELDS)}")
+    source = await system.get_monitoring_config(config_id, principal.organization_id)
+    refuse_masked(body)
+    data = {key: value for key, value in source.model_dump(mode="json", context=REVEAL_SECRETS).items()
+            if key not in ("id", "created_at", "updated_at")}
+    data.update({"name": f"{source.name} (copy)", **body})
+    return _public(await system.get_monitoring_config(await system.add_monitoring_config(data)))
 
 
 @router.post("/{config_id}/pause", summary="Stop scheduling a config")

@@ -6,19 +6,22 @@ value sent back keeps the stored secret."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, status
 
 from techscaniq.api.auth import Principal
 from techscaniq.api.dependencies import get_principal, get_system, require_writer
-from techscaniq.api.errors import ConflictError, NotFoundError
+from techscaniq.api.errors import ConflictError, FieldError, NotFoundError
 from techscaniq.api.masking import refuse_masked, restore_masked
 from techscaniq.domain.common import KNOWN_IDS, REVEAL_SECRETS
 from techscaniq.domain.config import AlertRule, MonitoringConfig
 from techscaniq.system import MonitoringSystem
 
 router = APIRouter(prefix="/api/v1/configs/{config_id}/rules", tags=["alert rules"])
+
+MAX_TESTED_CHANNELS = 10  # a test is one click: it never fans out to an unbounded list of receivers
 
 RULE_EXAMPLE = {
     "name": "Security regressions",
@@ -80,6 +83,26 @@ async def delete_rule(
     config = await system.get_monitoring_config(config_id, principal.organization_id)
     _find(config, rule_id)
     await _store(system, config, [r for r in _revealed(config) if r["id"] != rule_id])
+
+
+@router.post("/{rule_id}/test", summary="Send a test notification through each channel of a rule; how each went")
+async def send_test_notification(
+    config_id: str, rule_id: str, principal: Principal = Depends(require_writer),
+    system: MonitoringSystem = Depends(get_system),
+) -> dict[str, Any]:
+    config = await system.get_monitoring_config(config_id, principal.organization_id)
+    rule = _find(config, rule_id)
+    if not rule.notification_channels:
+        raise FieldError("notification_channels", "the rule has no channel to test")
+    channels = rule.notification_channels[:MAX_TESTED_CHANNELS]
+    errors = await asyncio.gather(*(system.notifier.send_test(config, rule, i) for i in range(len(channels))))
+    results = []
+    for index, (channel, error) in enumerate(zip(channels, errors, strict=True)):
+        results.append({"channel_index": index, "type": channel.type, "ok": error is None,
+                        "error": None if error is None else str(error),
+                        "status_code": None if error is None else error.status_code,
+                        "reason": None if error is None else error.reason})
+    return {"rule_id": rule.id, "results": results}
 
 
 def _validate(body: dict[str, Any], config: MonitoringConfig) -> AlertRule:

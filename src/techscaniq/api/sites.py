@@ -4,7 +4,7 @@ history (when each technology and version was first and last seen), and metric s
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from techscaniq.api.auth import Principal
 from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system
 from techscaniq.api.errors import FieldError
+from techscaniq.domain.availability import scan_availability, site_availability
 from techscaniq.domain.performance import canonical_metric
 from techscaniq.domain.scan import ScanResult, ScanStatus
 from techscaniq.realtime.messages import scan_summary
@@ -31,13 +32,15 @@ async def overview(
     ids = [config.id for config in configs]  # the organization's own configs, so the lookups stay in it
     latest = await system.storage.scans.latest(ids)
     next_runs = await system.storage.configs.next_runs(ids)
-    return [
-        {"id": config.id, "name": config.name, "url": config.url, "paused": config.paused,
-         "schedule": config.schedule.model_dump(mode="json"), "rules": len(config.alert_rules),
-         "next_run_at": _iso(next_runs.get(config.id)),
-         "last_scan": scan_summary(latest[config.id]) if config.id in latest else None}
-        for config in configs
-    ]
+    sites = []
+    for config in configs:
+        last_scan = scan_summary(latest[config.id]) if config.id in latest else None
+        sites.append({"id": config.id, "name": config.name, "url": config.url, "paused": config.paused,
+                      "tags": config.tags, "schedule": config.schedule.model_dump(mode="json"),
+                      "rules": len(config.alert_rules),
+                      "next_run_at": _iso(next_runs.get(config.id)),
+                      "availability": site_availability(config.paused, last_scan), "last_scan": last_scan})
+    return sites
 
 
 @router.get("/configs/{config_id}/technologies", summary="Current technology stack and its history")
@@ -94,6 +97,38 @@ async def metric_series(
         points = await system.storage.metrics.series(config_id, metric, since=since, until=until, limit=limit)
         series[metric] = [{"time": p.time.isoformat(), "value": p.value, "scan_id": p.scan_id} for p in points]
     return {"config_id": config_id, "series": series}
+
+
+UPTIME_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+HEARTBEATS = 60  # the bar on a site's page: its newest scans, one mark each
+
+
+@router.get("/configs/{config_id}/uptime", summary="Uptime (share of scans up) in 24 h, 7 d and 30 d; a heartbeat")
+async def uptime(
+    config_id: str,
+    scans: int = Query(1000, ge=1, le=5000, description="at most this many recent scans are read"),
+    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
+) -> dict[str, Any]:
+    """Up and down as the dashboard shows them (domain/availability.py). Bounded: a window older than the
+    scans read says `complete: false`."""
+    await system.get_monitoring_config(config_id, principal.organization_id)
+    now = datetime.now(UTC)
+    recent = await system.storage.scans.find(config_id=config_id, organization_id=principal.organization_id,
+                                             since=now - UPTIME_WINDOWS["30d"], limit=scans)
+    marks = [{"scan_id": scan.id, "started_at": scan.started_at.isoformat(),
+              **scan_availability(scan.succeeded, scan.response.status_code if scan.response else None,
+                                  scan.error.model_dump(mode="json") if scan.error else None)}
+             for scan in recent]
+    complete_until = recent[-1].started_at if len(recent) == scans else None  # older scans were not read
+    windows = {}
+    for label, span in UPTIME_WINDOWS.items():
+        start = now - span
+        inside = [mark for mark, scan in zip(marks, recent, strict=True) if scan.started_at >= start]
+        up = sum(1 for mark in inside if mark["state"] == "up")
+        windows[label] = {"scans": len(inside), "up": up,
+                          "percent": round(100 * up / len(inside), 2) if inside else None,
+                          "complete": complete_until is None or complete_until <= start}
+    return {"config_id": config_id, "windows": windows, "heartbeat": list(reversed(marks[:HEARTBEATS]))}
 
 
 def _check_names(names: list[str]) -> None:

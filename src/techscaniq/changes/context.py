@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from techscaniq.changes.impact import ImpactTable
 from techscaniq.changes.policy import DetectionPolicy
+from techscaniq.domain.availability import answer_failed, answer_is_page
 from techscaniq.domain.change import Change, ChangeKind
 from techscaniq.domain.common import Impact
 from techscaniq.domain.config import MonitoringConfig
@@ -47,15 +48,13 @@ def status_code(scan: ScanResult) -> int | None:
 
 def is_failure(scan: ScanResult) -> bool:
     """Down for availability: the fetch failed, or the server answered 5xx."""
-    code = status_code(scan)
-    return not scan.succeeded or code is None or code >= 500
+    return answer_failed(scan.succeeded, status_code(scan))
 
 
 def has_content(scan: ScanResult) -> bool:
     """A scan whose page is the site's real page: an error page's stack, speed or headers say nothing
     about the site, so 4xx/5xx scans never take part in technology, performance or security diffs."""
-    code = status_code(scan)
-    return not is_failure(scan) and code is not None and code < 400
+    return answer_is_page(scan.succeeded, status_code(scan))
 
 
 def clip(text: str | None) -> str | None:

@@ -313,6 +313,13 @@ class MonitoringConfig(StrictModel):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     schema_version: int = SCHEMA_VERSION
+    # Labels for grouping and filtering sites in the dashboard ("shop", "client-a"); no meaning to the scans.
+    tags: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(default_factory=list, max_length=20)
+
+    @field_validator("tags")
+    @classmethod
+    def _tidy_tags(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(tag.strip() for tag in value if tag.strip()))
 
     @field_validator("url")
     @classmethod

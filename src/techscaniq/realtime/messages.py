@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from techscaniq.domain.availability import scan_availability
 from techscaniq.domain.events import Event, Topic
 from techscaniq.domain.scan import ScanResult
 from techscaniq.wording import with_alert_summary, with_change_summary
@@ -39,6 +40,8 @@ def summarize_scan_document(scan: dict[str, Any]) -> dict[str, Any]:
         "finished_at": scan.get("finished_at"),
         "duration_ms": scan.get("duration_ms"),
         "status_code": response.get("status_code"),
+        "availability": scan_availability(scan.get("status") == "success", response.get("status_code"),
+                                          scan.get("error")),
         "final_url": response.get("final_url"),
         "security": {
             "grade": security.get("grade"), "score": security.get("score"),

@@ -1,4 +1,5 @@
-// TechScanIQ dashboard: sign-in, the list of sites, one site's page, live updates over the WebSocket.
+// TechScanIQ dashboard core: state, the API client, sign-in, views and routes, live updates over the WebSocket.
+// The views live in sites.js, site_page.js, alerting.js, inbox.js and portfolio.js (plain scripts, no build).
 // Everything from the API is inserted with textContent (never as HTML): scanned sites are untrusted.
 "use strict";
 
@@ -90,8 +91,14 @@ function signOut(message) {
 
 // ---- views -------------------------------------------------------------------------------------
 
+const VIEWS = ["signin-view", "sites-view", "site-view", "inbox-view", "alerting-view", "scan-view", "portfolio-view"];
+
 function show(view) {
-  for (const id of ["signin-view", "sites-view", "site-view"]) $(id).hidden = id !== view;
+  for (const id of VIEWS) $(id).hidden = id !== view;
+  $("nav").hidden = view === "signin-view";
+  for (const link of $("nav").querySelectorAll("a")) {
+    if (link.dataset.view === view) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
+  }
 }
 
 async function start() {
@@ -99,42 +106,53 @@ async function start() {
   state.org = me;
   $("org-name").textContent = me.organization_id + (me.can_write ? "" : " (read only)");
   $("session").hidden = false;
-  $("add-form").querySelector("button").disabled = !me.can_write;
+  applyRole();
   connect();
   await route();
 }
 
+// A viewer sees every form with its fields disabled (not only the buttons): nothing invites an edit.
+function applyRole(root = document) {
+  const readOnly = !(state.org && state.org.can_write);
+  document.body.classList.toggle("read-only", readOnly);
+  for (const node of root.querySelectorAll(".writes input, .writes select, .writes textarea, .writes button, [data-write], .writes-control")) {
+    node.disabled = readOnly;
+  }
+  for (const node of root.querySelectorAll(".writes-label")) node.hidden = readOnly;
+}
+
+const ROUTES = [
+  [/^#\/site\/([\w-]+)$/, (id) => openSite(id)],
+  [/^#\/scan\/([\w-]+)$/, (id) => openScan(id)],
+  [/^#\/inbox$/, () => openInbox()],
+  [/^#\/alerting$/, () => openAlerting()],
+  [/^#\/portfolio$/, () => openPortfolio()],
+];
+
 async function route() {
   if (!state.token) { show("signin-view"); return; }
-  const match = location.hash.match(/^#\/site\/([\w-]+)$/);
-  if (match) { await openSite(match[1]); } else { state.current = null; await loadSites(); }
-}
-
-async function loadSites() {
-  show("sites-view");
-  await refreshSites();
-}
-
-async function refreshSites() {
-  const generation = ++state.generation;
-  const sites = await api("/api/v1/overview");
-  if (generation !== state.generation) return;  // a newer refresh started meanwhile
-  for (const site of sites) {
-    // A scan announced over the WebSocket may be newer than what this (slower) request saw.
-    const announced = state.live.get(site.id);
-    if (announced && (!site.last_scan || announced.started_at > site.last_scan.started_at)) site.last_scan = announced;
+  state.current = null;
+  for (const [pattern, open] of ROUTES) {
+    const match = location.hash.match(pattern);
+    if (match) { await open(match[1]); return; }
   }
-  state.sites = new Map(sites.map((s) => [s.id, s]));
-  if (!$("sites-view").hidden) renderSites();
+  await loadSites();
 }
+
+// The backend decides (domain/availability.py): a 503, a 404 or a timeout is down, never "up".
+function availabilityOf(site) {
+  if (site.paused) return { state: "paused", reason: "paused" };
+  const scan = site.last_scan;
+  if (!scan) return { state: "unknown", reason: "waiting for first scan" };
+  return scan.availability || site.availability || { state: "unknown", reason: "unknown" };
+}
+
+const STATE_PILL = { up: "ok", down: "bad", paused: "idle", unknown: "warn" };
 
 function statusPill(site) {
-  if (site.paused) return el("span", { class: "pill idle", text: "paused" });
-  const scan = site.last_scan;
-  if (!scan) return el("span", { class: "pill warn", text: "waiting for first scan" });
-  return scan.status === "success"
-    ? el("span", { class: "pill ok", text: `up · HTTP ${scan.status_code}` })
-    : el("span", { class: "pill bad", text: `failed · ${scan.error ? scan.error.code : "error"}` });
+  const { state: status, reason } = availabilityOf(site);
+  const text = status === "paused" || status === "unknown" ? reason : `${status} · ${reason}`;
+  return el("span", { class: `pill ${STATE_PILL[status] || "warn"}`, "data-state": status, text });
 }
 
 function gradeBadge(scan, big = false) {
@@ -143,162 +161,47 @@ function gradeBadge(scan, big = false) {
   return el("div", { class: `grade g-${grade[0]}${big ? " big" : ""}`, text: grade, "aria-label": label, role: "img" });
 }
 
-function siteCard(site) {
-  const scan = site.last_scan;
-  const chips = el("div", { class: "chips" });
-  for (const tech of (scan ? scan.technologies : []).slice(0, 8)) {
-    chips.appendChild(el("span", { class: "chip", text: tech.version ? `${tech.name} ${tech.version}` : tech.name }));
-  }
-  if (scan && scan.technologies.length > 8) chips.appendChild(el("span", { class: "chip", text: `+${scan.technologies.length - 8}` }));
-  const meta = el("div", { class: "meta" }, statusPill(site));
-  if (scan) {
-    meta.append(el("span", { text: `scanned ${ago(scan.started_at)}` }));
-    if (scan.metrics && scan.metrics.ttfb_ms !== undefined) meta.append(el("span", { text: `TTFB ${TechCharts.formatValue(scan.metrics.ttfb_ms)} ms` }));
-  }
-  return el("a", { class: "site-card", href: `#/site/${site.id}`, "data-config-id": site.id },
-    gradeBadge(scan), el("h3", { text: site.name }), el("div", { class: "url", text: site.url }), meta, chips);
+// A date and time with its time zone named, e.g. "3 Dec 2026, 10:15 (Europe/Paris)".
+function when(iso, zone) {
+  const options = { dateStyle: "medium", timeStyle: "short" };
+  if (zone) options.timeZone = zone;
+  return `${new Date(iso).toLocaleString(undefined, options)} (${zone || Intl.DateTimeFormat().resolvedOptions().timeZone})`;
 }
 
-function renderSites() {
-  const list = $("site-list");
-  list.replaceChildren();
-  const sites = [...state.sites.values()];
-  if (sites.length === 0) list.appendChild(el("p", { class: "empty", text: "No sites yet — add one to start monitoring." }));
-  for (const site of sites) list.appendChild(siteCard(site));
-  const failing = sites.filter((s) => s.last_scan && s.last_scan.status !== "success").length;
-  $("sites-summary").textContent = `${sites.length} site${sites.length === 1 ? "" : "s"}` + (failing ? ` · ${failing} failing` : " · all up");
+// A change or an alert in words: the backend's `summary` sentence when it has one.
+function changeText(change) {
+  if (change.summary) return change.summary;
+  return `${change.type} · ${change.subject} ${change.change_type}` +
+    (change.before !== null || change.after !== null ? ` (${fmt(change.before)} → ${fmt(change.after)})` : "");
 }
-
-async function addSite(event) {
-  event.preventDefault();
-  const form = event.target, button = form.querySelector("button");
-  $("add-error").textContent = "";
-  const body = { name: $("add-name").value.trim(), url: $("add-url").value.trim(),
-    schedule: { type: "interval", expression: $("add-interval").value, timezone: "UTC" },
-    scan_config: { technologies: true, performance: true, security: true } };
-  button.disabled = true;
-  try {
-    const created = await api("/api/v1/configs", { method: "POST", json: body });
-    // From storage, not from the form: the first scan may already have finished (and been announced).
-    await refreshSites();
-    form.reset();
-    toast(`${created.name} added — its first scan is running.`);
-  } catch (error) {
-    $("add-error").textContent = error.message;
-  } finally {
-    button.disabled = !state.org.can_write;
-  }
-}
-
-// ---- one site ----------------------------------------------------------------------------------
-
-async function openSite(id) {
-  show("site-view");
-  state.current = id;
-  const [config, scans, stack, metrics, changes, alerts] = await Promise.all([
-    api(`/api/v1/configs/${id}`), api(`/api/v1/scans?config_id=${id}&limit=1`),
-    api(`/api/v1/configs/${id}/technologies`), api(`/api/v1/configs/${id}/metrics?name=ttfb_ms&name=load_time_ms`),
-    api(`/api/v1/changes?config_id=${id}&limit=50`), api(`/api/v1/alerts?config_id=${id}&limit=50`)]);
-  if (state.current !== id) return;
-  const scan = scans[0];
-  $("site-title").textContent = config.name;
-  $("site-url").textContent = config.url;
-  $("site-url").href = /^https?:\/\//.test(config.url) ? config.url : "#";
-  $("site-grade").replaceWith(Object.assign(gradeBadge(scan && { security: scan.security }, true), { id: "site-grade" }));
-  $("site-status").textContent = scan
-    ? `${scan.status === "success" ? "Up" : `Failed: ${scan.error ? scan.error.message : "error"}`} · last scan ${ago(scan.started_at)}` +
-      (config.paused ? " · paused" : config.next_run_at ? ` · next ${new Date(config.next_run_at).toLocaleTimeString()}` : "")
-    : "Waiting for the first scan…";
-  $("toggle-pause").textContent = config.paused ? "Resume" : "Pause";
-  $("toggle-pause").dataset.paused = String(config.paused);
-  for (const button of [$("scan-now"), $("toggle-pause")]) button.disabled = !state.org.can_write;
-
-  TechCharts.lineChart($("perf-chart"), [
-    { label: "Time to first byte", cls: "ttfb", unit: "ms", points: metrics.series.ttfb_ms || [] },
-    { label: "Load time", cls: "load", unit: "ms", points: metrics.series.load_time_ms || [] },
-  ], { label: "Time to first byte and load time, in milliseconds, over time" });
-  renderTimeline(stack);
-  renderFindings(scan);
-  renderChanges(changes);
-  renderAlerts(alerts);
-}
-
-function renderTimeline(stack) {
-  const box = $("tech-timeline");
-  box.replaceChildren();
-  if (!stack.history.length) { box.appendChild(el("p", { class: "muted", text: "No technologies detected yet." })); return; }
-  const times = stack.history.flatMap((t) => [Date.parse(t.first_seen), Date.parse(t.last_seen)]);
-  const start = Math.min(...times), end = Math.max(...times), span = Math.max(end - start, 1);
-  const grid = el("div", { class: "timeline", role: "list" });
-  for (const tech of stack.history) {
-    const versions = tech.versions.map((v) => v.version).filter(Boolean);
-    const name = el("div", { class: "name", role: "listitem" }, tech.name, " ",
-      el("small", { text: versions.length ? versions.join(" → ") : "" }));
-    const left = ((Date.parse(tech.first_seen) - start) / span) * 100;
-    const width = ((Date.parse(tech.last_seen) - Date.parse(tech.first_seen)) / span) * 100;
-    const bar = el("div", { class: `bar${tech.present ? "" : " gone"}`,
-      title: `${tech.name}: first seen ${new Date(tech.first_seen).toLocaleString()}, last seen ${new Date(tech.last_seen).toLocaleString()}${tech.present ? " (present)" : " (gone)"}` });
-    bar.style.left = `${Math.min(left, 99)}%`;
-    bar.style.width = `${Math.max(width, 1)}%`;
-    grid.append(name, el("div", { class: "track" }, bar));
-  }
-  box.appendChild(grid);
-}
-
-function renderFindings(scan) {
-  const list = $("findings");
-  list.replaceChildren();
-  const findings = scan && scan.security ? scan.security.findings.filter((f) => !f.passed) : [];
-  if (!scan || !scan.security) { list.appendChild(el("li", { class: "muted", text: "No security report yet." })); return; }
-  if (!findings.length) list.appendChild(el("li", {}, el("span", { class: "pill ok", text: "pass" }), el("span", { class: "grow", text: "Every graded test passed." })));
-  for (const finding of findings.slice(0, 20)) {
-    const severity = finding.severity || (finding.modifier <= -20 ? "high" : "medium");
-    list.appendChild(el("li", {}, el("span", { class: `pill ${severity === "low" ? "warn" : "bad"}`, text: severity }),
-      el("span", { class: "grow", text: `${finding.test}: ${finding.description || finding.result}` })));
-  }
-}
-
-function renderChanges(changes) {
-  const list = $("changes");
-  list.replaceChildren();
-  if (!changes.length) { list.appendChild(el("li", { class: "muted", text: "No changes detected." })); return; }
-  for (const change of changes) {
-    const text = `${change.type} · ${change.subject} ${change.change_type}` +
-      (change.before !== null || change.after !== null ? ` (${fmt(change.before)} → ${fmt(change.after)})` : "");
-    list.appendChild(el("li", {}, el("span", { class: `pill ${impactClass(change.impact)}`, text: change.impact }),
-      el("span", { class: "grow", text: text + (change.false_positive ? " — marked false positive" : "") }),
-      el("time", { datetime: change.detected_at, text: ago(change.detected_at) })));
-  }
-}
-
-function renderAlerts(alerts) {
-  const list = $("alerts");
-  list.replaceChildren();
-  if (!alerts.length) { list.appendChild(el("li", { class: "muted", text: "No alerts." })); return; }
-  for (const alert of alerts) {
-    const item = el("li", {}, el("span", { class: `pill ${alert.status === "resolved" ? "ok" : impactClass(alert.severity)}`, text: alert.status }),
-      el("span", { class: "grow", text: alert.title }), el("time", { datetime: alert.triggered_at, text: ago(alert.triggered_at) }));
-    if (state.org.can_write && alert.status !== "resolved") {
-      for (const action of alert.status === "triggered" ? ["acknowledge", "resolve"] : ["resolve"]) {
-        const button = el("button", { type: "button", class: "ghost small", text: action });
-        button.addEventListener("click", async () => {
-          button.disabled = true;
-          try { await api(`/api/v1/alerts/${alert.id}/${action}`, { method: "POST" }); await openSite(state.current); }
-          catch (error) { toast(error.message); button.disabled = false; }
-        });
-        item.appendChild(button);
-      }
-    }
-    list.appendChild(item);
-  }
-}
+const alertText = (alert) => alert.summary || alert.title;
 
 const fmt = (value) => (value === null || value === undefined ? "—" : typeof value === "object" ? JSON.stringify(value).slice(0, 60) : String(value).slice(0, 60));
 const impactClass = (impact) => (impact === "low" ? "idle" : impact === "medium" ? "warn" : "bad");
+const splitList = (text) => text.split(",").map((item) => item.trim()).filter(Boolean);
+const siteName = (id) => (state.sites.get(id) || { name: id }).name;
 
-async function siteAction(path, message) {
-  try { await api(`/api/v1/configs/${state.current}/${path}`, { method: "POST" }); toast(message); await openSite(state.current); }
-  catch (error) { toast(error.message); }
+// Asks before something that cannot be undone; resolves true when the person confirmed.
+function confirmAction(title, text, confirmLabel) {
+  const dialog = $("confirm-dialog");
+  $("confirm-title").textContent = title;
+  $("confirm-text").textContent = text;
+  $("confirm-ok").textContent = confirmLabel;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true }));
+}
+
+// One button that calls the API, stays disabled while it runs and says what went wrong.
+function actionButton(label, run, options = {}) {
+  const button = el("button", { type: "button", class: options.cls || "ghost small", text: label, "data-write": "" });
+  if (options.label) button.setAttribute("aria-label", options.label);
+  button.disabled = !(state.org && state.org.can_write);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try { await run(); } catch (error) { toast(error.message); } finally { button.disabled = !state.org.can_write; }
+  });
+  return button;
 }
 
 // ---- live updates ------------------------------------------------------------------------------
@@ -342,20 +245,23 @@ function handleEvent(message) {
     }
     if (state.current === message.config_id) openSite(state.current);
   } else if (message.type === "change.detected" || message.type.startsWith("alert.")) {
-    if (message.type === "alert.triggered") toast(`Alert: ${message.data.alert.title}`);
+    if (message.type === "alert.triggered") toast(`Alert: ${alertText(message.data.alert)}`);
     if (state.current === message.config_id) openSite(state.current);
+    if (!$("inbox-view").hidden) openInbox();
   }
 }
+
 
 // ---- wiring ------------------------------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", () => {
   $("signin-form").addEventListener("submit", signIn);
-  $("add-form").addEventListener("submit", addSite);
   $("sign-out").addEventListener("click", () => signOut());
-  $("scan-now").addEventListener("click", () => siteAction("scan", "Scan queued."));
-  $("toggle-pause").addEventListener("click", () =>
-    siteAction($("toggle-pause").dataset.paused === "true" ? "resume" : "pause", "Schedule updated."));
+  wireSites();
+  wireSitePage();
+  wireAlerting();
+  wireInbox();
+  wirePortfolio();
   window.addEventListener("hashchange", () => route().catch((error) => toast(error.message)));
   if (state.token) start().catch(() => signOut()); else show("signin-view");
 });

@@ -1,4 +1,5 @@
-// Hand-drawn SVG charts (no library): a time-series line chart with axes, gridlines and a legend.
+// Hand-drawn SVG charts (no library): a time-series line chart with axes, units, gridlines and a legend;
+// scans where the site was down (options.down: times) are red marks, and the lines break there (a gap).
 "use strict";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -43,8 +44,10 @@ function lineChart(container, series, options = {}) {
   }
   container.appendChild(legend);
 
-  const width = 720, height = 240, left = 48, right = 12, top = 10, bottom = 28;
-  const tMin = Math.min(...all.map((p) => p.t)), tMax = Math.max(...all.map((p) => p.t));
+  const width = 720, height = 250, left = 48, right = 12, top = 22, bottom = 28;
+  const down = (options.down || []).filter((t) => Number.isFinite(t));
+  const times = [...all.map((p) => p.t), ...down];
+  const tMin = Math.min(...times), tMax = Math.max(...times);
   const vMax = niceMax(Math.max(...all.map((p) => p.v)));
   const x = (t) => left + (tMax === tMin ? (width - left - right) / 2 : ((t - tMin) / (tMax - tMin)) * (width - left - right));
   const y = (v) => top + (1 - v / vMax) * (height - top - bottom);
@@ -56,6 +59,11 @@ function lineChart(container, series, options = {}) {
     svg("line", { x1: left, x2: width - right, y1: y(v), y2: y(v), class: "axis" }, root);
     svg("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end" }, root).textContent = `${Math.round(v)}`;
   }
+  if (options.unit) svg("text", { x: left - 6, y: 11, "text-anchor": "end", class: "unit" }, root).textContent = options.unit;
+  for (const t of down) {
+    const mark = svg("rect", { x: x(t) - 2, y: top, width: 4, height: height - top - bottom, class: "down-mark" }, root);
+    svg("title", {}, mark).textContent = `site down at ${new Date(t).toLocaleString()}`;
+  }
   const ticks = tMax === tMin ? [tMin] : [tMin, (tMin + tMax) / 2, tMax];
   const short = tMax - tMin < 3600 * 1000;  // within an hour: seconds tell the points apart
   for (const t of ticks) {
@@ -65,8 +73,16 @@ function lineChart(container, series, options = {}) {
   }
   for (const s of series) {
     const points = s.points.map((p) => [x(Date.parse(p.time)), y(p.value)]);
-    if (points.length > 1) {
-      svg("polyline", { points: points.map((p) => p.join(",")).join(" "), fill: "none", class: s.cls,
+    // One polyline per run of points with no down scan between them: the gap shows the outage.
+    const runs = [];
+    s.points.forEach((p, i) => {
+      const t = Date.parse(p.time);
+      const previous = i ? Date.parse(s.points[i - 1].time) : null;
+      if (!i || down.some((d) => d > previous && d < t)) runs.push([]);
+      runs.at(-1).push(points[i]);
+    });
+    for (const run of runs.filter((r) => r.length > 1)) {
+      svg("polyline", { points: run.map((p) => p.join(",")).join(" "), fill: "none", class: s.cls,
         "stroke-width": 2.5, "stroke-linejoin": "round", "stroke-linecap": "round" }, root);
     }
     s.points.forEach((p, i) => {
