@@ -18,6 +18,7 @@ from techscaniq.api import (
     operations,
     rules,
     scans,
+    search,
     silences,
     sites,
 )
@@ -49,7 +50,7 @@ def create_app(system: MonitoringSystem, rate_limiter: RateLimiter | None = None
     install_error_handlers(app)
     app.add_middleware(RequestGuard)
     for module in (operations, auth_routes, configs, rules, scans, sites, changes, alerts, deliveries, silences,
-                   fingerprints):
+                   fingerprints, search):
         # The probes answer no error body of ours; every other operation documents the ones it may return.
         app.include_router(module.router, responses=None if module is operations else ERROR_RESPONSES)
     app.add_api_websocket_route("/ws", system.realtime.endpoint)

@@ -44,12 +44,29 @@ class SearchIndexer:
         self._backend = backend
         self._clock = clock
         self.last_indexed_at: datetime | None = None
+        self._started = False
+
+    async def ensure_started(self) -> None:
+        """Templates, aliases or tables before the first write (an index created by a write would lack them)."""
+        if not self._started:
+            await self._backend.start()
+            self._started = True
+
+    async def close(self) -> None:
+        await self._backend.close()
+        self._started = False
+
+    def lag_detail(self) -> str:
+        if self.last_indexed_at is None:
+            return ""
+        return f"; last event indexed {self.last_indexed_at:%Y-%m-%d %H:%M:%S}Z"
 
     def subscribe(self, bus: EventBus, group: str) -> None:
         for topic in TOPICS:
             bus.subscribe(topic, group, self.handle, concurrency=2)
 
     async def handle(self, event: Event) -> None:
+        await self.ensure_started()
         if event.topic in (Topic.ALERT_TRIGGERED, Topic.ALERT_RESOLVED):
             alert = Alert.model_validate(event.payload["alert"])
             config = await self._storage.configs.get(alert.config_id)
@@ -88,6 +105,7 @@ class SearchIndexer:
     async def rebuild(self, progress: Progress | None = None) -> RebuildCounts:
         """A complete new index from the database while the old one keeps answering, then swapped in."""
         report = progress or (lambda kind, count: None)
+        await self.ensure_started()
         started = self._clock()
         target = await self._backend.begin_rebuild()
         try:
