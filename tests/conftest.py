@@ -29,6 +29,7 @@ def settings(tmp_path: Path) -> Settings:
         metrics_database_url=None,
         redis_url=None,
         kafka_servers=None,
+        elasticsearch_url=None,
         data_dir=tmp_path / "data",
         log_dir=tmp_path / "logs",
         log_file=tmp_path / "monitoring_system.log",

@@ -95,8 +95,9 @@ def _plugin_registrations() -> list[Any]:
     from techscaniq.changes.cli import register as changes
     from techscaniq.scanning.fingerprints.cli import register as fingerprints
     from techscaniq.scanning.security.cli import register as advisories
+    from techscaniq.search.cli import register as search
 
-    return [fingerprints, advisories, changes]
+    return [fingerprints, advisories, changes, search]
 
 
 def main(argv: list[str] | None = None) -> int:

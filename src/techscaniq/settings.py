@@ -136,7 +136,14 @@ class Settings(BaseSettings):
     # imports (at most 5 MiB, config_documents.MAX_DOCUMENT_BYTES) and custom fingerprint sets.
     max_request_body_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
 
-    @field_validator("database_url", "metrics_database_url", "redis_url", "kafka_servers", mode="before")
+    # --- search (search/) ---
+    # OpenSearch or Elasticsearch, e.g. http://localhost:9200; unset: SQLite FTS5 in DATA_DIR/search.
+    elasticsearch_url: str | None = None
+    # Index templates, aliases and indices are named with this prefix (techscaniq-sites, -changes, -alerts).
+    search_index_prefix: str = Field(default="techscaniq-", pattern=r"^[a-z0-9][a-z0-9_.-]{0,60}$")
+
+    @field_validator("database_url", "metrics_database_url", "redis_url", "kafka_servers", "elasticsearch_url",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `DATABASE_URL=` in a .env or compose file means "not set": embedded, not a broken URL.

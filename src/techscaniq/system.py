@@ -57,6 +57,8 @@ from techscaniq.scanning.fetch import Fetcher
 from techscaniq.scanning.fingerprints.registry import FingerprintRegistry
 from techscaniq.scanning.reanalysis import TechnologyReanalyzer
 from techscaniq.scanning.scanner import Scanner
+from techscaniq.search.factory import create_search_backend, shared_index
+from techscaniq.search.indexer import SearchIndexer
 from techscaniq.settings import Settings
 from techscaniq.storage.factory import create_storage
 from techscaniq.storage.protocols import ScanRequest
@@ -132,6 +134,10 @@ class MonitoringSystem:
             for name in ("database", "event_bus", "scheduler", "scan_worker", "change_detector", "alert_engine",
                          "notifier", "revocations", "fingerprints", "realtime", "api", "websocket")
         }
+        # Search: derived data kept current by its own consumer of the pipeline's events (search/indexer.py).
+        self.search = create_search_backend(self.settings)
+        self.search_indexer = SearchIndexer(self.storage, self.search, clock)
+        self.components["search"] = ComponentState("search")
         self._tasks: list[asyncio.Task[None]] = []
         self._servers: dict[str, uvicorn.Server] = {}
         self.ports: dict[str, int] = {}
@@ -160,6 +166,8 @@ class MonitoringSystem:
         # Per-config order matters from here on (history, throttles): sharded by config id.
         self.bus.subscribe(Topic.SCAN_COMPLETED, "change-detector", self.change_stage.handle, concurrency=4)
         self.bus.subscribe(Topic.CHANGE_DETECTED, "alert-engine", self.alert_stage.handle, concurrency=4)
+        self.search_indexer.subscribe(
+            self.bus, "search-indexer" if shared_index(self.settings) else f"search-{self.instance_id}")
         await self.bus.start()
         self._set("event_bus", "running", type(self.bus).__name__)
         # Compile the fingerprint database before the first scan needs it (it holds the GIL a moment).
@@ -181,6 +189,7 @@ class MonitoringSystem:
         self._set("alert_engine", "running")
         self._set("realtime", "running")
         self._set("browser", "running", browser_status(self.settings.browser_executable))
+        await self.check_search()
         if self._serve_http:
             from techscaniq.api.app import create_app
 
@@ -209,6 +218,7 @@ class MonitoringSystem:
         self._tasks.clear()
         self._servers.clear()
         await self.fetcher.aclose()
+        await self.search_indexer.close()
         await self.notifier.aclose()
         if self.redis is not None:
             await self.redis.aclose()
@@ -252,6 +262,7 @@ class MonitoringSystem:
         quotas.check_config_count(await self.storage.configs.count(model.organization_id), self.settings)
         await self.storage.configs.add(model, next_run_at=None if model.paused else self.clock())
         self.scheduler.wake()
+        await self._search_site(model.organization_id, model.id)  # searchable before its first scan
         return model.id
 
     def validate_config(self, data: dict[str, Any], current: MonitoringConfig | None = None) -> MonitoringConfig:
@@ -295,11 +306,14 @@ class MonitoringSystem:
             next_run = None if updated.paused else self.clock()
         await self.storage.configs.update(updated, next_run_at=next_run)
         self.scheduler.wake()
+        await self._search_site(updated.organization_id, config_id)  # a new name, tags or pause
         return updated
 
     async def remove_monitoring_config(self, config_id: str, organization_id: str | None = None) -> None:
+        config = await self.get_monitoring_config(config_id, organization_id)
         if not await self.storage.configs.delete(config_id, organization_id):
             raise ConfigNotFoundError(config_id)
+        await self._search_site(config.organization_id, config_id)
 
     async def pause_monitoring_config(self, config_id: str, organization_id: str | None = None) -> MonitoringConfig:
         return await self.update_monitoring_config(config_id, {"paused": True}, organization_id)
@@ -344,12 +358,37 @@ class MonitoringSystem:
             self._custom_fingerprints_seen = max(self._custom_fingerprints_seen or updated_at, updated_at)
         return len(changed)
 
+    async def _search_site(self, organization_id: str, config_id: str) -> None:
+        """Re-index one site after a config write. Search is derived data: its failure never fails the write
+        (the site is indexed again at its next scan, or by `techscaniq search reindex`)."""
+        try:
+            await self.search_indexer.index_site(config_id, organization_id)
+        except Exception as exc:
+            log.warning("search index not updated for config %s (%s)", config_id, type(exc).__name__)
+
+    async def check_search(self) -> bool:
+        """Start the search backend if it has not started (templates, aliases, tables) and report it in
+        /health: unreachable is `degraded`, not failed: monitoring goes on without search."""
+        try:
+            async with asyncio.timeout(5):
+                await self.search_indexer.ensure_started()
+                ok = await self.search.ping()
+        except Exception as exc:
+            log.warning("search backend unavailable: %s", exc)
+            ok = False
+        lag = self.search_indexer.lag_detail()
+        self._set("search", "running" if ok else "degraded",
+                  f"{self.search.description}{lag}" if ok else f"{self.search.description}: not answering")
+        return ok
+
     async def next_run_at(self, config_id: str) -> datetime | None:
         return await self.storage.configs.next_run_at(config_id)
 
     # ---- health --------------------------------------------------------------------------
 
     async def health(self) -> dict[str, Any]:
+        if self._started:
+            await self.check_search()
         self._set("event_bus", "running" if self.bus.healthy else "failed", type(self.bus).__name__)
         for task in self._tasks:
             if task.done() and task.get_name() in self.components:

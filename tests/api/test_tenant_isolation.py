@@ -62,6 +62,8 @@ ATTEMPTS = [
     Attempt("PUT", "/api/v1/fingerprints/custom", "own", {"Acme": {"headers": {"X-Acme": ""}}}),
     Attempt("DELETE", "/api/v1/fingerprints/custom", "own"),
     Attempt("GET", "/api/v1/auth/me", "own"),
+    Attempt("GET", "/api/v1/search?q=site&kind=sites", "absent"),
+    Attempt("GET", "/api/v1/search/facets", "own"),
     Attempt("POST", "/api/v1/auth/token", "own", {"api_key": KEY_B}),
 ]
 NO_TENANT_DATA = {("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"), ("GET", "/"), ("GET", "/docs"),

@@ -12,7 +12,7 @@ import pytest
 
 pytestmark = pytest.mark.services
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "services.sh"
-VARIABLES = ("DATABASE_URL", "METRICS_DATABASE_URL", "REDIS_URL", "KAFKA_SERVERS")
+VARIABLES = ("DATABASE_URL", "METRICS_DATABASE_URL", "REDIS_URL", "KAFKA_SERVERS", "ELASTICSEARCH_URL")
 
 
 def test_start_with_env_prints_only_exports_of_the_running_services() -> None:

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def techscaniq(*args: str, cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "METRICS_DATABASE_URL", "KAFKA_SERVERS",
-                                                           "REDIS_URL")}
+                                                           "REDIS_URL", "ELASTICSEARCH_URL")}
     env.update(extra_env or {})
     return subprocess.run([sys.executable, "-m", "techscaniq", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=120)

@@ -19,6 +19,7 @@ from techscaniq.api import (
     rules,
     scans,
     schedules,
+    search,
     silences,
     sites,
 )
@@ -52,7 +53,7 @@ def create_app(system: MonitoringSystem, rate_limiter: RateLimiter | None = None
     install_error_handlers(app)
     app.add_middleware(RequestGuard)
     for module in (operations, auth_routes, configs, rules, scans, sites, changes, alerts, deliveries, silences,
-                   fingerprints, schedules):
+                   fingerprints, schedules, search):
         # The probes answer no error body of ours; every other operation documents the ones it may return.
         app.include_router(module.router, responses=None if module is operations else ERROR_RESPONSES)
     app.add_api_websocket_route("/ws", system.realtime.endpoint)

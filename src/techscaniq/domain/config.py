@@ -310,11 +310,11 @@ class MonitoringConfig(StrictModel):
     scan_config: ScanConfig = Field(default_factory=ScanConfig)
     alert_rules: list[AlertRule] = Field(default_factory=list)
     paused: bool = False
+    # Free labels for search (`tag:prod`) and grouping sites in the dashboard; no meaning to the scans.
+    tags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list, max_length=50)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     schema_version: int = SCHEMA_VERSION
-    # Labels for grouping and filtering sites in the dashboard ("shop", "client-a"); no meaning to the scans.
-    tags: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(default_factory=list, max_length=20)
 
     @field_validator("tags")
     @classmethod

@@ -103,3 +103,13 @@ LOOP_OUTAGE = Gauge(
 PROCESS_MEMORY_RATIO = Gauge(
     "techscaniq_process_memory_ratio", "Resident memory / memory limit (cgroup or machine)", registry=REGISTRY
 )
+
+# --- search ---
+SEARCH_INDEX_LAG = Gauge(
+    "techscaniq_search_index_lag_seconds",
+    "Seconds from the last indexed pipeline event to its arrival in the search index", registry=REGISTRY,
+)
+SEARCH_DOCUMENTS_INDEXED = Counter(
+    "techscaniq_search_documents_indexed_total", "Documents written to the search index, by kind", ["kind"],
+    registry=REGISTRY,
+)

@@ -1,0 +1,1 @@
+"""Search across the portfolio: index documents, the query language, and the backends (SQLite FTS5, OpenSearch)."""
