@@ -10,6 +10,7 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from techscaniq import __version__
+from techscaniq.accounts.first_run import setup_link
 from techscaniq.observability.process import retain_freed_memory
 from techscaniq.settings import Settings
 from techscaniq.system import MonitoringSystem
@@ -17,7 +18,7 @@ from techscaniq.system import MonitoringSystem
 _STATE_MARK = {"running": "OK ", "degraded": "WARN", "failed": "FAIL", "stopped": "--  "}
 
 
-def banner(system: MonitoringSystem) -> str:
+def banner(system: MonitoringSystem, setup_link: str | None = None) -> str:
     mode = "embedded (SQLite, in-process bus)" if system.settings.embedded else "scale-out"
     lines = [
         "=" * 64,
@@ -34,6 +35,9 @@ def banner(system: MonitoringSystem) -> str:
         lines.append(f"  dashboard: http://localhost:{system.ports['api']}/")
     if "websocket" in system.ports:
         lines.append(f"  websocket: ws://localhost:{system.ports['websocket']}/ws  stats: /stats")
+    if setup_link is not None:
+        lines.append("  first run: no user yet. Create the first owner and organization (the link works once):")
+        lines.append(f"    {setup_link}")
     lines.append("  Ctrl+C stops the system cleanly.")
     return "\n".join(lines)
 
@@ -51,7 +55,7 @@ async def run_forever(settings: Settings | None = None, out: TextIO = sys.stdout
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await system.start()
-    print(banner(system), file=out, flush=True)
+    print(banner(system, await setup_link(system)), file=out, flush=True)
     failed = [c.name for c in system.components.values() if c.state == "failed"]
     if failed:
         print(f"  components failed to start: {', '.join(failed)}", file=out, flush=True)

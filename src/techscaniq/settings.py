@@ -133,6 +133,16 @@ class Settings(BaseSettings):
     # imports (at most 5 MiB, config_documents.MAX_DOCUMENT_BYTES) and custom fingerprint sets.
     max_request_body_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
 
+    # --- people and access (docs/access.md) ---
+    # The address people reach the dashboard at, for setup, invitation and reset links (unset: http://localhost:PORT).
+    public_url: str | None = None
+    session_idle_minutes: int = Field(default=120, ge=1)  # a session unused this long ends
+    session_max_hours: int = Field(default=24, ge=1)  # and every session ends this long after sign-in
+    sign_in_max_failures: int = Field(default=5, ge=1)  # wrong passwords in a row before the account is locked
+    sign_in_lockout_minutes: int = Field(default=15, ge=1)
+    sign_in_attempts_per_address_per_minute: int = Field(default=20, ge=1)  # sign-in and setup, per client address
+    audit_retention_days: int = Field(default=365, ge=0)  # 0 keeps the audit log forever
+
     @field_validator("database_url", "metrics_database_url", "redis_url", "kafka_servers", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

@@ -90,6 +90,9 @@ class SqlStorage:
             if scans or points:
                 log.info("retention: deleted %d scans and %d metric points older than %d days", scans, points, days)
         await self.processed.prune(now - PROCESSED_EVENTS_KEPT)
+        await self.sessions.prune(now, now - timedelta(minutes=self._settings.session_idle_minutes))
+        if self._settings.audit_retention_days:
+            await self.audit.prune(now - timedelta(days=self._settings.audit_retention_days))
         if self._metrics_store is not None:
             log.info("metrics maintenance: %s", await self._metrics_store.maintain())
 
