@@ -88,11 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugin_registrations() -> list[Any]:
     """Sub-commands owned by their stage (fingerprints, advisories, changes)."""
+    from techscaniq.accounts.cli import register as users
     from techscaniq.changes.cli import register as changes
     from techscaniq.scanning.fingerprints.cli import register as fingerprints
     from techscaniq.scanning.security.cli import register as advisories
 
-    return [fingerprints, advisories, changes]
+    return [fingerprints, advisories, changes, users]
 
 
 def main(argv: list[str] | None = None) -> int:

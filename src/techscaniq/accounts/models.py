@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,12 @@ class User:
     failed_sign_ins: int = 0
     locked_until: datetime | None = None
     totp_secret: str | None = None  # encrypted
-    recovery_codes: list[str] = field(default_factory=list)  # sha256 of the unused ones
+    # sha256 of the unused recovery codes; None while TOTP is not confirmed (or not set up at all)
+    recovery_codes: list[str] | None = None
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_secret is not None and self.recovery_codes is not None
 
 
 @dataclass(frozen=True)

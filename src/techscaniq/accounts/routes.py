@@ -4,7 +4,7 @@ organization. The session is an HttpOnly cookie; its CSRF token is only ever in 
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
@@ -14,6 +14,7 @@ from techscaniq.accounts.first_run import SETUP, organization_id_of
 from techscaniq.accounts.models import Session
 from techscaniq.accounts.secrets import hash_password, password_problem, token_hash
 from techscaniq.accounts.sign_in import check_password, end_session_cookie, limit_attempts, start_session
+from techscaniq.accounts.totp import second_factor_ok
 from techscaniq.api.auth import AuthError, Principal, Role
 from techscaniq.api.dependencies import get_principal, get_system
 from techscaniq.api.errors import FieldError, ForbiddenError
@@ -23,6 +24,7 @@ from techscaniq.system import MonitoringSystem
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
 
+TOTP_REQUIRED = "code: this account has a second factor; send the authenticator app's current code"
 EMAIL = r"^[^@\s]{1,200}@[^@\s]{1,200}\.[^@\s]{1,60}$"
 
 
@@ -42,6 +44,8 @@ class SignInRequest(BaseModel):
     email: str = Field(max_length=320)
     password: str = Field(max_length=1000)
     organization_id: str | None = Field(default=None, max_length=200, description="default: the first one")
+    code: str | None = Field(default=None, max_length=20, description="with TOTP on: the app's current code or "
+                             "a recovery code")
 
 
 class OrganizationChoice(BaseModel):
@@ -91,7 +95,7 @@ async def complete_setup(body: SetupRequest, request: Request, response: Respons
     await storage.one_time_tokens.discard(SETUP)  # the other links printed by other replicas die too
     note_organizations(request.scope, [organization_id], f"user:{user.email}")
     session = await start_session(system, request, response, user.id, organization_id)
-    return await _info(system, session)
+    return await session_info(system, session)
 
 
 @router.post("/session", summary="Sign in to the dashboard with email and password (sets the session cookie)")
@@ -104,6 +108,14 @@ async def sign_in(body: SignInRequest, request: Request, response: Response,
                                            await system.storage.accounts.memberships_of(known.id)],
                            f"user:{known.email}")
     user = await check_password(system, body.email, body.password)
+    if user.totp_enabled:
+        if not body.code:
+            raise AuthError(TOTP_REQUIRED)
+        if not await second_factor_ok(system, user, body.code):
+            settings = system.settings
+            await system.storage.accounts.record_failed_sign_in(
+                user.id, settings.sign_in_max_failures, utcnow() + timedelta(minutes=settings.sign_in_lockout_minutes))
+            raise AuthError("code: not the app's current code or an unused recovery code")
     memberships = await system.storage.accounts.memberships_of(user.id)
     if not memberships:
         raise ForbiddenError("you are not a member of any organization: ask an owner or admin for an invitation")
@@ -112,13 +124,13 @@ async def sign_in(body: SignInRequest, request: Request, response: Response,
         raise FieldError("organization_id", f"you are not a member of {chosen!r}")
     session = await start_session(system, request, response, user.id, chosen)
     note_organizations(request.scope, [chosen])
-    return await _info(system, session)
+    return await session_info(system, session)
 
 
 @router.get("/session", summary="The signed-in person, their organizations and the session's CSRF token")
 async def current_session(principal: Principal = Depends(get_principal),
                           system: MonitoringSystem = Depends(get_system)) -> SessionInfo:
-    return await _info(system, await _session_of(system, principal))
+    return await session_info(system, await _session_of(system, principal))
 
 
 @router.delete("/session", summary="Sign out (this browser)")
@@ -149,7 +161,7 @@ async def switch_organization(body: OrganizationChoice, principal: Principal = D
     if await system.storage.accounts.membership(session.user_id, body.organization_id) is None:
         raise FieldError("organization_id", f"you are not a member of {body.organization_id!r}")
     await system.storage.sessions.switch_organization(session.id_hash, body.organization_id)
-    return await _info(system, await _session_of(system, principal))
+    return await session_info(system, await _session_of(system, principal))
 
 
 async def _session_of(system: MonitoringSystem, principal: Principal) -> Session:
@@ -159,7 +171,7 @@ async def _session_of(system: MonitoringSystem, principal: Principal) -> Session
     return session
 
 
-async def _info(system: MonitoringSystem, session: Session) -> SessionInfo:
+async def session_info(system: MonitoringSystem, session: Session) -> SessionInfo:
     user = await system.storage.accounts.user(session.user_id)
     if user is None:
         raise AuthError("session ended: the account no longer exists")

@@ -43,6 +43,14 @@ ROUTES: dict[tuple[str, str], Role | None] = {
     ("GET", "/api/v1/api-keys"): A,
     ("POST", "/api/v1/api-keys"): A,
     ("DELETE", "/api/v1/api-keys/{key_id}"): A,
+    ("POST", "/api/v1/invitations"): A,
+    ("POST", "/api/v1/invitations/accept"): PUBLIC,  # the invitation's token is the credential
+    ("POST", "/api/v1/password-reset"): PUBLIC,  # emails a link; answers the same for any address
+    ("POST", "/api/v1/password-reset/complete"): PUBLIC,  # the reset token is the credential
+    ("POST", "/api/v1/members/{user_id}/password-reset"): A,  # an owner's needs owner (checked in the route)
+    ("POST", "/api/v1/session/totp"): V,
+    ("POST", "/api/v1/session/totp/confirm"): V,
+    ("DELETE", "/api/v1/session/totp"): V,
     ("GET", "/api/v1/audit"): A,
     ("GET", "/api/v1/audit/export"): A,
     # sites and their configs

@@ -49,7 +49,7 @@ class SqlAccountRepository(SqlRepository):
     async def use_recovery_code(self, user_id: str, code_hash: str) -> bool:
         """Strike one recovery code off (each works once); False when it is not one of the user's."""
         user = await self.user(user_id)
-        if user is None or code_hash not in user.recovery_codes:
+        if user is None or user.recovery_codes is None or code_hash not in user.recovery_codes:
             return False
         return await self._update_user(user_id, recovery_codes=[c for c in user.recovery_codes if c != code_hash])
 
@@ -138,4 +138,5 @@ class SqlAccountRepository(SqlRepository):
 
 def _user(row: Any) -> User:
     return User(row["id"], row["email"], row["name"], row["password_hash"], row["created_at"],
-                row["failed_sign_ins"], row["locked_until"], row["totp_secret"], list(row["recovery_codes"] or []))
+                row["failed_sign_ins"], row["locked_until"], row["totp_secret"],
+                list(row["recovery_codes"]) if row["recovery_codes"] is not None else None)
