@@ -79,3 +79,14 @@ class AuditEntry:
     target: str
     outcome: int
     details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SsoConfig:
+    organization_id: str
+    issuer: str
+    client_id: str
+    client_secret: str
+    role_claim: str  # e.g. "groups": a string or a list of strings in the id_token
+    role_map: dict[str, str]  # claim value -> role; the highest matching role wins
+    default_role: str | None  # for a person none of whose values is mapped; None refuses them

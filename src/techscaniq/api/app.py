@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Request, Response
 
 from techscaniq import __version__
-from techscaniq.accounts import audit_routes, invitation_routes, key_routes, member_routes, totp_routes
+from techscaniq.accounts import (
+    audit_routes,
+    invitation_routes,
+    key_routes,
+    member_routes,
+    sso_routes,
+    totp_routes,
+)
 from techscaniq.accounts import routes as access_routes
 from techscaniq.accounts.audit import AuditTrail
 from techscaniq.api import (
@@ -53,7 +60,7 @@ def create_app(system: MonitoringSystem, rate_limiter: RateLimiter | None = None
     app.add_middleware(RequestGuard)
     for module in (operations, auth_routes, configs, rules, scans, sites, changes, alerts, deliveries, silences,
                    fingerprints, access_routes, member_routes, key_routes, audit_routes, invitation_routes,
-                   totp_routes):
+                   totp_routes, sso_routes):
         # The probes answer no error body of ours; every other operation documents the ones it may return.
         app.include_router(module.router, responses=None if module is operations else ERROR_RESPONSES)
     app.add_api_websocket_route("/ws", system.realtime.endpoint)

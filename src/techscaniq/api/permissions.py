@@ -51,6 +51,11 @@ ROUTES: dict[tuple[str, str], Role | None] = {
     ("POST", "/api/v1/session/totp"): V,
     ("POST", "/api/v1/session/totp/confirm"): V,
     ("DELETE", "/api/v1/session/totp"): V,
+    ("GET", "/api/v1/sso"): A,
+    ("PUT", "/api/v1/sso"): Role.OWNER,
+    ("DELETE", "/api/v1/sso"): Role.OWNER,
+    ("GET", "/api/v1/sso/{organization_id}/login"): PUBLIC,  # redirects to the organization's provider
+    ("GET", "/api/v1/sso/callback"): PUBLIC,  # the provider's signed answer is the credential
     ("GET", "/api/v1/audit"): A,
     ("GET", "/api/v1/audit/export"): A,
     # sites and their configs

@@ -43,6 +43,7 @@ document.addEventListener("DOMContentLoaded", () => {
       throw error;
     }));
   const fragment = new URLSearchParams(location.hash.slice(1));
+  if ($("login-error") && fragment.get("error")) $("login-error").textContent = fragment.get("error");
   const token = fragment.get("token");
   if ($("accept-form")) {
     const invite = fragment.get("invite"), reset = fragment.get("reset");

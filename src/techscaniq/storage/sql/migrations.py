@@ -75,8 +75,8 @@ def _accounts(connection: Connection) -> None:
 
 
 def _sessions_keys_audit(connection: Connection) -> None:
-    tables.metadata.create_all(connection, tables=[tables.sessions, tables.api_keys, tables.audit_log],
-                               checkfirst=True)
+    tables.metadata.create_all(connection, tables=[tables.sessions, tables.api_keys, tables.audit_log,
+                                                   tables.sso_configs], checkfirst=True)
 
 
 MIGRATIONS: list[Migration] = [
@@ -87,7 +87,7 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "durable scan-now requests", _scan_requests),
     Migration(6, "content-addressed response bodies", _body_blobs),
     Migration(7, "accounts: users, organizations, memberships, one-time tokens", _accounts),
-    Migration(8, "sign-in sessions, API keys, audit log", _sessions_keys_audit),
+    Migration(8, "sign-in sessions, API keys, audit log, single sign-on", _sessions_keys_audit),
 ]
 
 

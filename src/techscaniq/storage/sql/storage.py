@@ -33,6 +33,7 @@ from techscaniq.storage.sql.scan_requests import SqlScanRequestRepository
 from techscaniq.storage.sql.scans import SqlScanRepository
 from techscaniq.storage.sql.sessions import SqlSessionRepository
 from techscaniq.storage.sql.silences import SqlSilenceRepository
+from techscaniq.storage.sql.sso import SqlSsoRepository
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class SqlStorage:
         self.sessions = SqlSessionRepository(self.engine)
         self.api_keys = SqlApiKeyRepository(self.engine)
         self.audit = SqlAuditRepository(self.engine)
+        self.sso = SqlSsoRepository(self.engine, self.secrets)
 
     @property
     def dialect(self) -> str:

@@ -298,3 +298,17 @@ audit_log = Table(
     Column("details", JSONDocument, nullable=False),
     Index("ix_audit_log_organization_at", "organization_id", "at"),
 )
+
+# Single sign-on (OpenID Connect) per organization; part of migration 8.
+sso_configs = Table(
+    "sso_configs",
+    metadata,
+    Column("organization_id", String(200), primary_key=True),
+    Column("issuer", String(500), nullable=False),
+    Column("client_id", String(300), nullable=False),
+    Column("client_secret", Text, nullable=False),  # encrypted with the secret box
+    Column("role_claim", String(100), nullable=False),
+    Column("role_map", JSONDocument, nullable=False),  # claim value -> role
+    Column("default_role", String(20), nullable=True),  # None: a person whose claims map to no role is refused
+    Column("updated_at", UTCDateTime, nullable=False),
+)
