@@ -172,6 +172,10 @@ async def test_api_keys_are_shown_once_stored_hashed_and_revoked(system: Monitor
     assert (await jwt_of_key.get("/api/v1/overview")).status_code == 200
     outrank = await client("org-a", Role.EDITOR).post("/api/v1/api-keys", json={"name": "x", "role": "admin"})
     assert outrank.status_code == 403  # editors do not manage keys at all
+    editor = client("org-a", Role.EDITOR)
+    assert (await editor.get("/api/v1/configs/export", params={"include_secrets": "true"})).status_code == 403
+    other_token = create_token(system.settings, "org-a", Role.VIEWER)
+    assert (await editor.post("/api/v1/auth/revoke", json={"token": other_token})).status_code == 403
     assert (await client("org-b").delete(f"/api/v1/api-keys/{listed[0]['id']}")).status_code == 404
     revoked = await admin.delete(f"/api/v1/api-keys/{listed[0]['id']}")
     assert revoked.json()["revoked_at"] is not None

@@ -115,7 +115,7 @@ async def revoke_token(body: RevokeRequest, principal: Principal = Depends(get_p
     if not is_self:
         if organization_id != principal.organization_id:
             raise ForbiddenError("token: it belongs to another organization")
-        if not principal.can_write:
+        if not principal.role.allows(Role.ADMIN):
             raise ForbiddenError("revoking another token needs the admin role")
     if expires_at > utcnow():  # an expired token is refused anyway: nothing to store
         await system.revocations.revoke(jti, organization_id, expires_at, body.reason)
