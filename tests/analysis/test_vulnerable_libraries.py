@@ -5,12 +5,24 @@ with semver ranges and explicit library identity. The repository is a small exce
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from tests.analysis.conftest import ContextFactory
+from tests.support.testsite import LocalSite
 
+from techscaniq.domain.fetch import FetchResult
 from techscaniq.domain.security import LibraryVulnerability
 from techscaniq.domain.technology import Detection
-from techscaniq.scanning.security.advisories import AdvisoryDatabase, load_database, update_advisories
+from techscaniq.scanning import script_bodies
+from techscaniq.scanning.script_bodies import keep_script_body
+from techscaniq.scanning.security import SecurityAnalyzer
+from techscaniq.scanning.security.advisories import (
+    AdvisoryDatabase,
+    AdvisoryStore,
+    load_database,
+    update_advisories,
+)
 from techscaniq.scanning.security.retire import RetireExtractors, Sighting
 from techscaniq.settings import Settings
 
@@ -138,3 +150,34 @@ def test_bad_patterns_are_skipped_and_named() -> None:
     built = RetireExtractors({"broken": {"extractors": {"filecontent": ["(unclosed", "ok v(§§version§§)"]}}})
     assert built.skipped and built.skipped[0].startswith("broken.filecontent[0]")
     assert [s.version for s in built.scan([], [("x", "ok v2.0.1")]).sightings] == ["2.0.1"]
+
+
+async def test_security_step_reads_inline_scripts_and_script_urls(database: AdvisoryDatabase, settings: Settings,
+                                                                  local_site: LocalSite,
+                                                                  scan_context: ContextFactory) -> None:
+    # No full-page fetch: the page itself is what the scan has (an inline AngularJS banner, a script URL).
+    local_site.route("/docs/", body=(
+        '<html><script type="application/ld+json">{"v": "/*! jQuery v1.0.0"}</script>'
+        "<script>/**\n * @license AngularJS v1.8.2\n * (c) 2010-2020 Google LLC.\n */\nangular={};</script>"
+        '<script src="vendor/markdown-it@12.0.4/markdown-it.js"></script></html>'))
+    ctx = await scan_context(local_site.url("/docs/"))
+    await SecurityAnalyzer(AdvisoryStore(settings.data_dir)).analyze(ctx)
+    assert ctx.result.security is not None
+    found = {(v.component, v.version, v.detection, v.evidence) for v in ctx.result.security.vulnerabilities}
+    assert ("angularjs", "1.8.2", "filecontent", "inline script #2") in found
+    assert ("markdown-it", "12.0.4", "uri", local_site.url("/docs/vendor/markdown-it@12.0.4/markdown-it.js")) in found
+    assert not any(component == "jquery" for component, *_ in found)  # JSON data is not a script
+
+
+def test_kept_script_bodies_are_bounded() -> None:
+    shared: dict[str, Any] = {}
+    for index in range(script_bodies.MAX_SCRIPTS + 5):
+        body = ("x" * (script_bodies.MAX_CHARS + 10)).encode()
+        keep_script_body(shared, f"https://x.example.test/{index}.js",
+                         FetchResult(url=f"https://x.example.test/{index}.js", status_code=200, body=body))
+    kept = script_bodies.script_bodies(shared)
+    assert sum(len(text) for _, text in kept) <= script_bodies.MAX_TOTAL_CHARS
+    assert all(len(text) <= script_bodies.MAX_CHARS for _, text in kept) and len(kept) <= script_bodies.MAX_SCRIPTS
+    keep_script_body(shared, "https://x.example.test/missing.js",
+                     FetchResult(url="https://x.example.test/missing.js", status_code=404, body=b"not found"))
+    assert "https://x.example.test/missing.js" not in dict(script_bodies.script_bodies(shared))
