@@ -6,6 +6,10 @@ match into a version, e.g. dojo's `{major:1,minor:8,patch:3}`) and SHA-1 hashes 
 stands for a version; the patterns are JavaScript regular expressions, which the `regex` module reads
 (named groups, `\\/`, lazy repeats), compiled once per repository.
 
+Nearly every pattern misses nearly every script, so each input first goes through one hyperscan pass over
+the literals the patterns require (the fingerprint engine's literal extraction and prefilter); a pattern
+runs only where one of its literals occurs (patterns without a known literal always run).
+
 Script bodies are page content: each search is bounded (the first MAX_CONTENT_CHARS characters, a timeout
 per search and a budget per scan), and the caller runs `scan` in a worker thread (the searches release the
 GIL), so a pattern that backtracks badly on a hostile script costs a bounded slice of one thread.
@@ -14,7 +18,10 @@ GIL), so a pattern that backtracks badly on a hostile script costs a bounded sli
 from __future__ import annotations
 
 import hashlib
+import re
+import sre_parse  # the standard library's regex parser, for the literals a pattern requires
 import time
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +29,8 @@ from urllib.parse import unquote, urlsplit
 
 import regex
 
+from techscaniq.scanning.fingerprints.patterns import MIN_LITERAL, required_literals
+from techscaniq.scanning.fingerprints.prefilter import LiteralPrefilter
 from techscaniq.versions import parse_version
 
 # What retire.js puts in for §§version§§ (its replaceVersion).
@@ -48,18 +57,22 @@ class Sighting:
 
 
 @dataclass(frozen=True)
-class _Replacement:
+class _Extractor:
     pattern: regex.Pattern[str]
-    template: str  # a `regex` template: \g<1> where JavaScript wrote $1
+    literals: tuple[int, ...] | None  # ids of the literals one of which every match contains; None: unknown
+    template: str = ""  # filecontentreplace: a `regex` template, \g<1> where JavaScript wrote $1
+
+    def may_match(self, hits: set[int]) -> bool:
+        return self.literals is None or any(literal in hits for literal in self.literals)
 
 
 @dataclass
 class _Component:
     name: str
-    uri: list[regex.Pattern[str]] = field(default_factory=list)
-    filename: list[regex.Pattern[str]] = field(default_factory=list)
-    filecontent: list[regex.Pattern[str]] = field(default_factory=list)
-    replace: list[_Replacement] = field(default_factory=list)
+    uri: list[_Extractor] = field(default_factory=list)
+    filename: list[_Extractor] = field(default_factory=list)
+    filecontent: list[_Extractor] = field(default_factory=list)
+    replace: list[_Extractor] = field(default_factory=list)
 
 
 class BudgetSpent(Exception):
@@ -90,7 +103,8 @@ class RetireExtractors:
     def __init__(self, repository: dict[str, Any]) -> None:
         self.components: list[_Component] = []
         self.hashes: dict[str, tuple[str, str]] = {}  # sha1 -> (component, version)
-        self.ignored: list[regex.Pattern[str]] = []
+        self.ignored: list[_Extractor] = []
+        self._literal_ids: dict[str, int] = {}
         self.skipped: list[str] = []  # "component.kind[i]: why": patterns this engine cannot compile
         for name, entry in repository.items():
             if name == "retire-example" or not isinstance(entry, dict):
@@ -113,33 +127,74 @@ class RetireExtractors:
                 for digest, version in hashes.items():
                     if isinstance(digest, str) and isinstance(version, str):
                         self.hashes[digest.lower()] = (name, version)
+        self._prefilter = LiteralPrefilter(list(self._literal_ids))
+        # Per kind, every extractor in repository order, and which of them each literal makes a candidate.
+        self._ordered: dict[str, list[tuple[str, _Extractor]]] = {}
+        self._by_literal: dict[str, dict[int, list[int]]] = {}
+        self._always: dict[str, list[int]] = {}
+        for kind in ("uri", "filename", "filecontent", "replace"):
+            ordered = [(component.name, extractor) for component in self.components
+                       for extractor in getattr(component, kind)]
+            self._ordered[kind] = ordered
+            by_literal: dict[int, list[int]] = {}
+            for index, (_, extractor) in enumerate(ordered):
+                for literal in extractor.literals or ():
+                    by_literal.setdefault(literal, []).append(index)
+            self._by_literal[kind] = by_literal
+            self._always[kind] = [index for index, (_, extractor) in enumerate(ordered) if extractor.literals is None]
 
-    def _compile(self, name: str, kind: str, patterns: Any, *, whole: bool = False) -> list[regex.Pattern[str]]:
-        compiled: list[regex.Pattern[str]] = []
+    def _candidates(self, kind: str, hits: set[int]) -> list[tuple[str, _Extractor]]:
+        """The extractors of `kind` that may match an input whose literal hits are `hits`, in repository order
+        (so a Python loop touches only them, not every pattern)."""
+        by_literal = self._by_literal[kind]
+        chosen = set(self._always[kind])
+        for literal in hits:
+            chosen.update(by_literal.get(literal, ()))
+        ordered = self._ordered[kind]
+        return [ordered[index] for index in sorted(chosen)]
+
+    def _literals(self, text: str) -> tuple[int, ...] | None:
+        """Ids of the (lowercase) literals every match of `text` contains one of; None when not known."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # sre_parse is deprecated as a module, not as a parser
+                parsed = sre_parse.parse(text, re.IGNORECASE)
+        except (re.error, RecursionError, OverflowError, ValueError):
+            return None  # JavaScript syntax Python's parser does not read: the pattern always runs
+        found = required_literals(parsed, frozenset(), MIN_LITERAL)
+        if not found:
+            return None
+        return tuple(self._literal_ids.setdefault(literal, len(self._literal_ids)) for literal in sorted(found))
+
+    def _compile(self, name: str, kind: str, patterns: Any, *, whole: bool = False) -> list[_Extractor]:
+        compiled: list[_Extractor] = []
         for index, source in enumerate(patterns if isinstance(patterns, list) else []):
             if not isinstance(source, str):
                 continue
             text = source.replace("§§version§§", VERSION_PATTERN)
             try:
                 # retire.js matches file names as '^' + pattern + '$'
-                compiled.append(regex.compile(f"^(?:{text})$" if whole else text))
+                pattern = regex.compile(f"^(?:{text})$" if whole else text)
             except (regex.error, ValueError, OverflowError) as exc:
                 self.skipped.append(f"{name}.{kind}[{index}]: {exc}")
+                continue
+            compiled.append(_Extractor(pattern, self._literals(text)))
         return compiled
 
-    def _replacements(self, name: str, patterns: Any) -> list[_Replacement]:
-        found: list[_Replacement] = []
+    def _replacements(self, name: str, patterns: Any) -> list[_Extractor]:
+        found: list[_Extractor] = []
         for index, source in enumerate(patterns if isinstance(patterns, list) else []):
             parts = _REPLACEMENT.match(source) if isinstance(source, str) else None
             if parts is None:
                 self.skipped.append(f"{name}.filecontentreplace[{index}]: not /pattern/replacement/")
                 continue
+            text = parts.group(1).replace("§§version§§", VERSION_PATTERN)
             try:
-                pattern = regex.compile(parts.group(1).replace("§§version§§", VERSION_PATTERN))
+                pattern = regex.compile(text)
             except (regex.error, ValueError, OverflowError) as exc:
                 self.skipped.append(f"{name}.filecontentreplace[{index}]: {exc}")
                 continue
-            found.append(_Replacement(pattern, _GROUP_REFERENCE.sub(r"\\g<\1>", parts.group(2))))
+            found.append(_Extractor(pattern, self._literals(text), _GROUP_REFERENCE.sub(r"\\g<\1>", parts.group(2))))
         return found
 
     # ---- scanning -----------------------------------------------------------------------------------
@@ -171,9 +226,13 @@ class RetireExtractors:
             outcome.incomplete = f"{clock.timed_out} extractor search(es) timed out"
         return outcome
 
+    def _hits(self, text: str) -> set[int]:
+        return self._prefilter.scan(text.encode("utf-8", "surrogatepass"))
+
     def is_ignored(self, url: str, clock: _Clock) -> bool:
-        return any(next(self._matches(pattern, url[:MAX_URL_CHARS], clock), None) is not None
-                   for pattern in self.ignored)
+        hits = self._hits(url[:MAX_URL_CHARS])
+        return any(next(self._matches(extractor, url[:MAX_URL_CHARS], clock, hits), None) is not None
+                   for extractor in self.ignored)
 
     def scan_url(self, url: str, clock: _Clock | None = None) -> list[Sighting]:
         clock = clock or _Clock(SCAN_BUDGET)
@@ -182,14 +241,14 @@ class RetireExtractors:
             return []
         path = urlsplit(url).path
         file_name = unquote(path.replace("\\", "/").rsplit("/", 1)[-1])
+        url_hits = self._hits(url)
         found: list[Sighting] = []
-        for component in self.components:
-            for pattern in component.uri:
-                found += self._sightings(component.name, self._search_all(pattern, url, clock), "uri", url)
-            if file_name:
-                for pattern in component.filename:
-                    found += self._sightings(component.name, self._search_all(pattern, file_name, clock),
-                                             "filename", url)
+        for name, extractor in self._candidates("uri", url_hits):
+            found += self._sightings(name, self._versions(extractor, url, clock, url_hits), "uri", url)
+        if file_name:
+            name_hits = self._hits(file_name)
+            for name, extractor in self._candidates("filename", name_hits):
+                found += self._sightings(name, self._versions(extractor, file_name, clock, name_hits), "filename", url)
         return found
 
     def scan_content(self, content: str, evidence: str, clock: _Clock | None = None) -> list[Sighting]:
@@ -198,17 +257,14 @@ class RetireExtractors:
             return []
         normalized = content.replace("\r\n", "\n").replace("\r", "\n")
         text = normalized[:MAX_CONTENT_CHARS]
+        hits = self._hits(text)
         found: list[Sighting] = []
-        for component in self.components:
-            for pattern in component.filecontent:
-                found += self._sightings(component.name, self._search_all(pattern, text, clock), "filecontent",
-                                         evidence)
+        for name, extractor in self._candidates("filecontent", hits):
+            found += self._sightings(name, self._versions(extractor, text, clock, hits), "filecontent", evidence)
         if not found:
-            for component in self.components:
-                for replacement in component.replace:
-                    versions = [match.expand(replacement.template)
-                                for match in self._matches(replacement.pattern, text, clock)]
-                    found += self._sightings(component.name, versions, "filecontent", evidence)
+            for name, extractor in self._candidates("replace", hits):
+                versions = [match.expand(extractor.template) for match in self._matches(extractor, text, clock, hits)]
+                found += self._sightings(name, versions, "filecontent", evidence)
         if not found:
             # Hashes are of whole files, so the whole (unbounded) body: hashing is linear and cheap.
             digest = hashlib.sha1(normalized.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
@@ -226,18 +282,22 @@ class RetireExtractors:
                 found.append(Sighting(component, version, detection, evidence))
         return found
 
-    def _search_all(self, pattern: regex.Pattern[str], text: str, clock: _Clock) -> list[str]:
-        return [match.group(1) for match in self._matches(pattern, text, clock)
-                if pattern.groups >= 1 and match.group(1)]
+    def _versions(self, extractor: _Extractor, text: str, clock: _Clock, hits: set[int]) -> list[str]:
+        """What the pattern's first group captured, per match (retire.js reads match[1])."""
+        if extractor.pattern.groups < 1:
+            return []
+        return [match.group(1) for match in self._matches(extractor, text, clock, hits) if match.group(1)]
 
     @staticmethod
-    def _matches(pattern: regex.Pattern[str], text: str, clock: _Clock) -> Iterator[regex.Match[str]]:
-        # Successive searches rather than finditer: nearly every pattern misses, and a search that misses
+    def _matches(extractor: _Extractor, text: str, clock: _Clock, hits: set[int]) -> Iterator[regex.Match[str]]:
+        if not extractor.may_match(hits):
+            return
+        # Successive searches rather than finditer: most candidates still miss, and a search that misses
         # costs a fraction of setting up an iterator.
         position = 0
         try:
             for _ in range(MAX_MATCHES_PER_PATTERN):
-                match = pattern.search(text, position, concurrent=True, timeout=clock.timeout())
+                match = extractor.pattern.search(text, position, concurrent=True, timeout=clock.timeout())
                 if match is None:
                     return
                 yield match
