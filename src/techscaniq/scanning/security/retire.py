@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sre_parse  # the standard library's regex parser, for the literals a pattern requires
 import time
-import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 
 import regex
 
-from techscaniq.scanning.fingerprints.patterns import MIN_LITERAL, required_literals
+from techscaniq.scanning.fingerprints.patterns import MIN_LITERAL, required_literals, sre_parse
 from techscaniq.scanning.fingerprints.prefilter import LiteralPrefilter
 from techscaniq.versions import parse_version
 
@@ -156,9 +154,7 @@ class RetireExtractors:
     def _literals(self, text: str) -> tuple[int, ...] | None:
         """Ids of the (lowercase) literals every match of `text` contains one of; None when not known."""
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # sre_parse is deprecated as a module, not as a parser
-                parsed = sre_parse.parse(text, re.IGNORECASE)
+            parsed = sre_parse.parse(text, re.IGNORECASE)  # Python's own parser, as the fingerprint engine uses
         except (re.error, RecursionError, OverflowError, ValueError):
             return None  # JavaScript syntax Python's parser does not read: the pattern always runs
         found = required_literals(parsed, frozenset(), MIN_LITERAL)
