@@ -38,7 +38,7 @@ def client(system: MonitoringSystem, key: str) -> httpx.AsyncClient:
 
 def config(org: str, name: str, url: str, tags: list[str]) -> dict[str, object]:
     return {"organization_id": org, "name": name, "url": url, "tags": tags,
-            "schedule": {"type": "interval", "expression": "3600"}}
+            "schedule": {"type": "interval", "expression": "3600s"}}
 
 
 async def test_scanned_sites_are_found_by_the_query_language_within_the_organization(

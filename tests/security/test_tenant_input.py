@@ -68,7 +68,7 @@ def test_the_product_default_minimum_is_a_minute(monkeypatch: pytest.MonkeyPatch
     assert Settings(_env_file=None).min_scan_interval_seconds == 60  # type: ignore[call-arg]
 
 
-@pytest.mark.parametrize(("every", "said"), [("1ms", "0.001 s"), ("5s", "5 s"), ("59", "59 s")])
+@pytest.mark.parametrize(("every", "said"), [("1ms", "0.001 s"), ("5s", "5 s"), ("59s", "59 s")])
 async def test_an_interval_below_the_minimum_is_refused_naming_the_schedule(
     api: httpx.AsyncClient, every: str, said: str
 ) -> None:

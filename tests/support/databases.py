@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -21,5 +22,13 @@ async def fresh_database(server_url: str, prefix: str) -> AsyncIterator[str]:
         await admin.execute(f'CREATE DATABASE "{name}"')
         yield url.rsplit("/", 1)[0] + "/" + name
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for attempt in range(20):
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                break
+            except asyncpg.exceptions.InsufficientPrivilegeError:
+                # An autovacuum worker (a superuser process FORCE may not end) is still on it: it finishes soon.
+                if attempt == 19:
+                    raise
+                await asyncio.sleep(0.5)
         await admin.close()
