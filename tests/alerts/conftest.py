@@ -4,17 +4,25 @@
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.message import Message
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+from tests.support.ports import free_port
 
+from techscaniq.alerts.notifier import Notifier
 from techscaniq.domain.change import Change, ChangeKind
 from techscaniq.domain.common import Impact
 from techscaniq.domain.config import AlertRule, MonitoringConfig
+from techscaniq.settings import Settings
+from techscaniq.storage.sql import SqlStorage
 
 
 class Clock:
@@ -153,3 +161,34 @@ async def receiver() -> AsyncIterator[HttpReceiver]:
         yield server
     finally:
         await server.close()
+
+
+class Mailbox:
+    """The aiosmtpd handler of the tests' SMTP servers: every message it accepted, with its recipients."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], Message]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 OK"
+
+
+@pytest.fixture
+def plain_smtp() -> Iterator[tuple[Controller, Mailbox]]:
+    """A real SMTP server on loopback, no TLS, no authentication."""
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, mailbox
+    controller.stop()
+
+
+@pytest.fixture
+async def notifier(storage: SqlStorage, settings: Settings, clock: Clock) -> AsyncIterator[Notifier]:
+    worker = Notifier(storage, settings, clock=clock)
+    try:
+        yield worker
+    finally:
+        await worker.aclose()

@@ -4,13 +4,10 @@ server), Slack, a webhook and Apprise (a real loopback receiver), then resolved.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage
 from typing import Any, cast
 
-import pytest
 from aiosmtpd.controller import Controller
-from tests.support.ports import free_port
 
 from techscaniq.alerts.engine import AlertEngine
 from techscaniq.alerts.notifier import Notifier
@@ -20,28 +17,9 @@ from techscaniq.domain.config import AlertRule
 from techscaniq.settings import Settings
 from techscaniq.storage.sql import SqlStorage
 
-from .conftest import Clock, HttpReceiver, make_change, make_config
-from .test_email_delivery import Mailbox
+from .conftest import Clock, HttpReceiver, Mailbox, make_change, make_config
 
 SENTENCE = "Site down: HTTP 503 and 1 more change"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Controller, Mailbox]]:
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, mailbox
-    controller.stop()
-
-
-@pytest.fixture
-async def notifier(storage: SqlStorage, settings: Settings, clock: Clock) -> AsyncIterator[Notifier]:
-    worker = Notifier(storage, settings, clock=clock)
-    try:
-        yield worker
-    finally:
-        await worker.aclose()
 
 
 def by_path(receiver: HttpReceiver, path: str) -> list[Any]:
@@ -56,9 +34,9 @@ def plain_text(message: EmailMessage) -> str:
 
 async def test_every_channel_sends_the_same_sentences_and_the_resolution_says_resolved(
     storage: SqlStorage, settings: Settings, clock: Clock, notifier: Notifier, receiver: HttpReceiver,
-    smtp: tuple[Controller, Mailbox],
+    plain_smtp: tuple[Controller, Mailbox],
 ) -> None:
-    controller, mailbox = smtp
+    controller, mailbox = plain_smtp
     channels = [
         {"type": "email", "recipients": ["ops@example.com"], "smtp_host": "127.0.0.1",
          "smtp_port": controller.port, "use_tls": False},

@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import logging
 from collections.abc import AsyncIterator, Iterator
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +22,9 @@ from techscaniq.domain.config import AlertRule
 from techscaniq.settings import Settings
 from techscaniq.storage.sql import SqlStorage
 
-from .conftest import Clock, make_change, make_config
+from .conftest import Clock, Mailbox, make_change, make_config
 
 PASSWORD = "smtp-Pa55word-very-secret"
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], Message]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((list(envelope.rcpt_tos), message))
-        return "250 OK"
-
 
 
 def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
@@ -49,15 +35,6 @@ def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data
 @pytest.fixture(scope="module")
 def ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
     return TestCA(Path(tmp_path_factory.mktemp("ca")))
-
-
-@pytest.fixture
-def plain_smtp() -> Iterator[tuple[Controller, Mailbox]]:
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, mailbox
-    controller.stop()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -18,15 +17,6 @@ from techscaniq.settings import Settings
 from techscaniq.storage.sql import SqlStorage
 
 from .conftest import Clock, HttpReceiver, make_change, make_config
-
-
-@pytest.fixture
-async def notifier(storage: SqlStorage, settings: Settings, clock: Clock) -> AsyncIterator[Notifier]:
-    worker = Notifier(storage, settings, clock=clock)
-    try:
-        yield worker
-    finally:
-        await worker.aclose()
 
 
 async def alert_through(

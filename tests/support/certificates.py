@@ -64,18 +64,24 @@ class TestCA:
         return context
 
 
-def _self_signed(identities: tuple[str, ...]) -> tuple[bytes, bytes]:
-    """A certificate signed by its own key, naming the right hosts: only the trust chain is wrong."""
+def subject_alternative_names(identities: tuple[str, ...]) -> list[x509.GeneralName]:
+    """Each identity as the SAN entry a client checks: an IP address entry for literals, else a DNS name."""
     import ipaddress
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, identities[0])])
     sans: list[x509.GeneralName] = []
     for identity in identities:
         try:
             sans.append(x509.IPAddress(ipaddress.ip_address(identity)))
         except ValueError:
             sans.append(x509.DNSName(identity))
+    return sans
+
+
+def _self_signed(identities: tuple[str, ...]) -> tuple[bytes, bytes]:
+    """A certificate signed by its own key, naming the right hosts: only the trust chain is wrong."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, identities[0])])
+    sans = subject_alternative_names(identities)
     now = datetime.now(UTC)
     cert = (
         x509.CertificateBuilder()

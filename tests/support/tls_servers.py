@@ -8,7 +8,6 @@ level 0 on the server so that this OpenSSL serves what a badly configured server
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import ssl
 import tempfile
@@ -23,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
-from tests.support.certificates import SITE_IDENTITIES, TestCA
+from tests.support.certificates import SITE_IDENTITIES, TestCA, subject_alternative_names
 
 # Where the leaf says its missing intermediate lives (nothing listens: the probe never fetches it).
 MISSING_ISSUER_URL = "http://127.0.0.1:9/intermediate.crt"
@@ -66,12 +65,7 @@ def issue_leaf(test_ca: TestCA, *, key_bits: int = 2048, days: int = 90, via_int
         if send_intermediate:
             extra.append(intermediate)
     key = rsa.generate_private_key(public_exponent=65537, key_size=key_bits)
-    sans: list[x509.GeneralName] = []
-    for identity in SITE_IDENTITIES:
-        try:
-            sans.append(x509.IPAddress(ipaddress.ip_address(identity)))
-        except ValueError:
-            sans.append(x509.DNSName(identity))
+    sans = subject_alternative_names(SITE_IDENTITIES)
     start = datetime.now(UTC) - timedelta(days=1)
     builder = (x509.CertificateBuilder().subject_name(_name(SITE_IDENTITIES[0])).issuer_name(issuer.subject)
                .public_key(key.public_key()).serial_number(x509.random_serial_number())

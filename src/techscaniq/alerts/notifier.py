@@ -219,15 +219,7 @@ class Notifier:
         message = AlertMessage(
             alert=alert, kind=delivery.kind, delivery_id=delivery.id, config_name=config.name, config_url=config.url
         )
-        try:
-            await asyncio.wait_for(sender.send(channel, message), timeout=self._send_timeout)
-        except DeliveryError as exc:
-            return exc
-        except TimeoutError:
-            return DeliveryError(f"timed out after {self._send_timeout:g}s", retryable=True)
-        except Exception as exc:  # a sender bug must not kill the worker; scrub in case it quotes a secret
-            return DeliveryError(scrub(f"{type(exc).__name__}: {exc}", secrets_of(channel)), retryable=True)
-        return None
+        return await self._send_once(sender, channel, message)
 
     async def send_test(self, config: MonitoringConfig, rule: AlertRule, channel_index: int) -> DeliveryError | None:
         """Send a test notification through one channel of a rule, now and once: the same sender, client
@@ -241,13 +233,17 @@ class Notifier:
                       title=f"Test notification from TechScanIQ for {config.name}")
         message = AlertMessage(alert=alert, kind="triggered", delivery_id=f"test-{new_id()}",
                                config_name=config.name, config_url=config.url)
+        return await self._send_once(sender, channel, message)
+
+    async def _send_once(self, sender: ChannelSender, channel: Any, message: AlertMessage) -> DeliveryError | None:
+        """One send under the send timeout; every failure becomes a DeliveryError (None: sent)."""
         try:
             await asyncio.wait_for(sender.send(channel, message), timeout=self._send_timeout)
         except DeliveryError as exc:
             return exc
         except TimeoutError:
             return DeliveryError(f"timed out after {self._send_timeout:g}s", retryable=True)
-        except Exception as exc:  # scrub: the message may quote a secret of the channel
+        except Exception as exc:  # a sender bug must not kill the worker; scrub in case it quotes a secret
             return DeliveryError(scrub(f"{type(exc).__name__}: {exc}", secrets_of(channel)), retryable=True)
         return None
 

@@ -9,12 +9,14 @@ servers (one node without HSTS, two certificates behind a CDN) does not raise a 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from techscaniq.changes.context import SECURITY_ANALYZER, DetectionContext, clip, has_content, stable_state
 from techscaniq.changes.security_headers import header_values, judge, normalise
 from techscaniq.domain.change import Change, ChangeKind
+from techscaniq.domain.common import Impact
 from techscaniq.domain.fetch import TLSInfo
 from techscaniq.domain.scan import ScanResult
 from techscaniq.domain.security import GRADED_CATEGORY, SecurityFinding, SecurityReport
@@ -121,19 +123,43 @@ def _grade_of(scan: ScanResult) -> str:
 
 def _grade(facts: _Facts) -> list[Change]:
     ctx = facts.ctx
-    was, now = facts.states(_grade_of, complete)
-    if was == now or was not in GRADES or now not in GRADES:
+    move = _grade_move(facts, _grade_of, complete, GRADES)
+    if move is None:
         return []
-    previous = facts.scan_with(_grade_of, was)
-    worse = GRADES.index(now) > GRADES.index(was)
-    steps = abs(_LETTERS.index(now[0]) - _LETTERS.index(was[0]))
-    change_type = "degraded" if worse else "improved"
+    before, after = _report(move.previous), _report(ctx.current)
     return [ctx.change(
-        SECURITY, change_type, "grade", previous=previous, before=was, after=now,
-        impact=ctx.impacts.impact("security", change_type, ["2_steps"] if steps >= 2 else []),
-        evidence={"score": {"before": _report(previous).score, "after": _report(ctx.current).score},
-                  "letter_steps": steps, "reasons": grade_reasons(_report(previous), _report(ctx.current), worse)},
+        SECURITY, move.change_type, "grade", previous=move.previous, before=move.was, after=move.now,
+        impact=move.impact(ctx),
+        evidence={"score": {"before": before.score, "after": after.score}, "letter_steps": move.steps,
+                  "reasons": grade_reasons(before, after, move.worse)},
     )]
+
+
+@dataclass(frozen=True)
+class _GradeMove:
+    """A grade (header or TLS) that moved between its stable states, and by how many letters."""
+
+    previous: ScanResult  # the newest earlier scan with the old grade
+    was: str
+    now: str
+    worse: bool
+    steps: int
+
+    @property
+    def change_type(self) -> str:
+        return "degraded" if self.worse else "improved"
+
+    def impact(self, ctx: DetectionContext) -> Impact:
+        return ctx.impacts.impact("security", self.change_type, ["2_steps"] if self.steps >= 2 else [])
+
+
+def _grade_move(facts: _Facts, grade_of: Fact, judged: Callable[[ScanResult], bool],
+                grades: tuple[str, ...]) -> _GradeMove | None:
+    was, now = facts.states(grade_of, judged)
+    if was == now or was not in grades or now not in grades:
+        return None
+    steps = abs(_LETTERS.index(_letter_of(now)) - _LETTERS.index(_letter_of(was)))
+    return _GradeMove(facts.scan_with(grade_of, was), was, now, grades.index(now) > grades.index(was), steps)
 
 
 def grade_reasons(before: SecurityReport, after: SecurityReport, worse: bool) -> list[str]:
@@ -337,19 +363,16 @@ def _tls_grade_of(scan: ScanResult) -> str | None:
 
 def _tls_grade(facts: _Facts) -> list[Change]:
     ctx = facts.ctx
-    was, now = facts.states(_tls_grade_of, _rated)
-    if was == now or was not in TLS_GRADES or now not in TLS_GRADES:
+    move = _grade_move(facts, _tls_grade_of, _rated, TLS_GRADES)
+    if move is None:
         return []
-    previous = facts.scan_with(_tls_grade_of, was)
-    worse = TLS_GRADES.index(now) > TLS_GRADES.index(was)
-    steps = abs(_LETTERS.index(_letter_of(now)) - _LETTERS.index(_letter_of(was)))
-    change_type = "degraded" if worse else "improved"
-    before, after = _report(previous).tls_rating, _report(ctx.current).tls_rating
+    before, after = _report(move.previous).tls_rating, _report(ctx.current).tls_rating
     return [ctx.change(
-        SECURITY, change_type, "tls_grade", previous=previous, before=was, after=now,
-        impact=ctx.impacts.impact("security", change_type, ["2_steps"] if steps >= 2 else []),
+        SECURITY, move.change_type, "tls_grade", previous=move.previous, before=move.was, after=move.now,
+        impact=move.impact(ctx),
         evidence={"score": {"before": before.score if before else None, "after": after.score if after else None},
-                  "letter_steps": steps, "caps": [clip(cap.reason) for cap in (after.caps if after else [])][:10]},
+                  "letter_steps": move.steps,
+                  "caps": [clip(cap.reason) for cap in (after.caps if after else [])][:10]},
     )]
 
 

@@ -83,13 +83,18 @@ class SiteDocument(BaseModel):
         return self.model_dump(mode="json", exclude={"grade_rank"})
 
 
-class ChangeDocument(BaseModel):
+class _OfSite(BaseModel):
+    """What a change and an alert carry of their site, so free text and `tag:` find them by it."""
+
     id: str
     organization_id: str
     site_id: str
     site_name: str = ""
     site_url: str = ""
     tags: list[str] = Field(default_factory=list)
+
+
+class ChangeDocument(_OfSite):
     type: str
     change_type: str
     subject: str
@@ -108,13 +113,7 @@ class ChangeDocument(BaseModel):
         return self.model_dump(mode="json", exclude={"impact_rank", "week"})
 
 
-class AlertDocument(BaseModel):
-    id: str
-    organization_id: str
-    site_id: str
-    site_name: str = ""
-    site_url: str = ""
-    tags: list[str] = Field(default_factory=list)
+class AlertDocument(_OfSite):
     rule_name: str
     title: str
     severity: str

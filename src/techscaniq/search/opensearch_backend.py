@@ -17,9 +17,9 @@ from opensearchpy.helpers import async_bulk
 
 from techscaniq.domain.common import new_id
 from techscaniq.search.backend import FACET_TECHNOLOGIES, FACET_VERSIONS, Facets, SearchPage
-from techscaniq.search.documents import AlertDocument, ChangeDocument, SiteDocument, week_start
+from techscaniq.search.documents import week_start
 from techscaniq.search.query import KINDS, Changed, Keyword, Kind, Query, Rank, Sort, Tech, Text
-from techscaniq.search.rows import Document, Row, row_of
+from techscaniq.search.rows import Row, RowWriter
 
 _SORT_FIELDS = {"name": "name", "url": "url", "grade": "rank", "score": "score", "scanned": "scanned",
                 "changed": "changed", "impact": "rank", "severity": "rank"}
@@ -109,7 +109,7 @@ def _clauses(query: Query, organization_id: str) -> dict[str, Any]:
     return {"bool": {"filter": filters, "must_not": excluded}}
 
 
-class OpenSearchBackend:
+class OpenSearchBackend(RowWriter):
     def __init__(self, url: str, prefix: str = "techscaniq-", timeout_seconds: float = 30.0) -> None:
         self.url = url
         self.prefix = prefix
@@ -154,22 +154,10 @@ class OpenSearchBackend:
                     "_id": row.id, "_source": _source(row)} for row in rows]
         await async_bulk(self.client, actions, chunk_size=1000, max_retries=2)
 
-    async def _put(self, docs: list[Document]) -> None:
-        if not docs:
-            return
-        rows = [row_of(doc) for doc in docs]
+    async def _store(self, rows: list[Row]) -> None:
         await self.write(rows)
         for rebuild in list(self._rebuilds):  # writes during a rebuild reach the new indices too
             await rebuild.write(rows)
-
-    async def put_sites(self, docs: list[SiteDocument]) -> None:
-        await self._put(list(docs))
-
-    async def put_changes(self, docs: list[ChangeDocument]) -> None:
-        await self._put(list(docs))
-
-    async def put_alerts(self, docs: list[AlertDocument]) -> None:
-        await self._put(list(docs))
 
     async def delete_site(self, organization_id: str, site_id: str) -> None:
         body = {"query": {"bool": {"filter": [{"term": {"org": organization_id}}, {"term": {"site_id": site_id}}]}}}
@@ -251,7 +239,7 @@ class OpenSearchBackend:
             self._rebuilds.remove(rebuild)
 
 
-class _OpenSearchRebuild:
+class _OpenSearchRebuild(RowWriter):
     def __init__(self, backend: OpenSearchBackend, indices: dict[Kind, str]) -> None:
         self._backend = backend
         self.indices = indices
@@ -259,18 +247,8 @@ class _OpenSearchRebuild:
     async def write(self, rows: list[Row]) -> None:
         await self._backend.write(rows, self.indices)
 
-    async def _put(self, docs: list[Document]) -> None:
-        if docs:
-            await self.write([row_of(doc) for doc in docs])
-
-    async def put_sites(self, docs: list[SiteDocument]) -> None:
-        await self._put(list(docs))
-
-    async def put_changes(self, docs: list[ChangeDocument]) -> None:
-        await self._put(list(docs))
-
-    async def put_alerts(self, docs: list[AlertDocument]) -> None:
-        await self._put(list(docs))
+    async def _store(self, rows: list[Row]) -> None:
+        await self.write(rows)
 
     async def commit(self) -> None:
         """Point the aliases at the new indices in one atomic call, then drop the old ones."""

@@ -4,6 +4,7 @@ sorts compare (rank, score, times), keywords per field (lower-cased), technologi
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -67,3 +68,24 @@ def row_of(doc: Document) -> Row:
     return Row("alerts", doc.id, doc.organization_id, doc.site_id, doc.site_name, doc.site_url, doc.severity_rank,
                None, doc.triggered_at, None, None, None, None, doc.text(), result,
                keywords={"status": [doc.status], "rule": [doc.rule_name.lower()], "tag": _lower(doc.tags)})
+
+
+class RowWriter:
+    """The IndexWriter of every backend and rebuild here: each kind of document becomes a `Row` the same way, and
+    `_store` (the one thing a backend says) writes the rows."""
+
+    async def _store(self, rows: list[Row]) -> None:
+        raise NotImplementedError
+
+    async def _put(self, docs: Sequence[Document]) -> None:
+        if docs:
+            await self._store([row_of(doc) for doc in docs])
+
+    async def put_sites(self, docs: list[SiteDocument]) -> None:
+        await self._put(docs)
+
+    async def put_changes(self, docs: list[ChangeDocument]) -> None:
+        await self._put(docs)
+
+    async def put_alerts(self, docs: list[AlertDocument]) -> None:
+        await self._put(docs)

@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 
 from techscaniq.domain.common import new_id
 from techscaniq.search.backend import FACET_TECHNOLOGIES, FACET_VERSIONS, Facets, SearchPage
-from techscaniq.search.documents import AlertDocument, ChangeDocument, SiteDocument, week_start
+from techscaniq.search.documents import week_start
 from techscaniq.search.query import KINDS, Changed, Keyword, Kind, Query, Rank, Sort, Tech, Text
-from techscaniq.search.rows import Document, Row, row_of
+from techscaniq.search.rows import Row, RowWriter
 
 T = TypeVar("T")
 POINTER = "current"
@@ -166,7 +166,7 @@ def _where(query: Query, organization_id: str, alias: str = "") -> tuple[str, li
     return " AND ".join(clauses), params
 
 
-class SqliteSearchBackend:
+class SqliteSearchBackend(RowWriter):
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.description = f"SQLite FTS5 {directory}"
@@ -220,22 +220,10 @@ class SqliteSearchBackend:
 
     # ---- writing ---------------------------------------------------------------------------------------
 
-    async def _put(self, docs: list[Document]) -> None:
-        if not docs:
-            return
-        rows = [row_of(doc) for doc in docs]
+    async def _store(self, rows: list[Row]) -> None:
         await (await self._database()).run(lambda c: _write(c, rows))
         for rebuild in list(self._rebuilds):  # writes during a rebuild reach the new index too
             await rebuild.write(rows)
-
-    async def put_sites(self, docs: list[SiteDocument]) -> None:
-        await self._put(list(docs))
-
-    async def put_changes(self, docs: list[ChangeDocument]) -> None:
-        await self._put(list(docs))
-
-    async def put_alerts(self, docs: list[AlertDocument]) -> None:
-        await self._put(list(docs))
 
     async def delete_site(self, organization_id: str, site_id: str) -> None:
         def delete(connection: sqlite3.Connection) -> None:
@@ -330,7 +318,7 @@ def _remove_database(path: Path) -> None:
             Path(str(path) + suffix).unlink()
 
 
-class _SqliteRebuild:
+class _SqliteRebuild(RowWriter):
     def __init__(self, backend: SqliteSearchBackend, name: str) -> None:
         self._backend = backend
         self.name = name
@@ -339,18 +327,8 @@ class _SqliteRebuild:
     async def write(self, rows: list[Row]) -> None:
         await self._database.run(lambda c: _write(c, rows))
 
-    async def _put(self, docs: list[Document]) -> None:
-        if docs:
-            await self.write([row_of(doc) for doc in docs])
-
-    async def put_sites(self, docs: list[SiteDocument]) -> None:
-        await self._put(list(docs))
-
-    async def put_changes(self, docs: list[ChangeDocument]) -> None:
-        await self._put(list(docs))
-
-    async def put_alerts(self, docs: list[AlertDocument]) -> None:
-        await self._put(list(docs))
+    async def _store(self, rows: list[Row]) -> None:
+        await self.write(rows)
 
     async def commit(self) -> None:
         """Swap the new file in; the old one is deleted (processes still reading it reopen on their next query)."""

@@ -19,7 +19,7 @@ def _normalised(host: str) -> str:
     return host.strip().lower().rstrip(".").strip("[]")
 
 
-def _is_ip(host: str) -> bool:
+def is_ip_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -30,14 +30,14 @@ def _is_ip(host: str) -> bool:
 def is_public_suffix(host: str) -> bool:
     """`co.uk`, `nhs.uk`, `github.io`: a name under which others register (a cookie may not name it)."""
     host = _normalised(host)
-    return bool(host) and not _is_ip(host) and _SUFFIX_LIST.is_public(host)
+    return bool(host) and not is_ip_literal(host) and _SUFFIX_LIST.is_public(host)
 
 
 def registrable_domain(host: str) -> str:
     """The site of a host: `example.co.uk` for a.example.co.uk, `trust.nhs.uk` for www.trust.nhs.uk. An IP
     address, a public suffix itself or a single label (localhost) is its own site."""
     host = _normalised(host)
-    if not host or _is_ip(host):
+    if not host or is_ip_literal(host):
         return host
     return _SUFFIX_LIST.privatesuffix(host) or host
 

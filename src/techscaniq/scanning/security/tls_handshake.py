@@ -11,13 +11,14 @@ not refused.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from OpenSSL import SSL
+
+from techscaniq.scanning.security.sites import is_ip_literal
 
 # Labels as the rating shows them -> pyOpenSSL's version constants. SSLv2 is gone from every OpenSSL
 # since 1.1.0, so it has no constant: it is always "not testable".
@@ -114,7 +115,7 @@ async def handshake(sock: socket.socket, context: SSL.Context, server_hostname: 
     connection = SSL.Connection(context, None)
     connection.set_app_data(notes)
     connection.set_connect_state()
-    if server_hostname and not _is_ip(server_hostname):
+    if server_hostname and not is_ip_literal(server_hostname):
         connection.set_tlsext_host_name(server_hostname.encode("idna"))
     connection.request_ocsp()
     loop = asyncio.get_running_loop()
@@ -169,14 +170,6 @@ def _reason(exc: SSL.Error) -> str:
 
 def _label(version: str) -> str:
     return "TLSv1.0" if version == "TLSv1" else version
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def der(certificate: x509.Certificate) -> bytes:
