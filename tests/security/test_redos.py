@@ -97,7 +97,9 @@ async def test_a_backtracking_tenant_pattern_neither_stalls_ready_nor_other_orga
             assert not {"Issue 14", "Stall"} & {name for name, _ in found}
             assert "disabled for this organization: Stall " in scan.analysis_errors["technologies.custom"]
             assert len(latencies) >= 5
-            assert max(latencies) < 0.1, sorted(latencies)[-5:]  # `re` held the loop for minutes
+            # `re` held the loop for minutes, `regex` holding the GIL 536 ms; the scan's own on-loop steps take up
+            # to ~0.1 s on a loaded 2-core machine, so the bound sits between the two.
+            assert max(latencies) < 0.25, sorted(latencies)[-5:]
 
             status = (await http.get(CUSTOM_API, headers={"Authorization": f"Bearer {tokens['org-a']}"})).json()
             assert status["technologies"] == ["Acme CMS", "Issue 14", "Stall"]
