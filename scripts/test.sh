@@ -7,6 +7,7 @@ VENV=.venv
 
 bash scripts/install_browser.sh  # Debian's Chromium for tests/browser
 bash scripts/install_axe.sh  # axe-core from npm: the dashboard's accessibility test
+bash scripts/install_oidc_provider.sh  # the OpenID Connect provider of the SSO tests (npm)
 "$VENV/bin/ruff" check src tests bench
 "$VENV/bin/mypy"
 

@@ -92,12 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugin_registrations() -> list[Any]:
     """Sub-commands owned by their stage (fingerprints, advisories, changes)."""
+    from techscaniq.accounts.cli import register as users
     from techscaniq.changes.cli import register as changes
     from techscaniq.scanning.fingerprints.cli import register as fingerprints
     from techscaniq.scanning.security.cli import register as advisories
     from techscaniq.search.cli import register as search
 
-    return [fingerprints, advisories, changes, search]
+    return [fingerprints, advisories, changes, search, users]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from techscaniq import __version__
+from techscaniq.accounts.first_run import setup_link
 from techscaniq.backends_check import first_unreachable
 from techscaniq.observability.metrics import REGISTRY
 from techscaniq.observability.process import retain_freed_memory
@@ -21,7 +22,7 @@ from techscaniq.system import MonitoringSystem
 _STATE_MARK = {"running": "OK ", "degraded": "WARN", "failed": "FAIL", "stopped": "--  "}
 
 
-def banner(system: MonitoringSystem) -> str:
+def banner(system: MonitoringSystem, setup_link: str | None = None) -> str:
     mode = "embedded (SQLite, in-process bus)" if system.settings.embedded else "scale-out"
     lines = [
         "=" * 64,
@@ -38,8 +39,12 @@ def banner(system: MonitoringSystem) -> str:
         lines.append(f"  dashboard: http://localhost:{system.ports['api']}/")
     if "websocket" in system.ports:
         lines.append(f"  websocket: ws://localhost:{system.ports['websocket']}/ws  stats: /stats")
-    lines.append("  sign in:   paste an API key of API_KEYS, or a token from")
-    lines.append("             techscaniq token --organization <your-org>")
+    if setup_link is not None:
+        lines.append("  first run: no user yet. Create the first owner and organization (the link works once):")
+        lines.append(f"    {setup_link}")
+    elif "api" in system.ports:
+        lines.append(f"  sign in:   http://localhost:{system.ports['api']}/static/login.html with your account;")
+        lines.append("             scripts use an API key (dashboard: Access) or techscaniq token --organization <org>")
     lines.append("  Ctrl+C stops the system cleanly (press it twice to stop at once).")
     return "\n".join(lines)
 
@@ -79,7 +84,7 @@ async def run_forever(settings: Settings | None = None, out: TextIO = sys.stdout
             print(line, file=sys.stderr)
         await system.stop()
         return 1
-    print(banner(system), file=out, flush=True)
+    print(banner(system, await setup_link(system)), file=out, flush=True)
     failed = [c.name for c in system.components.values() if c.state == "failed"]
     if failed:
         print(f"  components failed to start: {', '.join(failed)}", file=out, flush=True)

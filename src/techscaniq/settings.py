@@ -142,6 +142,16 @@ class Settings(BaseSettings):
     # Index templates, aliases and indices are named with this prefix (techscaniq-sites, -changes, -alerts).
     search_index_prefix: str = Field(default="techscaniq-", pattern=r"^[a-z0-9][a-z0-9_.-]{0,60}$")
 
+    # --- people and access (docs/access.md) ---
+    # The address people reach the dashboard at, for setup, invitation and reset links (unset: http://localhost:PORT).
+    public_url: str | None = None
+    session_idle_minutes: int = Field(default=120, ge=1)  # a session unused this long ends
+    session_max_hours: int = Field(default=24, ge=1)  # and every session ends this long after sign-in
+    sign_in_max_failures: int = Field(default=5, ge=1)  # wrong passwords in a row before the account is locked
+    sign_in_lockout_minutes: int = Field(default=15, ge=1)
+    sign_in_attempts_per_address_per_minute: int = Field(default=20, ge=1)  # sign-in and setup, per client address
+    audit_retention_days: int = Field(default=365, ge=0)  # 0 keeps the audit log forever
+
     @field_validator("database_url", "metrics_database_url", "redis_url", "kafka_servers", "elasticsearch_url",
                      mode="before")
     @classmethod

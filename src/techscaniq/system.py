@@ -126,7 +126,8 @@ class MonitoringSystem:
         self.change_stage = ChangeStage(self.storage, self.bus, self.change_detector)
         self.alert_stage = AlertStage(self.storage, self.bus, self.alert_engine)
         self.realtime = RealtimeHub(self.bus, self._authenticate_websocket, self.instance_id,
-                                    max_connections_per_organization=self.settings.websocket_max_connections_per_org)
+                                    max_connections_per_organization=self.settings.websocket_max_connections_per_org,
+                                    authenticate_session=self._authenticate_websocket_session)
         # Revoked JWTs: refused at once here, on other replicas after their next reload (30 s).
         self.revocations = RevocationList(self.storage.revoked_tokens, on_revoked=self.realtime.close_revoked)
         self.components: dict[str, ComponentState] = {
@@ -527,3 +528,8 @@ class MonitoringSystem:
         from techscaniq.api.auth import organization_from_token
 
         return await organization_from_token(self, token)
+
+    async def _authenticate_websocket_session(self, cookie: str) -> tuple[str, str, float] | None:
+        from techscaniq.accounts.authentication import websocket_session
+
+        return await websocket_session(self, cookie)

@@ -48,7 +48,7 @@ def test_start_script_serves_health_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
         stats = httpx.get(f"http://127.0.0.1:{ws_port}/stats", timeout=5).json()
         assert stats["connections"] == 0
 
-        assert "techscaniq token --organization" in text  # how to sign in
+        assert "/static/setup.html#token=" in text, text  # a fresh install: how to create the first owner
 
         process.send_signal(signal.SIGINT)  # Ctrl-C: it says what it waits for
         rest, _ = process.communicate(timeout=30)

@@ -8,6 +8,16 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Request, Response
 
 from techscaniq import __version__
+from techscaniq.accounts import (
+    audit_routes,
+    invitation_routes,
+    key_routes,
+    member_routes,
+    sso_routes,
+    totp_routes,
+)
+from techscaniq.accounts import routes as access_routes
+from techscaniq.accounts.audit import AuditTrail
 from techscaniq.api import (
     alerts,
     auth_routes,
@@ -53,7 +63,8 @@ def create_app(system: MonitoringSystem, rate_limiter: RateLimiter | None = None
     install_error_handlers(app)
     app.add_middleware(RequestGuard)
     for module in (operations, auth_routes, configs, rules, scans, sites, changes, alerts, deliveries, silences,
-                   fingerprints, schedules, search):
+                   fingerprints, schedules, search, access_routes, member_routes, key_routes, audit_routes,
+                   invitation_routes, totp_routes, sso_routes):
         # The probes answer no error body of ours; every other operation documents the ones it may return.
         app.include_router(module.router, responses=None if module is operations else ERROR_RESPONSES)
     app.add_api_websocket_route("/ws", system.realtime.endpoint)
@@ -68,6 +79,7 @@ def create_app(system: MonitoringSystem, rate_limiter: RateLimiter | None = None
         HTTP_REQUESTS.labels(request.method, template, str(response.status_code)).inc()
         return response
 
+    app.add_middleware(AuditTrail, system=system)  # every write, whichever route and whatever its answer
     # Added last, so outside every middleware and route: none reads a byte of a body over the limit.
     app.add_middleware(BodyLimit, max_bytes=system.settings.max_request_body_bytes)
     app.add_middleware(SecurityHeaders)  # outside the body limit, so its 413 carries the headers too

@@ -30,11 +30,29 @@ if TYPE_CHECKING:
     from techscaniq.system import MonitoringSystem
 
 ALGORITHM = "HS256"
+# The `key` claim of a token exchanged for a key of the api_keys table (API_KEYS keys have a bare hash prefix).
+STORED_KEY_CLAIM_PREFIX = "db:"
 
 
 class Role(StrEnum):
+    """Least to most: viewers read, editors change sites, rules and silences, admins also manage members, API
+    keys and the audit log, owners also the organization itself (api/permissions.py says which route needs
+    which)."""
+
     ADMIN = "admin"
     VIEWER = "viewer"
+    EDITOR = "editor"
+    OWNER = "owner"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+    def allows(self, needed: Role) -> bool:
+        return self.rank >= needed.rank
+
+
+_RANKS = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
 
 @dataclass(frozen=True)
@@ -44,10 +62,13 @@ class Principal:
     subject: str
     token_id: str | None = None  # the JWT's jti (None for API keys and tokens issued before jti)
     token_expires_at: datetime | None = None
+    user_id: str | None = None  # a person signed in to the dashboard (a session), or None
+    session_id: str | None = None  # the sha256 of the session cookie
+    api_key_id: str | None = None  # an API key created in the API (api_keys table), or a token exchanged for one
 
     @property
     def can_write(self) -> bool:
-        return self.role is Role.ADMIN
+        return self.role.allows(Role.EDITOR)
 
 
 class AuthError(Exception):
@@ -110,10 +131,13 @@ def principal_from_credentials(settings: Settings, token: str | None,
     if token_id is not None and revocations is not None and revocations.is_revoked(organization, token_id):
         raise AuthError("token revoked")
     key_id = claims.get("key")
-    if key_id is not None and key_id not in _key_ids_of(settings, organization):
+    stored_key = isinstance(key_id, str) and key_id.startswith(STORED_KEY_CLAIM_PREFIX)
+    if key_id is not None and not stored_key and key_id not in _key_ids_of(settings, organization):
         raise AuthError("token revoked: the API key it was issued for is no longer configured")
     return Principal(organization, role, str(claims.get("sub", "")), token_id,
-                     datetime.fromtimestamp(claims["exp"], UTC))
+                     datetime.fromtimestamp(claims["exp"], UTC),
+                     # The caller checks the stored key is still active (accounts/authentication.py).
+                     api_key_id=str(key_id)[len(STORED_KEY_CLAIM_PREFIX):] if stored_key else None)
 
 
 def principal_of_api_key(settings: Settings, key: str) -> Principal | None:
@@ -143,7 +167,12 @@ def _key_ids_of(settings: Settings, organization_id: str) -> set[str]:
 
 
 async def organization_from_token(system: MonitoringSystem, token: str | None) -> str | None:
+    """The organization of any credential (JWT, API_KEYS key, stored API key), or None."""
+    from techscaniq.accounts.authentication import principal_of_credential
+
+    if not token:
+        return None
     try:
-        return principal_from_credentials(system.settings, token, system.revocations).organization_id
+        return (await principal_of_credential(system, token)).organization_id
     except AuthError:
         return None

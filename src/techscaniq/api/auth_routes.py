@@ -10,7 +10,16 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from techscaniq.api.auth import AuthError, Principal, Role, api_key_id, create_token, principal_of_api_key
+from techscaniq.accounts.authentication import API_KEY_PREFIX, principal_of_credential
+from techscaniq.api.auth import (
+    STORED_KEY_CLAIM_PREFIX,
+    AuthError,
+    Principal,
+    Role,
+    api_key_id,
+    create_token,
+    principal_of_api_key,
+)
 from techscaniq.api.dependencies import WINDOW_SECONDS, get_principal, get_system
 from techscaniq.api.errors import FieldError, ForbiddenError, RateLimitedError
 from techscaniq.api.ratelimit import RateLimiter
@@ -24,7 +33,8 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 class TokenRequest(BaseModel):
     api_key: str | None = Field(default=None, max_length=500, description="or send it as X-API-Key")
-    role: Role = Field(default=Role.ADMIN, description="viewer gives a read-only token")
+    role: Role | None = Field(default=None, description="default: the key's role (API_KEYS keys: admin); viewer "
+                              "gives a read-only token; never more than the key's role")
     expires_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
 
 
@@ -59,13 +69,19 @@ async def issue_token(request: Request, body: TokenRequest | None = None,
     # Only a key from API_KEYS: a JWT (even a valid one) is never exchanged, so a viewer token cannot
     # come back as admin, a revoked token cannot come back fresh, and no token renews itself forever.
     principal = principal_of_api_key(settings, api_key)
+    key_id = api_key_id(api_key)
+    if principal is None and api_key.startswith(API_KEY_PREFIX):  # a key created in the API
+        principal = await principal_of_credential(system, api_key)
+        key_id = f"{STORED_KEY_CLAIM_PREFIX}{principal.api_key_id}"
     if principal is None:
         raise AuthError("api_key is not an API key of any organization (tokens cannot be exchanged for tokens)")
+    role = body.role or principal.role
+    if not principal.role.allows(role):
+        raise FieldError("role", f"a token cannot outrank its key ({principal.role.value})")
     minutes = min(body.expires_minutes or settings.jwt_expiry_minutes, settings.jwt_expiry_minutes)
-    token = create_token(settings, principal.organization_id, body.role, principal.subject, minutes,
-                         key_id=api_key_id(api_key))
+    token = create_token(settings, principal.organization_id, role, principal.subject, minutes, key_id=key_id)
     return TokenResponse(access_token=token, expires_in=minutes * 60, organization_id=principal.organization_id,
-                         role=body.role)
+                         role=role)
 
 
 @router.get("/me", summary="Who the credentials belong to")
@@ -99,7 +115,7 @@ async def revoke_token(body: RevokeRequest, principal: Principal = Depends(get_p
     if not is_self:
         if organization_id != principal.organization_id:
             raise ForbiddenError("token: it belongs to another organization")
-        if not principal.can_write:
+        if not principal.role.allows(Role.ADMIN):
             raise ForbiddenError("revoking another token needs the admin role")
     if expires_at > utcnow():  # an expired token is refused anyway: nothing to store
         await system.revocations.revoke(jti, organization_id, expires_at, body.reason)

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import Response
 
-from techscaniq.api.auth import Principal
+from techscaniq.api.auth import Principal, Role
 from techscaniq.api.config_documents import ImportOutcome, import_configs, parse_document, render_export
 from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system, require_writer
 from techscaniq.api.errors import ConflictError, FieldError, ForbiddenError, RateLimitedError
@@ -69,7 +69,7 @@ async def export_configs(
     include_secrets: bool = Query(False, description="admin only: secrets in clear, for a backup or a move"),
     principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
 ) -> Response:
-    if include_secrets and not principal.can_write:
+    if include_secrets and not principal.role.allows(Role.ADMIN):
         raise ForbiddenError("include_secrets needs the admin role")
     configs = await system.list_monitoring_configs(principal.organization_id, limit=100_000)
     context = REVEAL_SECRETS if include_secrets else None

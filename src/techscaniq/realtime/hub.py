@@ -44,6 +44,11 @@ CLOSE_TIMEOUT_SECONDS = 5.0
 
 # Returns the organization id of a valid token (JWT or API key), or None.
 Authenticator = Callable[[str | None], Awaitable[str | None]]
+# The dashboard's session cookie -> (organization, session id, seconds left), or None (accounts/authentication.py).
+SessionAuthenticator = Callable[[str], Awaitable[tuple[str, str, float] | None]]
+SESSION_COOKIE = "techscaniq_session"
+# The commands a client may send; each has a row in api/permissions.py.
+COMMANDS = ("subscribe", "unsubscribe", "ping")
 
 
 @dataclass(eq=False)
@@ -65,8 +70,10 @@ class Client:
 
 class RealtimeHub:
     def __init__(self, bus: EventBus, authenticate: Authenticator, instance_id: str, queue_size: int = 1000,
-                 heartbeat_seconds: float = 20.0, max_connections_per_organization: int = 1000) -> None:
+                 heartbeat_seconds: float = 20.0, max_connections_per_organization: int = 1000,
+                 authenticate_session: SessionAuthenticator | None = None) -> None:
         self._authenticate = authenticate
+        self._authenticate_session = authenticate_session
         # One tenant cannot take every socket of a replica.
         self._max_per_organization = max_connections_per_organization
         self._queue_size = queue_size
@@ -118,7 +125,14 @@ class RealtimeHub:
         # The query token is kept only for old clients (docs/websocket.md); log lines scrub it.
         token = (_subprotocol_token(offered) or _bearer(websocket.headers.get("authorization"))
                  or websocket.query_params.get("token"))
-        organization_id = await self._authenticate(token)
+        organization_id = await self._authenticate(token) if token else None
+        token_id, lifetime = _token_id(token), _seconds_left(token)
+        cookie = websocket.cookies.get(SESSION_COOKIE)
+        if token is None and cookie and self._authenticate_session is not None and _same_origin(websocket):
+            # The session cookie, from a page of this very site only (a cookie goes with any page's request).
+            found = await self._authenticate_session(cookie)
+            if found is not None:
+                organization_id, token_id, lifetime = found
         # Accept first, then close: a close before accepting is an HTTP 403 that browsers cannot read.
         await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
         if organization_id is None:
@@ -128,12 +142,11 @@ class RealtimeHub:
             await websocket.close(code=TOO_MANY_CONNECTIONS_CLOSE_CODE,
                                   reason=f"at most {self._max_per_organization} connections per organization")
             return
-        client = Client(organization_id, websocket, asyncio.Queue(self._queue_size), token_id=_token_id(token))
+        client = Client(organization_id, websocket, asyncio.Queue(self._queue_size), token_id=token_id)
         self.clients.add(client)
         self._by_organization.setdefault(organization_id, set()).add(client)
         WEBSOCKET_CONNECTIONS.set(len(self.clients))
         client.sender = asyncio.create_task(self._send_loop(client))
-        lifetime = _seconds_left(token)
         if lifetime is not None:
             client.expiry = asyncio.get_running_loop().call_later(lifetime, self._expire, client)
         if self._heartbeats is None or self._heartbeats.done():
@@ -211,7 +224,8 @@ class RealtimeHub:
         self._disconnect(client, SLOW_CONSUMER_CLOSE_CODE, "client too slow")
 
     def close_revoked(self, revoked: frozenset[tuple[str, str]]) -> int:
-        """Close (4401) every session opened with a token now revoked: (organization, jti) pairs."""
+        """Close (4401) every session opened with a token now revoked, or a sign-in session now ended:
+        (organization, jti or session id) pairs."""
         ended = [client for client in self.clients
                  if client.token_id is not None and (client.organization_id, client.token_id) in revoked]
         for client in ended:
@@ -256,7 +270,7 @@ def _parse_command(text: str) -> tuple[str, set[str]] | str:
     if not isinstance(command, dict):
         return "command must be a JSON object"
     action = command.get("action")
-    if action not in ("subscribe", "unsubscribe", "ping"):
+    if action not in COMMANDS:
         return "action: expected subscribe, unsubscribe or ping"
     raw_ids = command.get("config_ids", [])
     if not isinstance(raw_ids, list) or not all(isinstance(item, str) and 0 < len(item) <= 200 for item in raw_ids):
@@ -284,6 +298,13 @@ def _seconds_left(token: str | None) -> float | None:
     """Seconds until an (already verified) JWT expires; None for API keys and tokens without `exp`."""
     exp = _unverified_claims(token).get("exp")
     return max(0.0, float(exp) - time.time()) if isinstance(exp, int | float) else None
+
+
+def _same_origin(websocket: WebSocket) -> bool:
+    """The handshake's Origin is the host it was sent to (what a browser sends from our own page)."""
+    origin = websocket.headers.get("origin", "")
+    host = websocket.headers.get("host", "")
+    return bool(host) and origin.split("://", 1)[-1] == host
 
 
 def _offered_subprotocols(header: str | None) -> list[str]:

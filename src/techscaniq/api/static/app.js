@@ -3,7 +3,8 @@
 // Everything from the API is inserted with textContent (never as HTML): scanned sites are untrusted.
 "use strict";
 
-const state = { token: sessionStorage.getItem("techscaniq.token"), org: null, sites: new Map(), socket: null,
+// A pasted API key or token lives in memory only; a signed-in person's session is an HttpOnly cookie.
+const state = { token: null, csrf: null, org: null, sites: new Map(), socket: null,
   current: null, retry: 1000, live: new Map(), generation: 0 };
 const $ = (id) => document.getElementById(id);
 
@@ -37,13 +38,18 @@ function toast(text) {
 
 class ApiError extends Error {}
 
+// What proves who is asking: a pasted key's token, or (the session cookie goes by itself) the CSRF header on writes.
+function credentialHeaders(method = "GET") {
+  if (state.token) return { Authorization: `Bearer ${state.token}` };
+  return state.csrf && method !== "GET" ? { "X-CSRF-Token": state.csrf } : {};
+}
+
 async function api(path, options = {}) {
-  const headers = { Accept: "application/json", ...(options.headers || {}) };
-  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  const headers = { Accept: "application/json", ...(options.headers || {}), ...credentialHeaders(options.method) };
   if (options.json !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, { method: options.method || "GET", headers,
+  const response = await fetch(path, { method: options.method || "GET", headers, credentials: "same-origin",
     body: options.json !== undefined ? JSON.stringify(options.json) : undefined });
-  if (response.status === 401 && state.token) { signOut("Your session has ended — please sign in again."); }
+  if (response.status === 401 && (state.token || state.csrf)) { signOut("Your session has ended — please sign in again."); }
   if (response.status === 204) return null;
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
@@ -71,7 +77,6 @@ async function signIn(event) {
       state.token = (await api("/api/v1/auth/token", { method: "POST", json: { api_key: credential } })).access_token;
     }
     await api("/api/v1/auth/me");
-    sessionStorage.setItem("techscaniq.token", state.token);
     $("credential").value = "";
     await start();
   } catch (error) {
@@ -81,12 +86,28 @@ async function signIn(event) {
 }
 
 function signOut(message) {
-  sessionStorage.removeItem("techscaniq.token");
+  if (state.csrf) {  // a signed-in person: end the session on the server, then back to the sign-in page
+    const csrf = state.csrf;
+    state.csrf = null;
+    fetch("/api/v1/session", { method: "DELETE", headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" })
+      .catch(() => {}).finally(() => location.replace("/static/login.html"));
+  }
   state.token = null;
   if (state.socket) { state.socket.onclose = null; state.socket.close(); state.socket = null; }
   show("signin-view");
   $("session").hidden = true;
   if (message) $("signin-error").textContent = message;
+}
+
+// A signed-in person's session (its cookie is HttpOnly: only the API can tell whether there is one).
+async function resumeSession() {
+  // Before the first owner exists (the setup link is in the start banner), API keys and tokens are the way in.
+  const setup = await fetch("/api/v1/setup").then((r) => r.json()).catch(() => ({ needed: true }));
+  if (setup.needed) { show("signin-view"); return; }
+  const response = await fetch("/api/v1/session", { headers: { Accept: "application/json" }, credentials: "same-origin" });
+  if (response.ok) { state.csrf = (await response.json()).csrf_token; await start(); return; }
+  if (location.hash === "#api-key") { show("signin-view"); return; }
+  location.replace("/static/login.html");
 }
 
 // ---- views -------------------------------------------------------------------------------------
@@ -130,7 +151,7 @@ const ROUTES = [
 ];
 
 async function route() {
-  if (!state.token) { show("signin-view"); return; }
+  if (!state.token && !state.csrf) { show("signin-view"); return; }
   state.current = null;
   for (const [pattern, open] of ROUTES) {
     const match = location.hash.match(pattern);
@@ -212,10 +233,12 @@ function setLive(on, text) {
 }
 
 function connect() {
-  if (state.socket || !state.token) return;
+  if (state.socket || (!state.token && !state.csrf)) return;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  // The token goes in the subprotocol offer, never in the URL (URLs end up in logs and histories).
-  const socket = new WebSocket(`${scheme}://${location.host}/ws`, ["techscaniq.v1", `bearer.${state.token}`]);
+  // A token goes in the subprotocol offer, never in the URL (URLs end up in logs and histories); a session
+  // needs nothing: the browser sends its cookie with the handshake.
+  const protocols = state.token ? ["techscaniq.v1", `bearer.${state.token}`] : ["techscaniq.v1"];
+  const socket = new WebSocket(`${scheme}://${location.host}/ws`, protocols);
   state.socket = socket;
   socket.onopen = () => { state.retry = 1000; setLive(true, "live"); };
   socket.onmessage = (message) => handleEvent(JSON.parse(message.data));
@@ -263,5 +286,5 @@ document.addEventListener("DOMContentLoaded", () => {
   wireInbox();
   wirePortfolio();
   window.addEventListener("hashchange", () => route().catch((error) => toast(error.message)));
-  if (state.token) start().catch(() => signOut()); else show("signin-view");
+  resumeSession().catch(() => signOut());
 });

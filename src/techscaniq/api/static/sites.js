@@ -225,7 +225,7 @@ function previewSchedule() {
   clearTimeout(previewTimer);
   previewTimer = setTimeout(async () => {
     const box = $("sf-preview");
-    if (!state.token) return;
+    if (!state.token && !state.csrf) return;
     try {
       const preview = await api("/api/v1/schedules/preview", { method: "POST", json: { schedule: scheduleOfForm(), count: 3 } });
       box.className = "preview";
@@ -246,7 +246,8 @@ function fillTimezones() {
 // ---- import / export ----------------------------------------------------------------------------
 
 async function exportConfigs(format) {
-  const response = await fetch(`/api/v1/configs/export?format=${format}`, { headers: { Authorization: `Bearer ${state.token}` } });
+  const response = await fetch(`/api/v1/configs/export?format=${format}`, { headers: credentialHeaders(),
+    credentials: "same-origin" });
   if (!response.ok) { toast(`Export failed: HTTP ${response.status}`); return; }
   const link = el("a", { href: URL.createObjectURL(await response.blob()), download: `techscaniq-configs.${format}` });
   document.body.appendChild(link);
@@ -268,7 +269,8 @@ async function importFile() {
 
 async function runImport(dryRun) {
   const response = await fetch(`/api/v1/configs/import?dry_run=${dryRun}`, { method: "POST", body: importState.text,
-    headers: { Authorization: `Bearer ${state.token}`, "Content-Type": importState.type, Accept: "application/json" } });
+    credentials: "same-origin",
+    headers: { ...credentialHeaders("POST"), "Content-Type": importState.type, Accept: "application/json" } });
   const outcome = await response.json().catch(() => ({}));
   $("import-panel").hidden = false;
   const items = $("import-items");

@@ -69,6 +69,16 @@ def _body_blobs(connection: Connection) -> None:
     tables.metadata.create_all(connection, tables=[tables.body_blobs, tables.scan_body_refs], checkfirst=True)
 
 
+def _accounts(connection: Connection) -> None:
+    tables.metadata.create_all(connection, tables=[tables.organizations, tables.users, tables.memberships,
+                                                   tables.one_time_tokens], checkfirst=True)
+
+
+def _sessions_keys_audit(connection: Connection) -> None:
+    tables.metadata.create_all(connection, tables=[tables.sessions, tables.api_keys, tables.audit_log,
+                                                   tables.sso_configs], checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "monitoring core schema", _core_schema),
     Migration(2, "silences and maintenance windows", _silences),
@@ -76,6 +86,8 @@ MIGRATIONS: list[Migration] = [
     Migration(4, "revoked API tokens", _revoked_tokens),
     Migration(5, "durable scan-now requests", _scan_requests),
     Migration(6, "content-addressed response bodies", _body_blobs),
+    Migration(7, "accounts: users, organizations, memberships, one-time tokens", _accounts),
+    Migration(8, "sign-in sessions, API keys, audit log, single sign-on", _sessions_keys_audit),
 ]
 
 

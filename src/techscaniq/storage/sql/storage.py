@@ -16,18 +16,24 @@ from techscaniq.storage.metrics_store import MetricsStoreRepository
 from techscaniq.storage.protocols import MetricRepository
 from techscaniq.storage.secret_box import SecretBox
 from techscaniq.storage.sql import tables
+from techscaniq.storage.sql.accounts import SqlAccountRepository
 from techscaniq.storage.sql.alerts import SqlAlertRepository
+from techscaniq.storage.sql.api_keys import SqlApiKeyRepository
+from techscaniq.storage.sql.audit import SqlAuditRepository
 from techscaniq.storage.sql.changes import SqlChangeRepository
 from techscaniq.storage.sql.configs import SqlConfigRepository
 from techscaniq.storage.sql.custom_fingerprints import SqlCustomFingerprintRepository
 from techscaniq.storage.sql.deliveries import SqlDeliveryRepository
 from techscaniq.storage.sql.metrics import SqlMetricRepository
 from techscaniq.storage.sql.migrations import migrate
+from techscaniq.storage.sql.one_time_tokens import SqlOneTimeTokenRepository
 from techscaniq.storage.sql.processed import SqlProcessedEventRepository
 from techscaniq.storage.sql.revoked_tokens import SqlRevokedTokenRepository
 from techscaniq.storage.sql.scan_requests import SqlScanRequestRepository
 from techscaniq.storage.sql.scans import SqlScanRepository
+from techscaniq.storage.sql.sessions import SqlSessionRepository
 from techscaniq.storage.sql.silences import SqlSilenceRepository
+from techscaniq.storage.sql.sso import SqlSsoRepository
 from techscaniq.storage.sql.write_health import WriteHealth, probe_write
 
 log = logging.getLogger(__name__)
@@ -57,6 +63,12 @@ class SqlStorage:
         self.custom_fingerprints = SqlCustomFingerprintRepository(self.engine)
         self.revoked_tokens = SqlRevokedTokenRepository(self.engine)
         self.scan_requests = SqlScanRequestRepository(self.engine)
+        self.accounts = SqlAccountRepository(self.engine)
+        self.one_time_tokens = SqlOneTimeTokenRepository(self.engine)
+        self.sessions = SqlSessionRepository(self.engine)
+        self.api_keys = SqlApiKeyRepository(self.engine)
+        self.audit = SqlAuditRepository(self.engine)
+        self.sso = SqlSsoRepository(self.engine, self.secrets)
 
     @property
     def dialect(self) -> str:
@@ -83,6 +95,9 @@ class SqlStorage:
             if scans or points:
                 log.info("retention: deleted %d scans and %d metric points older than %d days", scans, points, days)
         await self.processed.prune(now - PROCESSED_EVENTS_KEPT)
+        await self.sessions.prune(now, now - timedelta(minutes=self._settings.session_idle_minutes))
+        if self._settings.audit_retention_days:
+            await self.audit.prune(now - timedelta(days=self._settings.audit_retention_days))
         if self._metrics_store is not None:
             log.info("metrics maintenance: %s", await self._metrics_store.maintain())
 

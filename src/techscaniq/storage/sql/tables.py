@@ -207,3 +207,108 @@ scan_body_refs = Table(
     Column("scan_id", String(64), primary_key=True),
     Column("body_hash", String(64), nullable=False, index=True),
 )
+
+# --- people and access (migration 7: accounts; migration 8: sessions, API keys, audit) ---
+# Organizations were only names in tokens and API_KEYS; this table holds the ones people sign in to.
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),  # stored lower-cased: one account per address
+    Column("name", String(300), nullable=False, default=""),
+    Column("password_hash", String(300), nullable=True),  # argon2id; None: signs in only by single sign-on
+    Column("totp_secret", String(200), nullable=True),  # encrypted with the secret box
+    Column("recovery_codes", JSONDocument, nullable=True),  # sha256 of each unused code
+    Column("failed_sign_ins", Integer, nullable=False, default=0),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("user_id", String(64), nullable=False),
+    Column("organization_id", String(200), nullable=False, index=True),
+    Column("role", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("user_id", "organization_id"),
+)
+
+# Setup links, invitations and password resets: only the sha256 of the token is kept, and it works once.
+one_time_tokens = Table(
+    "one_time_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("purpose", String(20), nullable=False),  # setup | invite | reset
+    Column("organization_id", String(200), nullable=True),
+    Column("email", String(320), nullable=True),
+    Column("role", String(20), nullable=True),
+    Column("created_by", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),  # None: valid until used (the first-run setup link)
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),  # sha256 of the cookie's value
+    Column("user_id", String(64), nullable=False, index=True),
+    Column("organization_id", String(200), nullable=False),  # the organization the person works in now
+    Column("csrf_token", String(64), nullable=False),
+    Column("address", String(100), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),  # the absolute expiry
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),  # also the key's visible prefix: tsk_<id>_<secret>
+    Column("organization_id", String(200), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("organization_id", String(200), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(300), nullable=False),
+    Column("address", String(100), nullable=False, default=""),
+    Column("action", String(200), nullable=False),
+    Column("target", String(500), nullable=False, default=""),
+    Column("outcome", Integer, nullable=False),  # the HTTP status answered
+    Column("details", JSONDocument, nullable=False),
+    Index("ix_audit_log_organization_at", "organization_id", "at"),
+)
+
+# Single sign-on (OpenID Connect) per organization; part of migration 8.
+sso_configs = Table(
+    "sso_configs",
+    metadata,
+    Column("organization_id", String(200), primary_key=True),
+    Column("issuer", String(500), nullable=False),
+    Column("client_id", String(300), nullable=False),
+    Column("client_secret", Text, nullable=False),  # encrypted with the secret box
+    Column("role_claim", String(100), nullable=False),
+    Column("role_map", JSONDocument, nullable=False),  # claim value -> role
+    Column("default_role", String(20), nullable=True),  # None: a person whose claims map to no role is refused
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,115 @@
+"""Who is calling, from any of the credentials the API accepts:
+
+- `Authorization: Bearer <JWT>` (the CLI's `techscaniq token`, or POST /api/v1/auth/token),
+- `X-API-Key` / Bearer with a key from API_KEYS (bootstrap for automation) or one created in the API
+  (`tsk_<id>_<secret>`, checked against the database on every request, so a revocation holds on every
+  replica at once),
+- the dashboard's session cookie (HttpOnly); a write with it must echo the session's CSRF token in
+  X-CSRF-Token, which a page of another site cannot read."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from starlette.requests import HTTPConnection
+
+from techscaniq.accounts.models import ApiKey, Membership, Session
+from techscaniq.accounts.secrets import token_hash
+from techscaniq.api.auth import AuthError, Principal, Role, principal_from_credentials
+from techscaniq.api.errors import ForbiddenError
+from techscaniq.domain.common import utcnow
+
+if TYPE_CHECKING:
+    from techscaniq.system import MonitoringSystem
+
+SESSION_COOKIE = "techscaniq_session"
+CSRF_HEADER = "x-csrf-token"
+API_KEY_PREFIX = "tsk_"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Last-used times and session activity are written at most this often: not one write per request.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def credentials_of(connection: HTTPConnection) -> str | None:
+    header = connection.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else None
+    return token or connection.headers.get("x-api-key")
+
+
+def client_address(connection: HTTPConnection) -> str:
+    return connection.client.host if connection.client else "unknown"
+
+
+async def principal_of_request(system: MonitoringSystem, request: HTTPConnection, method: str) -> Principal:
+    credential = credentials_of(request)
+    if credential:
+        return await principal_of_credential(system, credential)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        principal, session = await principal_of_session(system, cookie)
+        if method in UNSAFE_METHODS and not hmac.compare_digest(request.headers.get(CSRF_HEADER, "").encode(),
+                                                                session.csrf_token.encode()):
+            raise ForbiddenError("X-CSRF-Token: a change made with the session cookie must send the session's "
+                                 "csrf_token (GET /api/v1/session) in this header")
+        return principal
+    raise AuthError("missing credentials: sign in, or send 'Authorization: Bearer <token>' or 'X-API-Key: <key>'")
+
+
+async def principal_of_credential(system: MonitoringSystem, credential: str) -> Principal:
+    if credential.startswith(API_KEY_PREFIX):
+        return await _principal_of_stored_key(system, credential)
+    principal = principal_from_credentials(system.settings, credential, system.revocations)
+    if principal.api_key_id is not None and await system.storage.api_keys.active(principal.api_key_id) is None:
+        raise AuthError("token revoked: the API key it was issued for was revoked")
+    return principal
+
+
+async def _principal_of_stored_key(system: MonitoringSystem, key: str) -> Principal:
+    key_id = key[len(API_KEY_PREFIX):].partition("_")[0]
+    found = await system.storage.api_keys.active(key_id) if key_id else None
+    if found is None or not hmac.compare_digest(found[1], token_hash(key)):
+        raise AuthError("invalid API key (unknown or revoked)")
+    stored: ApiKey = found[0]
+    now = utcnow()
+    if stored.last_used_at is None or now - stored.last_used_at >= TOUCH_EVERY:
+        await system.storage.api_keys.touch(stored.id, now)
+    return Principal(stored.organization_id, Role(stored.role), f"api-key:{stored.id}", api_key_id=stored.id)
+
+
+async def principal_of_session(system: MonitoringSystem, cookie: str) -> tuple[Principal, Session]:
+    session, membership = await live_session(system, cookie)
+    user = await system.storage.accounts.user(session.user_id)
+    email = user.email if user is not None else session.user_id
+    return Principal(session.organization_id, Role(membership.role), f"user:{email}", user_id=session.user_id,
+                     session_id=session.id_hash, token_expires_at=session.expires_at), session
+
+
+async def live_session(system: MonitoringSystem, cookie: str) -> tuple[Session, Membership]:
+    """The session of the cookie and the person's membership in its organization; AuthError when it has
+    ended (signed out, idle too long, past its absolute expiry) or the person left the organization."""
+    storage = system.storage
+    session = await storage.sessions.get(token_hash(cookie))
+    if session is None:
+        raise AuthError("session ended: sign in again")
+    now = utcnow()
+    idle = timedelta(minutes=system.settings.session_idle_minutes)
+    if now >= session.expires_at or now - session.last_seen_at >= idle:
+        await storage.sessions.delete(session.id_hash)
+        raise AuthError("session expired: sign in again")
+    membership = await storage.accounts.membership(session.user_id, session.organization_id)
+    if membership is None:
+        raise AuthError("session ended: you are no longer a member of this organization")
+    if now - session.last_seen_at >= TOUCH_EVERY:
+        await storage.sessions.touch(session.id_hash, now)
+    return session, membership
+
+
+async def websocket_session(system: MonitoringSystem, cookie: str) -> tuple[str, str, float] | None:
+    """(organization, session id, seconds until its absolute expiry) of a live session, else None."""
+    try:
+        session, _ = await live_session(system, cookie)
+    except AuthError:
+        return None
+    return session.organization_id, session.id_hash, (session.expires_at - utcnow()).total_seconds()

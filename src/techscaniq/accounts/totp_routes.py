@@ -1,0 +1,73 @@
+"""/api/v1/session/totp: a signed-in person turns the TOTP second factor on (set up, then confirm with a
+code, which gives the recovery codes once) or off (with a code)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from techscaniq.accounts.models import User
+from techscaniq.accounts.secrets import token_hash
+from techscaniq.accounts.totp import code_matches, new_recovery_codes, new_secret, provisioning_uri, second_factor_ok
+from techscaniq.api.auth import AuthError, Principal
+from techscaniq.api.dependencies import get_principal, get_system
+from techscaniq.api.errors import ConflictError, FieldError
+from techscaniq.system import MonitoringSystem
+
+router = APIRouter(prefix="/api/v1/session/totp", tags=["access"])
+
+
+class TotpSetup(BaseModel):
+    secret: str = Field(description="for the authenticator app (or scan otpauth_uri as a QR code)")
+    otpauth_uri: str
+
+
+class Code(BaseModel):
+    code: str = Field(min_length=6, max_length=20, description="the app's current code, or a recovery code")
+
+
+class RecoveryCodes(BaseModel):
+    recovery_codes: list[str] = Field(description="shown only now; each signs in once without the app")
+
+
+@router.post("", summary="Start setting up TOTP (confirm with a code to turn it on)")
+async def start_totp(principal: Principal = Depends(get_principal),
+                     system: MonitoringSystem = Depends(get_system)) -> TotpSetup:
+    user = await _user(system, principal)
+    if user.totp_enabled:
+        raise ConflictError("TOTP is on already (turn it off first to set up another app)")
+    secret = new_secret()
+    await system.storage.accounts.set_totp(user.id, system.storage.secrets.encrypt(secret), None)
+    return TotpSetup(secret=secret, otpauth_uri=provisioning_uri(secret, user.email))
+
+
+@router.post("/confirm", summary="Turn TOTP on with the app's current code; answers the recovery codes")
+async def confirm_totp(body: Code, principal: Principal = Depends(get_principal),
+                       system: MonitoringSystem = Depends(get_system)) -> RecoveryCodes:
+    user = await _user(system, principal)
+    if user.totp_secret is None or user.totp_enabled:
+        raise ConflictError("nothing to confirm: start with POST /api/v1/session/totp")
+    if not code_matches(system.storage.secrets.decrypt(user.totp_secret), body.code):
+        raise FieldError("code", "not the app's current code")
+    codes = new_recovery_codes()
+    await system.storage.accounts.set_totp(user.id, user.totp_secret, [token_hash(code) for code in codes])
+    return RecoveryCodes(recovery_codes=codes)
+
+
+@router.delete("", summary="Turn TOTP off (needs a current code or a recovery code)")
+async def remove_totp(body: Code, principal: Principal = Depends(get_principal),
+                      system: MonitoringSystem = Depends(get_system)) -> dict[str, bool]:
+    user = await _user(system, principal)
+    if not user.totp_enabled:
+        raise ConflictError("TOTP is off")
+    if not await second_factor_ok(system, user, body.code):
+        raise FieldError("code", "not a current code or an unused recovery code")
+    await system.storage.accounts.set_totp(user.id, None, None)
+    return {"totp": False}
+
+
+async def _user(system: MonitoringSystem, principal: Principal) -> User:
+    user = await system.storage.accounts.user(principal.user_id) if principal.user_id else None
+    if user is None:
+        raise AuthError("not signed in as a person (tokens and API keys have no second factor)")
+    return user
