@@ -8,14 +8,13 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, expect
-from tests.browser.test_dashboard import CHROMIUM, browser
+from tests.browser.console import CHROMIUM
 from tests.support.oidc_provider import oidc_provider
 
 from techscaniq.accounts.first_run import setup_link
 from techscaniq.settings import Settings
 from techscaniq.system import MonitoringSystem
 
-__all__ = ["browser"]  # the fixture, shared with the dashboard test
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="run scripts/install_browser.sh (Debian chromium)")
 PASSWORD = "owner password 0123"
 
@@ -63,7 +62,7 @@ async def test_setup_invite_sign_in_and_single_sign_on(settings: Settings, brows
         await guest.get_by_role("button", name="Continue").click()
         await expect(guest.get_by_role("heading", name="Monitored sites")).to_be_visible()
         await expect(guest.locator("#org-name")).to_have_text("acme (read only)")
-        await expect(guest.locator("#add-form button")).to_be_disabled()
+        await expect(guest.locator("#sf-submit")).to_be_disabled()
 
         await guest.get_by_role("button", name="Sign out").click()
         await expect(guest.get_by_role("heading", name="Sign in to TechScanIQ")).to_be_visible()
@@ -88,5 +87,5 @@ async def test_setup_invite_sign_in_and_single_sign_on(settings: Settings, brows
             await sso.locator("button[type=submit]").click()  # the provider's consent page
             await expect(sso.get_by_role("heading", name="Monitored sites")).to_be_visible()
             await expect(sso.locator("#org-name")).to_have_text("acme")  # an editor: not read only
-            await expect(sso.locator("#add-form button")).to_be_enabled()
+            await expect(sso.locator("#sf-submit")).to_be_enabled()
         assert errors == []
