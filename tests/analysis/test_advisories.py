@@ -19,8 +19,8 @@ from techscaniq.scanning.security.advisories import (
     update_advisories,
 )
 from techscaniq.scanning.security.cli import register
-from techscaniq.scanning.security.versions import in_range
 from techscaniq.settings import Settings
+from techscaniq.versions import in_range
 
 SAMPLE = Path(__file__).parent / "data" / "jsrepository-sample.json"
 
@@ -36,7 +36,7 @@ def test_old_jquery_matches_its_published_cves() -> None:
 
 
 def test_fixed_versions_and_versionless_detections_match_nothing() -> None:
-    assert ids([Detection(name="jQuery", version="3.7.1"), Detection(name="Lodash", version="4.17.21"),
+    assert ids([Detection(name="jQuery", version="3.7.1"), Detection(name="Lodash", version="4.18.0"),
                 Detection(name="Bootstrap", version="5.3.2"), Detection(name="jQuery")]) == set()
 
 
@@ -67,6 +67,10 @@ def test_bootstrap_4_3_1_is_between_the_two_vulnerable_ranges() -> None:
 @pytest.mark.parametrize(("version", "lower", "upper", "inside"), [
     ("1.9.0b1", None, "1.9.0", True), ("3.0.0-rc.1", "3.0.0-rc.1", "3.0.0", True), ("3.0.0", None, "3.0.0", False),
     ("v2.1", "2.0", None, True), ("not-a-version", None, "9", False), ("1.13.0-1", "1.13.0-0", "1.13.0-2", True),
+    # semver, pre-releases included: a canary is below its release, not a fifth version number
+    ("15.0.0-canary.206", None, "15.0.0", True), ("15.0.0", "15.0.0-canary.0", "15.0.0-canary.206", False),
+    ("15.0.0-canary.9", None, "15.0.0-canary.10", True), ("3.0.0-beta2", None, "3.0.0-beta10", True),
+    ("1.2.3+build.9", "1.2.3", "1.2.4", True),
 ])
 def test_version_ranges(version: str, lower: str | None, upper: str | None, inside: bool) -> None:
     assert in_range(version, at_or_above=lower, below=upper) is inside
@@ -78,7 +82,7 @@ def test_update_from_local_file_installs_retirejs_and_links_names(settings: Sett
     assert result.path == settings.data_dir / "advisories" / "retirejs.json"
     metadata = json.loads((result.path.parent / "metadata.json").read_text())
     assert metadata["source"] == str(SAMPLE) and metadata["sha256"] == result.sha256
-    # Retire.js names it "vue"; the fingerprint says "Vue.js": the built-in aliases link them.
+    # Retire.js names it "vue"; the fingerprint says "Vue.js": components.json says they are one library.
     found = ids([Detection(name="Vue.js", version="2.5.0"), Detection(name="Knockout.js", version="3.4.2")],
                 settings.data_dir)
     assert {"CVE-2024-9506", "CVE-2019-14862"} <= found
@@ -114,10 +118,14 @@ def test_missing_source_names_itself(settings: Settings) -> None:
 
 
 def test_store_reloads_after_an_update(settings: Settings) -> None:
+    # Until an update, the Retire.js snapshot shipped with TechScanIQ is in use; the installed copy replaces it.
     store = AdvisoryStore(settings.data_dir)
-    knockout = [Detection(name="Knockout.js", version="3.4.2")]
-    assert store.database().match(knockout) == []
+    nextjs = [Detection(name="Next.js", version="15.0.4")]
+    assert "CVE-2025-49826" in {item.advisory_id for item in store.database().match(nextjs)}
+    assert store.database().sources["retirejs_origin"] == "bundled snapshot"
     update_advisories(settings, str(SAMPLE))
+    assert store.database().match(nextjs) == []  # the sample has no Next.js entries
+    knockout = [Detection(name="Knockout.js", version="3.4.2")]
     assert [item.advisory_id for item in store.database().match(knockout)] == ["CVE-2019-14862"]
 
 

@@ -18,7 +18,12 @@ from techscaniq.domain.common import Impact
     ("1.2.3.4", "1.2.3.5", "upgraded", "patch"),
     ("6.4.2", "6.3.9", "downgraded", "minor"),
     ("1.2", "1.2.0", "version_changed", "other"),
-    ("1.0.0-beta", "1.0.0", "version_changed", "other"),
+    ("1.0.0-beta", "1.0.0", "upgraded", "other"),  # a pre-release comes before its release (semver)
+    ("3.6.0-beta.2", "3.6.0-beta.10", "upgraded", "other"),
+    ("3.6.0", "3.6.1-rc.1", "upgraded", "patch"),
+    ("15.0.0", "15.0.0-canary.206", "downgraded", "other"),
+    ("1.2", "v1.2.0+build.7", "version_changed", "other"),
+    ("unknown", "1.2", "version_changed", "other"),
 ])
 def test_version_comparison(before: str, after: str, direction: str, level: str) -> None:
     delta = compare_versions(before, after)

@@ -1,11 +1,11 @@
-"""Comparing the version strings fingerprints extract ("5.8.2", "3.6.0-beta.1", "1.2")."""
+"""How a technology's version changed between two scans ("5.8.2" -> "6.0.1": upgraded, major)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-_NUMBER = re.compile(r"\d+")
+from techscaniq.versions import parse_version
+
 _LEVELS = ("major", "minor", "patch")
 
 
@@ -16,19 +16,18 @@ class VersionDelta:
 
 
 def compare_versions(before: str, after: str) -> VersionDelta:
-    """Numeric parts decide the direction; the first differing part names the level (the fourth and later
-    parts count as patch). Same numbers but different text (a suffix) is an undirected change."""
-    old = _parts(before)
-    new = _parts(after)
-    width = max(len(old), len(new))
-    old += [0] * (width - len(old))
-    new += [0] * (width - len(new))
-    for index, (a, b) in enumerate(zip(old, new, strict=True)):
+    """The direction is the shared semver ordering (techscaniq.versions); the first differing release part
+    names the level (the fourth and later parts count as patch), a pre-release step ("1.0.0-rc.1" ->
+    "1.0.0") is level "other". Equal versions written differently, or text that is no version, are an
+    undirected change."""
+    old, new = parse_version(before), parse_version(after)
+    if old is None or new is None or old.key() == new.key():
+        return VersionDelta("version_changed", "other")
+    direction = "upgraded" if new > old else "downgraded"
+    width = max(len(old.release), len(new.release))
+    old_parts = old.release + (0,) * (width - len(old.release))
+    new_parts = new.release + (0,) * (width - len(new.release))
+    for index, (a, b) in enumerate(zip(old_parts, new_parts, strict=True)):
         if a != b:
-            return VersionDelta("upgraded" if b > a else "downgraded", _LEVELS[min(index, 2)])
-    return VersionDelta("version_changed", "other")
-
-
-def _parts(version: str) -> list[int]:
-    # Versions come from page text: a hostile one may be a 100,000-digit number; 18 digits is plenty.
-    return [int(part[:18]) for part in _NUMBER.findall(version[:1000])[:8]]
+            return VersionDelta(direction, _LEVELS[min(index, 2)])
+    return VersionDelta(direction, "other")

@@ -38,6 +38,12 @@ class LibraryVulnerability(BaseModel):
     below: str | None = None
     info: list[str] = Field(default_factory=list)
     source: str = "builtin"  # builtin | retirejs
+    component: str | None = None  # the advisory component the library is ("jquery", "@angular/core")
+    fixed_version: str | None = None  # the first release out of the affected range; None: no fixed release
+    cve: list[str] = Field(default_factory=list)
+    ghsa: list[str] = Field(default_factory=list)
+    detection: str = "fingerprint"  # fingerprint | uri | filename | filecontent | hash (Retire.js extractors)
+    evidence: str | None = None  # the script URL (or "inline script #n") the extractor read
 
 
 class SecurityReport(BaseModel):

@@ -19,6 +19,7 @@ from techscaniq.scanning.performance.fetch_metrics import (
 )
 from techscaniq.scanning.performance.page_weight import measure_page_weight
 from techscaniq.scanning.performance.resources import count_metrics, page_resources
+from techscaniq.scanning.script_bodies import keep_script_body
 
 
 class PerformanceAnalyzer:
@@ -73,8 +74,12 @@ class PerformanceAnalyzer:
             fetcher = ctx.fetcher
             timeout = ctx.scan_config.timeout_seconds
 
+            script_urls = {resource.url for resource in resources if resource.kind == "script"}
+
             async def fetch_resource(url: str) -> FetchResult:
                 result: FetchResult = await fetcher.fetch(url, timeout=timeout)
+                if url in script_urls:  # the security step's library extractors read them too
+                    keep_script_body(ctx.shared, url, result)
                 return result
 
             weight = await measure_page_weight(

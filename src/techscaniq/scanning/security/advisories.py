@@ -1,8 +1,13 @@
-"""Known-vulnerable client libraries: map detected (name, version) to published advisories.
+"""Known-vulnerable client libraries: map detected (library, version) pairs to published advisories.
 
-Two sources, merged: the small set shipped with TechScanIQ (advisories_data/advisories.json, our own
-compilation of public CVE facts) and, when the user installed it with `techscaniq advisories update`,
-the Retire.js repository (jsrepository.json, Apache-2.0) kept in `<data_dir>/advisories/`.
+Libraries come from two places: the technology step's fingerprints (a technology name is mapped to its
+advisory component in advisories_data/components.json, stated per library, never guessed: Angular is not
+AngularJS) and Retire.js's own extractors run over the page's script URLs and script bodies (retire.py).
+
+Advisories come from two sources, merged: the small set compiled by TechScanIQ (advisories_data/
+advisories.json) and the Retire.js repository (Apache-2.0): the snapshot shipped in advisories_data/retirejs/,
+or the newer copy `techscaniq advisories update` installed in `<data_dir>/advisories/`, which replaces it.
+Ranges compare in semver order (techscaniq.versions), pre-releases included.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -22,13 +28,16 @@ from techscaniq.domain.security import LibraryVulnerability
 from techscaniq.domain.technology import Detection
 from techscaniq.egress.address_guard import AddressPolicy
 from techscaniq.egress.thread_guard import guarded
-from techscaniq.scanning.security.versions import in_range
+from techscaniq.scanning.security.retire import RetireExtractors, Sighting
+from techscaniq.versions import in_range, parse_version
 
-RETIREJS_URL = "https://raw.githubusercontent.com/RetireJS/retire.js/master/repository/jsrepository.json"
+RETIREJS_URL = "https://raw.githubusercontent.com/RetireJS/retire.js/master/repository/jsrepository-v4.json"
 RETIREJS_FILE = "retirejs.json"
 METADATA_FILE = "metadata.json"
 MAX_SOURCE_BYTES = 32 * 1024 * 1024
 _SEVERITIES = ("low", "medium", "high", "critical")
+# Retire.js writes "no fixed release" as an upper bound like 999.0.0 or 2.999.999 (end of life).
+_NO_FIX_PART = 999
 
 
 class AdvisoryFormatError(ValueError):
@@ -37,7 +46,7 @@ class AdvisoryFormatError(ValueError):
 
 @dataclass(frozen=True)
 class Advisory:
-    library: str
+    library: str  # the advisory component (a Retire.js library id, e.g. "jquery", "@angular/core")
     advisory_id: str
     severity: str
     summary: str = ""
@@ -46,6 +55,14 @@ class Advisory:
     identifiers: tuple[str, ...] = ()
     info: tuple[str, ...] = ()
     source: str = "builtin"
+
+    @property
+    def fixed_version(self) -> str | None:
+        """The first release out of the affected range; None when there is none (end of life)."""
+        parsed = parse_version(self.below) if self.below else None
+        if parsed is None or any(part >= _NO_FIX_PART for part in parsed.release):
+            return None
+        return self.below
 
     def affects(self, version: str) -> bool:
         numbers = re.findall(r"\d+", version)
@@ -76,56 +93,75 @@ def _optional_version(value: Any, where: str) -> str | None:
 
 @dataclass
 class AdvisoryDatabase:
-    """Advisories by normalized library name, plus alias groups (so 'Vue.js' also finds Retire's 'vue')."""
+    """Advisories by component, which technology is which component, and the Retire.js extractors."""
 
-    by_name: dict[str, list[Advisory]] = field(default_factory=dict)
-    aliases: dict[str, set[str]] = field(default_factory=dict)
+    by_component: dict[str, list[Advisory]] = field(default_factory=dict)
+    technologies: dict[str, str] = field(default_factory=dict)  # normalized technology name -> component
+    display_names: dict[str, str] = field(default_factory=dict)  # component -> its technology name
+    extractors: RetireExtractors | None = None
     sources: dict[str, Any] = field(default_factory=dict)
 
-    def add(self, name: str, advisory: Advisory) -> None:
-        self.by_name.setdefault(normalize_name(name), []).append(advisory)
-
-    def link(self, names: list[str]) -> None:
-        group = {normalize_name(name) for name in names}
-        for name in list(group):
-            group |= self.aliases.get(name, set())
-        for name in group:
-            self.aliases[name] = group
+    def add(self, component: str, advisory: Advisory) -> None:
+        self.by_component.setdefault(component, []).append(advisory)
 
     @property
     def advisory_count(self) -> int:
-        return sum(len(items) for items in self.by_name.values())
+        return sum(len(items) for items in self.by_component.values())
 
-    def advisories_for(self, name: str) -> list[Advisory]:
-        key = normalize_name(name)
-        # Fingerprints often say "Knockout.js" where Retire.js says "knockout".
-        for candidate in (key, key.removesuffix(".js")):
-            found = [item for alias in sorted(self.aliases.get(candidate, {candidate}))
-                     for item in self.by_name.get(alias, [])]
-            if found:
-                return found
-        return []
+    def component_for(self, technology: str) -> str | None:
+        """The advisory component a detected technology is: the explicit map, else a component of exactly
+        that name ("lodash" is lodash); never a near name ("Angular" is not "angularjs")."""
+        key = normalize_name(technology)
+        if key in self.technologies:
+            return self.technologies[key]
+        return next((component for component in self.by_component if normalize_name(component) == key), None)
 
-    def match(self, detections: list[Detection]) -> list[LibraryVulnerability]:
-        """Every advisory whose affected range holds a detected library's version (one per id)."""
-        matches: list[LibraryVulnerability] = []
+    def advisories_for(self, technology: str) -> list[Advisory]:
+        component = self.component_for(technology)
+        return list(self.by_component.get(component, [])) if component else []
+
+    def match(self, detections: list[Detection], sightings: Iterable[Sighting] = ()) -> list[LibraryVulnerability]:
+        """Every advisory whose affected range holds a library's version, once per (library, version, id).
+        Fingerprint detections come first; a Retire.js sighting of the same library and version adds nothing."""
+        found: list[tuple[str, str, str, str, str | None]] = []  # component, name, version, detection, evidence
         for detection in detections:
-            if not detection.version:
-                continue
-            seen: set[str] = set()
-            for advisory in self.advisories_for(detection.name):
-                if advisory.advisory_id in seen or not advisory.affects(detection.version):
+            component = self.component_for(detection.name)
+            if detection.version and component:
+                found.append((component, detection.name, detection.version, "fingerprint", None))
+        names = {component: name for component, name, *_ in found}
+        for sighting in sightings:
+            name = names.get(sighting.component) or self.display_names.get(sighting.component, sighting.component)
+            found.append((sighting.component, name, sighting.version, sighting.detection, sighting.evidence))
+        matches: list[LibraryVulnerability] = []
+        seen: set[tuple[str, str, str]] = set()
+        for component, name, version, how, evidence in found:
+            exact = parse_version(version)
+            for advisory in self.by_component.get(component, []):
+                key = (component, repr(exact.key()) if exact else version, advisory.advisory_id)
+                if key in seen or not advisory.affects(version):
                     continue
-                seen.add(advisory.advisory_id)
+                seen.add(key)
                 matches.append(LibraryVulnerability(
-                    library=detection.name, version=detection.version, advisory_id=advisory.advisory_id,
+                    library=name, version=version, advisory_id=advisory.advisory_id,
                     identifiers=list(advisory.identifiers), severity=advisory.severity, summary=advisory.summary,
                     at_or_above=advisory.at_or_above, below=advisory.below, info=list(advisory.info),
-                    source=advisory.source,
+                    source=advisory.source, component=component, fixed_version=advisory.fixed_version,
+                    cve=[item for item in advisory.identifiers if item.upper().startswith("CVE-")],
+                    ghsa=[item for item in advisory.identifiers if item.upper().startswith("GHSA-")],
+                    detection=how, evidence=evidence,
                 ))
         return matches
 
     # ---- loading ------------------------------------------------------------------------------------
+
+    def load_components(self, data: Any) -> None:
+        if not isinstance(data, dict) or not isinstance(data.get("technologies"), dict):
+            raise AdvisoryFormatError("components: expected an object with a 'technologies' object")
+        for technology, component in data["technologies"].items():
+            if not isinstance(component, str):
+                raise AdvisoryFormatError(f"components.technologies.{technology}: expected a component name")
+            self.technologies[normalize_name(technology)] = component
+            self.display_names.setdefault(component, technology)
 
     def load_builtin_format(self, data: Any, *, source: str = "builtin") -> None:
         if not isinstance(data, dict) or not isinstance(data.get("libraries"), dict):
@@ -134,8 +170,6 @@ class AdvisoryDatabase:
             where = f"libraries.{library}"
             if not isinstance(entry, dict) or not isinstance(entry.get("advisories"), list):
                 raise AdvisoryFormatError(f"{where}: expected an object with an 'advisories' list")
-            aliases = [str(alias) for alias in entry.get("aliases", [])]
-            self.link([library, *aliases])
             for index, item in enumerate(entry["advisories"]):
                 if not isinstance(item, dict) or not isinstance(item.get("id"), str):
                     raise AdvisoryFormatError(f"{where}.advisories[{index}]: needs a string 'id'")
@@ -149,7 +183,8 @@ class AdvisoryDatabase:
                 ))
 
     def load_retirejs_format(self, data: Any, *, source: str = "retirejs") -> int:
-        """Load a Retire.js jsrepository.json. Returns how many advisories it added."""
+        """Load a Retire.js jsrepository (v4 format) and compile its extractors. Returns how many
+        advisories it added."""
         if not isinstance(data, dict):
             raise AdvisoryFormatError("a Retire.js repository is an object of libraries")
         added = 0
@@ -159,10 +194,6 @@ class AdvisoryDatabase:
             vulnerabilities = entry.get("vulnerabilities", [])
             if not isinstance(vulnerabilities, list):
                 raise AdvisoryFormatError(f"{library}.vulnerabilities: expected a list")
-            names = [library, *[str(n) for n in entry.get("bowername", []) if isinstance(n, str)]]
-            if isinstance(entry.get("npmname"), str):
-                names.append(entry["npmname"])
-            self.link(names)
             for index, item in enumerate(vulnerabilities):
                 where = f"{library}.vulnerabilities[{index}]"
                 if not isinstance(item, dict):
@@ -181,6 +212,7 @@ class AdvisoryDatabase:
                     info=tuple(str(link) for link in item.get("info", []) if isinstance(link, str)), source=source,
                 ))
                 added += 1
+        self.extractors = RetireExtractors(data)
         return added
 
 
@@ -193,9 +225,18 @@ def _retire_ids(identifiers: dict[str, Any]) -> list[str]:
     return ids
 
 
-def builtin_data() -> Any:
+def _data_file(name: str) -> Any:
     package = resources.files("techscaniq.scanning.security")
-    return json.loads(package.joinpath("advisories_data/advisories.json").read_text("utf-8"))
+    return json.loads(package.joinpath(f"advisories_data/{name}").read_text("utf-8"))
+
+
+def builtin_data() -> Any:
+    return _data_file("advisories.json")
+
+
+def bundled_retirejs() -> Any:
+    """The Retire.js repository snapshot shipped with TechScanIQ (see advisories_data/retirejs/README.md)."""
+    return _data_file("retirejs/jsrepository.json")
 
 
 def advisories_dir(data_dir: Path) -> Path:
@@ -203,15 +244,21 @@ def advisories_dir(data_dir: Path) -> Path:
 
 
 def load_database(data_dir: Path | None = None) -> AdvisoryDatabase:
-    """The built-in advisories plus, when installed, the Retire.js repository under data_dir."""
+    """The technology map, the Retire.js repository (installed under data_dir, else the bundled snapshot)
+    and the built-in advisories. Retire.js loads first: where both carry an advisory, its entry (with
+    GHSA ids and ranges per release line) is the one reported."""
     database = AdvisoryDatabase()
+    database.load_components(_data_file("components.json"))
+    installed = advisories_dir(data_dir) / RETIREJS_FILE if data_dir is not None else None
+    if installed is not None and installed.exists():
+        database.sources["retirejs"] = database.load_retirejs_format(json.loads(installed.read_text("utf-8")))
+        database.sources["retirejs_origin"] = str(installed)
+    else:
+        database.sources["retirejs"] = database.load_retirejs_format(bundled_retirejs())
+        database.sources["retirejs_origin"] = "bundled snapshot"
+    before = database.advisory_count
     database.load_builtin_format(builtin_data())
-    database.sources["builtin"] = database.advisory_count
-    if data_dir is not None:
-        installed = advisories_dir(data_dir) / RETIREJS_FILE
-        if installed.exists():
-            added = database.load_retirejs_format(json.loads(installed.read_text("utf-8")))
-            database.sources["retirejs"] = added
+    database.sources["builtin"] = database.advisory_count - before
     return database
 
 
@@ -290,10 +337,11 @@ def update_advisories(settings: Any, source: str | None = None, *, timeout: floa
     _atomic_write(target, raw)
     metadata = {
         "source": chosen, "installed_at": datetime.now(UTC).isoformat(), "sha256": digest,
-        "libraries": len(probe.by_name), "advisories": added, "license": "Apache-2.0 (Retire.js)",
+        "libraries": len(probe.by_component), "advisories": added, "license": "Apache-2.0 (Retire.js)",
     }
     _atomic_write(target_dir / METADATA_FILE, json.dumps(metadata, indent=2).encode())
-    return AdvisoryUpdate(source=chosen, path=target, libraries=len(probe.by_name), advisories=added, sha256=digest)
+    return AdvisoryUpdate(source=chosen, path=target, libraries=len(probe.by_component), advisories=added,
+                          sha256=digest)
 
 
 def _atomic_write(path: Path, content: bytes) -> None:

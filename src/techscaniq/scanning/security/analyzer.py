@@ -16,6 +16,8 @@ from techscaniq.scanning.analysis import ScanContext
 from techscaniq.scanning.security.advisories import AdvisoryStore
 from techscaniq.scanning.security.exposure import mixed_content, probe_sensitive_paths, version_disclosure
 from techscaniq.scanning.security.observatory import CORS_PROBE_ORIGIN, grade_headers
+from techscaniq.scanning.security.retire import Sighting
+from techscaniq.scanning.security.scripts import page_scripts, script_texts
 from techscaniq.scanning.security.tls_checks import tls_findings
 from techscaniq.scanning.security.tls_probe import LegacyProbe, ProbeOutcome, legacy_findings, probe_legacy_tls
 from techscaniq.scanning.security.tls_rater import TLSRater
@@ -133,16 +135,28 @@ class SecurityAnalyzer:
             findings += sensitive_result
         vulnerabilities = []
         try:
-            vulnerabilities = self.advisories.database().match(ctx.result.technologies)
+            database = await asyncio.to_thread(self.advisories.database)  # the first use compiles
+            sightings: list[Sighting] = []
+            if database.extractors is not None:
+                outcome = await asyncio.to_thread(
+                    database.extractors.scan, page_scripts(document, page_url), script_texts(ctx, document))
+                sightings = outcome.sightings
+                if outcome.incomplete:
+                    errors["advisories"] = outcome.incomplete
+            vulnerabilities = database.match(ctx.result.technologies, sightings)
         except Exception as exc:  # a broken installed advisory file must not hide the header grade
             errors["advisories"] = f"{type(exc).__name__}: {exc}"[:500]
         for vulnerability in vulnerabilities:
+            fixed = f"fixed in {vulnerability.fixed_version}" if vulnerability.fixed_version else "no fixed release"
             findings.append(SecurityFinding(
                 test="vulnerable-library", result="library-has-known-vulnerability", passed=False,
-                description=f"{vulnerability.library} {vulnerability.version}: {vulnerability.summary}",
+                description=f"{vulnerability.library} {vulnerability.version}: {vulnerability.summary} ({fixed})",
                 category="library", severity=vulnerability.severity,
                 value=f"{vulnerability.library} {vulnerability.version}",
-                data={"advisory_id": vulnerability.advisory_id, "identifiers": vulnerability.identifiers},
+                data={"advisory_id": vulnerability.advisory_id, "identifiers": vulnerability.identifiers,
+                      "cve": vulnerability.cve, "ghsa": vulnerability.ghsa,
+                      "fixed_version": vulnerability.fixed_version, "component": vulnerability.component,
+                      "detection": vulnerability.detection, "evidence": vulnerability.evidence},
             ))
 
         details: dict[str, Any] = {"page_url": page_url, "https": https}

@@ -47,6 +47,10 @@ def run_update(args: argparse.Namespace) -> int:
 
 def run_status(args: argparse.Namespace) -> int:
     database = load_database(_settings(args).data_dir)
-    for source, count in database.sources.items():
-        print(f"{source}: {count} advisories")
+    print(f"retirejs: {database.sources['retirejs']} advisories ({database.sources['retirejs_origin']})")
+    print(f"builtin: {database.sources['builtin']} advisories")
+    extractors = database.extractors
+    if extractors is not None:
+        print(f"retirejs extractors: {len(extractors.components)} libraries, {len(extractors.hashes)} hashes"
+              + (f", {len(extractors.skipped)} patterns skipped" if extractors.skipped else ""))
     return 0
