@@ -76,10 +76,10 @@ async def serve_hub(rate: float, seconds: float, organizations: int) -> dict[str
     import uvicorn
 
     from techscaniq.bus.memory import InMemoryEventBus
-    from techscaniq.realtime.hub import RealtimeHub
+    from techscaniq.realtime.hub import Credential, RealtimeHub
 
-    async def authenticate(token: str | None) -> str | None:
-        return token if token and token.startswith("org-") else None
+    async def authenticate(token: str | None) -> Credential | None:
+        return Credential(token) if token and token.startswith("org-") else None
 
     bus = InMemoryEventBus(queue_size=100_000)
     hub = RealtimeHub(bus, authenticate, "bench", queue_size=1000)

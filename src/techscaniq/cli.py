@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("token", help="print a JWT for the API and WebSocket (or revoke one)")
     token.add_argument("--organization", "--org", help="required to mint a token")
-    token.add_argument("--role", choices=["admin", "viewer"], default="admin")
+    token.add_argument("--role", choices=["viewer", "editor", "admin", "owner"], default="admin",
+                       help="what the token may do (docs/access.md); default admin")
     token.add_argument("--subject", default="cli")
     token.add_argument("--expires-minutes", type=int, default=None)
     token.set_defaults(handler=_token)

@@ -50,7 +50,7 @@ from techscaniq.pipeline.clock import Clock, system_clock
 from techscaniq.pipeline.scheduler import Scheduler
 from techscaniq.pipeline.stages import AlertStage, ChangeStage, finish_interrupted_work
 from techscaniq.pipeline.worker import ScanWorker
-from techscaniq.realtime.hub import RealtimeHub
+from techscaniq.realtime.hub import Credential, RealtimeHub
 from techscaniq.scanning.analyzers import build_analyzers
 from techscaniq.scanning.browser import browser_status
 from techscaniq.scanning.fetch import Fetcher
@@ -524,12 +524,12 @@ class MonitoringSystem:
         self.ports[name] = sock.getsockname()[1]
         self._set(name, "running", f"http://{self.settings.host}:{self.ports[name]}")
 
-    async def _authenticate_websocket(self, token: str | None) -> str | None:
-        from techscaniq.api.auth import organization_from_token
+    async def _authenticate_websocket(self, token: str | None) -> Credential | None:
+        from techscaniq.accounts.authentication import credential_of_token
 
-        return await organization_from_token(self, token)
+        return await credential_of_token(self, token)
 
-    async def _authenticate_websocket_session(self, cookie: str) -> tuple[str, str, float] | None:
+    async def _authenticate_websocket_session(self, cookie: str) -> Credential | None:
         from techscaniq.accounts.authentication import websocket_session
 
         return await websocket_session(self, cookie)

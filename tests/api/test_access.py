@@ -4,16 +4,20 @@ keys (shown once, stored hashed, last used, revoked), the audit log of every wri
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
+import websockets
 from sqlalchemy import select, update
 from tests.api.conftest import Client
 from tests.support.accounts import member, session_of
 from tests.support.services import service_url
+from websockets.asyncio.client import ClientConnection
 
 from techscaniq.accounts.first_run import setup_link
 from techscaniq.accounts.secrets import hash_password
@@ -22,6 +26,7 @@ from techscaniq.api.auth import Role, create_token
 from techscaniq.api.masking import MASK
 from techscaniq.api.permissions import ROUTES
 from techscaniq.domain.common import utcnow
+from techscaniq.realtime.hub import UNAUTHORIZED_CLOSE_CODE
 from techscaniq.runner import banner
 from techscaniq.settings import Settings
 from techscaniq.storage.sql.tables import api_keys, one_time_tokens, sessions
@@ -231,3 +236,51 @@ async def test_every_write_route_is_in_the_audit_log_with_secrets_masked(system:
     assert len(export.text.splitlines()) == len(entries)
     assert (await client("org-a", Role.EDITOR).get("/api/v1/audit")).status_code == 403
     assert await system.storage.audit.find("org-b") == []
+
+
+async def test_ending_a_session_a_member_or_a_key_closes_its_websockets_on_every_replica(settings: Settings) -> None:
+    """Signing out on one replica, removing a member or revoking a key closes the WebSockets that credential
+    opened on another replica (at its next revocation reload, called here instead of waiting 30 s)."""
+    shared = settings.model_copy(update={"database_url": service_url("DATABASE_URL"), "api_keys": "org-w:boot-key-2"})
+    async with MonitoringSystem(shared.model_copy(update={"instance_id": "r1"}), configure_logs=False) as one, \
+            MonitoringSystem(shared.model_copy(update={"instance_id": "r2"}), configure_logs=False) as two:
+        host = f"127.0.0.1:{two.ports['api']}"
+
+        async def socket_on_two(headers: dict[str, str]) -> ClientConnection:
+            ws = await websockets.connect(f"ws://{host}/ws", additional_headers=headers)
+            assert json.loads(await ws.recv())["type"] == "welcome"
+            return ws
+
+        async def closed_as_ended(ws: ClientConnection) -> bool:
+            await two.revocations.refresh()
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                async with asyncio.timeout(5):
+                    while True:
+                        await ws.recv()
+            return closed.value.rcvd is not None and closed.value.rcvd.code == UNAUTHORIZED_CLOSE_CODE
+
+        owner = await session_of(one.storage, await member(one.storage, "owner@w.test", "org-w", "owner"), "org-w")
+        leaving = await session_of(one.storage, await member(one.storage, "left@w.test", "org-w", "viewer"), "org-w")
+        staying = await session_of(one.storage, await member(one.storage, "stay@w.test", "org-w", "viewer"), "org-w")
+        origin = {"Origin": f"http://{host}"}
+        owner_ws, leaving_ws, staying_ws = [await socket_on_two({**person.headers, **origin})
+                                            for person in (owner, leaving, staying)]
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{one.ports['api']}") as on_one:
+            assert (await on_one.delete("/api/v1/session", headers=owner.headers)).status_code == 200
+            assert await closed_as_ended(owner_ws)
+
+            admin = {"X-API-Key": "boot-key-2"}
+            assert (await on_one.delete(f"/api/v1/members/{leaving.user_id}", headers=admin)).status_code == 200
+            assert await closed_as_ended(leaving_ws)
+
+            created = (await on_one.post("/api/v1/api-keys", json={"name": "feed", "role": "viewer"},
+                                         headers=admin)).json()
+            key_ws = await socket_on_two({"Authorization": f"Bearer {created['key']}"})
+            exchanged = (await on_one.post("/api/v1/auth/token", json={"api_key": created["key"]})).json()
+            token_ws = await socket_on_two({"Authorization": f"Bearer {exchanged['access_token']}"})
+            assert (await on_one.delete(f"/api/v1/api-keys/{created['id']}", headers=admin)).status_code == 200
+            assert await closed_as_ended(key_ws) and await closed_as_ended(token_ws)
+
+        await staying_ws.send(json.dumps({"action": "ping"}))  # someone else's connection is untouched
+        assert json.loads(await staying_ws.recv())["type"] == "pong"
+        await staying_ws.close()

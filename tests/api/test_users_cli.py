@@ -39,3 +39,27 @@ def test_users_create_and_reset_password_let_the_person_sign_in(settings: Settin
                          ).status_code for password in ("a long enough password", generated)]
 
     assert asyncio.run(sign_ins()) == [401, 200]  # the old password no longer works, the new one does
+
+
+def test_the_cli_mints_tokens_of_every_role(settings: Settings, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    for name in ("DATABASE_URL", "METRICS_DATABASE_URL", "KAFKA_SERVERS", "REDIS_URL", "JWT_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATA_DIR", str(settings.data_dir))
+    tokens = {}
+    for role in ("viewer", "editor", "admin", "owner"):
+        assert cli_main(["token", "--organization", "acme", "--role", role]) == 0
+        tokens[role] = capsys.readouterr().out.strip()
+
+    async def statuses() -> dict[str, tuple[int, int]]:
+        async with MonitoringSystem(settings, serve_http=False, configure_logs=False) as system:
+            transport = httpx.ASGITransport(app=create_app(system))
+            async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
+                return {role: ((await http.post("/api/v1/silences", json={}, headers=bearer)).status_code,
+                               (await http.get("/api/v1/members", headers=bearer)).status_code)
+                        for role, bearer in ((r, {"Authorization": f"Bearer {t}"}) for r, t in tokens.items())}
+
+    # (a write an editor may make: 422 for the empty body, not 403; the members list: admins and owners)
+    assert asyncio.run(statuses()) == {"viewer": (403, 403), "editor": (422, 403), "admin": (422, 200),
+                                       "owner": (422, 200)}

@@ -11,7 +11,7 @@ import pytest
 import uvicorn
 
 from techscaniq.bus.memory import InMemoryEventBus
-from techscaniq.realtime.hub import RealtimeHub
+from techscaniq.realtime.hub import Credential, RealtimeHub
 
 TOKENS = {"token-a": "org-a", "token-b": "org-b"}
 
@@ -33,8 +33,9 @@ async def hub_factory() -> AsyncIterator[HubFactory]:
     """`await hub_factory(queue_size=.., heartbeat_seconds=..)` -> (hub, bus, port); tokens in TOKENS."""
     running: list[tuple[uvicorn.Server, asyncio.Task[None], InMemoryEventBus]] = []
 
-    async def authenticate(token: str | None) -> str | None:
-        return TOKENS.get(token or "")
+    async def authenticate(token: str | None) -> Credential | None:
+        organization_id = TOKENS.get(token or "")
+        return None if organization_id is None else Credential(organization_id, frozenset({token or ""}))
 
     async def make(**options: Any) -> tuple[RealtimeHub, InMemoryEventBus, int]:
         bus = InMemoryEventBus()

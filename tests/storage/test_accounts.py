@@ -83,7 +83,7 @@ async def test_sessions_keys_and_audit_entries(storage: SqlStorage) -> None:
     await storage.sessions.switch_organization("sid-hash", "zeta")
     switched = await storage.sessions.get("sid-hash")
     assert switched is not None and switched.organization_id == "zeta"
-    assert sorted(await storage.sessions.delete_of_user("u1")) == ["sid-2", "sid-hash"]
+    assert sorted(s.id_hash for s in await storage.sessions.delete_of_user("u1")) == ["sid-2", "sid-hash"]
     assert await storage.sessions.get("sid-2") is None
 
     key = ApiKey("k1", "acme", "deploy bot", "editor", "user:alice@example.com", T0)

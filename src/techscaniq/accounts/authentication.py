@@ -20,6 +20,7 @@ from techscaniq.accounts.secrets import token_hash
 from techscaniq.api.auth import AuthError, Principal, Role, principal_from_credentials
 from techscaniq.api.errors import ForbiddenError
 from techscaniq.domain.common import utcnow
+from techscaniq.realtime.hub import Credential
 
 if TYPE_CHECKING:
     from techscaniq.system import MonitoringSystem
@@ -106,10 +107,39 @@ async def live_session(system: MonitoringSystem, cookie: str) -> tuple[Session, 
     return session, membership
 
 
-async def websocket_session(system: MonitoringSystem, cookie: str) -> tuple[str, str, float] | None:
-    """(organization, session id, seconds until its absolute expiry) of a live session, else None."""
+async def credential_of_token(system: MonitoringSystem, token: str | None) -> Credential | None:
+    """Who a token (JWT, API_KEYS key, stored API key) is for and what ends it (a WebSocket of it), or None."""
+    if not token:
+        return None
+    try:
+        principal = await principal_of_credential(system, token)
+    except AuthError:
+        return None
+    ends_with = {principal.token_id} if principal.token_id else set()
+    if principal.api_key_id is not None:
+        ends_with.add(api_key_ending(principal.api_key_id))
+    expires = principal.token_expires_at
+    return Credential(principal.organization_id, frozenset(ends_with),
+                      None if expires is None else max(0.0, (expires - utcnow()).total_seconds()))
+
+
+async def websocket_session(system: MonitoringSystem, cookie: str) -> Credential | None:
+    """What a WebSocket opened with the session cookie is for; signing out (on any replica) ends it."""
     try:
         session, _ = await live_session(system, cookie)
     except AuthError:
         return None
-    return session.organization_id, session.id_hash, (session.expires_at - utcnow()).total_seconds()
+    return Credential(session.organization_id, frozenset({session.id_hash}),
+                      (session.expires_at - utcnow()).total_seconds())
+
+
+def api_key_ending(key_id: str) -> str:
+    """The revocation id of a stored API key: connections opened with it, or with a token issued for it."""
+    return f"key:{key_id}"
+
+
+async def end_sessions(system: MonitoringSystem, ended: list[Session], reason: str) -> None:
+    """Sessions just deleted: their WebSocket connections close here at once and on the other replicas at
+    their next revocation reload (the session id is stored as a revocation until the session would expire)."""
+    for session in ended:
+        await system.revocations.revoke(session.id_hash, session.organization_id, session.expires_at, reason)

@@ -91,6 +91,9 @@ async def _reset(args: argparse.Namespace, settings: Settings) -> int:
         password, generated = _password(args)
         await storage.accounts.set_password(user.id, await hash_password(password))
         ended = await storage.sessions.delete_of_user(user.id)  # whoever knew the old password is signed out
+        for session in ended:  # and their open WebSockets close at each replica's next revocation reload
+            await storage.revoked_tokens.add(session.id_hash, session.organization_id, utcnow(), session.expires_at,
+                                             "password reset")
     print(f"password of {user.email} set; {len(ended)} sessions ended")
     if generated:
         print(f"password (shown once): {password}")

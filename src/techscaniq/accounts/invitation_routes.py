@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, Field
 
 from techscaniq.accounts.audit import note_organizations
+from techscaniq.accounts.authentication import end_sessions
 from techscaniq.accounts.first_run import public_url
 from techscaniq.accounts.mail import send_link
 from techscaniq.accounts.routes import EMAIL, SessionInfo, session_info
@@ -144,6 +145,7 @@ async def complete_reset(body: ResetCompletion, request: Request,
     note_organizations(request.scope, [m.organization_id for m in memberships], f"user:{user.email}")
     await system.storage.accounts.set_password(user.id, await hash_password(body.password))
     ended = await system.storage.sessions.delete_of_user(user.id)
+    await end_sessions(system, ended, "password reset")
     return {"sessions_ended": len(ended)}
 
 

@@ -4,12 +4,12 @@ hash, revoked at once on every replica (each request with a key reads its row)."
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
 
-from techscaniq.accounts.authentication import API_KEY_PREFIX
+from techscaniq.accounts.authentication import API_KEY_PREFIX, api_key_ending
 from techscaniq.accounts.models import ApiKey
 from techscaniq.accounts.secrets import token_hash
 from techscaniq.api.auth import Principal, Role
@@ -66,6 +66,10 @@ async def revoke_key(key_id: str, principal: Principal = Depends(get_principal),
     revoked = await system.storage.api_keys.revoke(key_id, principal.organization_id, utcnow())
     if revoked is None:
         raise NotFoundError(f"API key {key_id} not found")
+    # Requests with the key read its row; open WebSockets (of the key, or of tokens issued for it) close here
+    # now and on other replicas at their next revocation reload, which a day leaves ample time for.
+    await system.revocations.revoke(api_key_ending(key_id), principal.organization_id, utcnow() + timedelta(days=1),
+                                    "API key revoked")
     return _info(revoked)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from techscaniq.accounts.authentication import end_sessions
 from techscaniq.api.auth import Principal, Role
 from techscaniq.api.dependencies import get_principal, get_system
 from techscaniq.api.errors import ConflictError, ForbiddenError, NotFoundError
@@ -56,6 +57,8 @@ async def remove_member(user_id: str, principal: Principal = Depends(get_princip
             raise ForbiddenError("removing an owner needs the owner role")
         await _keep_an_owner(system, principal.organization_id)
     await system.storage.accounts.remove_membership(user_id, principal.organization_id)
+    ended = await system.storage.sessions.delete_of_user(user_id, principal.organization_id)
+    await end_sessions(system, ended, "removed from the organization")
     return {"removed": user_id}
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from techscaniq.accounts.audit import note_organizations
+from techscaniq.accounts.authentication import end_sessions
 from techscaniq.accounts.first_run import SETUP, organization_id_of
 from techscaniq.accounts.models import Session
 from techscaniq.accounts.secrets import hash_password, password_problem, token_hash
@@ -138,7 +139,7 @@ async def sign_out(request: Request, response: Response, principal: Principal = 
                    system: MonitoringSystem = Depends(get_system)) -> dict[str, int]:
     session = await _session_of(system, principal)
     await system.storage.sessions.delete(session.id_hash)
-    system.realtime.close_revoked(frozenset({(session.organization_id, session.id_hash)}))
+    await end_sessions(system, [session], "signed out")
     end_session_cookie(request, response)
     return {"sessions_ended": 1}
 
@@ -148,8 +149,7 @@ async def sign_out_everywhere(request: Request, response: Response, principal: P
                               system: MonitoringSystem = Depends(get_system)) -> dict[str, int]:
     session = await _session_of(system, principal)
     ended = await system.storage.sessions.delete_of_user(session.user_id)
-    memberships = await system.storage.accounts.memberships_of(session.user_id)
-    system.realtime.close_revoked(frozenset((m.organization_id, sid) for m in memberships for sid in ended))
+    await end_sessions(system, ended, "signed out everywhere")
     end_session_cookie(request, response)
     return {"sessions_ended": len(ended)}
 

@@ -168,11 +168,7 @@ def _key_ids_of(settings: Settings, organization_id: str) -> set[str]:
 
 async def organization_from_token(system: MonitoringSystem, token: str | None) -> str | None:
     """The organization of any credential (JWT, API_KEYS key, stored API key), or None."""
-    from techscaniq.accounts.authentication import principal_of_credential
+    from techscaniq.accounts.authentication import credential_of_token
 
-    if not token:
-        return None
-    try:
-        return (await principal_of_credential(system, token)).organization_id
-    except AuthError:
-        return None
+    credential = await credential_of_token(system, token)
+    return None if credential is None else credential.organization_id

@@ -11,12 +11,10 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -42,10 +40,22 @@ MAX_CONFIG_SUBSCRIPTIONS = 1000
 MAX_COMMAND_BYTES = 64 * 1024
 CLOSE_TIMEOUT_SECONDS = 5.0
 
-# Returns the organization id of a valid token (JWT or API key), or None.
-Authenticator = Callable[[str | None], Awaitable[str | None]]
-# The dashboard's session cookie -> (organization, session id, seconds left), or None (accounts/authentication.py).
-SessionAuthenticator = Callable[[str], Awaitable[tuple[str, str, float] | None]]
+
+
+@dataclass(frozen=True)
+class Credential:
+    """Who a connection is for, and what ends it: `ends_with` holds the ids (a JWT's jti, `key:<id>` of the API
+    key it stands for, a sign-in session's id) whose revocation, on any replica, closes the connection."""
+
+    organization_id: str
+    ends_with: frozenset[str] = frozenset()
+    seconds_left: float | None = None  # a JWT or session's remaining lifetime; None: no expiry
+
+
+# A token (JWT or API key) -> its Credential, or None when invalid.
+Authenticator = Callable[[str | None], Awaitable[Credential | None]]
+# The dashboard's session cookie -> its Credential, or None (accounts/authentication.py).
+SessionAuthenticator = Callable[[str], Awaitable[Credential | None]]
 SESSION_COOKIE = "techscaniq_session"
 # The commands a client may send; each has a row in api/permissions.py.
 COMMANDS = ("subscribe", "unsubscribe", "ping")
@@ -60,7 +70,7 @@ class Client:
     sender: asyncio.Task[None] | None = None
     expiry: asyncio.TimerHandle | None = None  # a JWT's connection ends when the token does
     idle: bool = True  # nothing sent since the last heartbeat tick
-    token_id: str | None = None  # the JWT's jti: the session ends when that token is revoked
+    ends_with: frozenset[str] = frozenset()  # Credential.ends_with: revoking any of these closes it
 
     def wants(self, event: Event) -> bool:
         if event.organization_id != self.organization_id:
@@ -125,24 +135,22 @@ class RealtimeHub:
         # The query token is kept only for old clients (docs/websocket.md); log lines scrub it.
         token = (_subprotocol_token(offered) or _bearer(websocket.headers.get("authorization"))
                  or websocket.query_params.get("token"))
-        organization_id = await self._authenticate(token) if token else None
-        token_id, lifetime = _token_id(token), _seconds_left(token)
+        credential = await self._authenticate(token) if token else None
         cookie = websocket.cookies.get(SESSION_COOKIE)
         if token is None and cookie and self._authenticate_session is not None and _same_origin(websocket):
             # The session cookie, from a page of this very site only (a cookie goes with any page's request).
-            found = await self._authenticate_session(cookie)
-            if found is not None:
-                organization_id, token_id, lifetime = found
+            credential = await self._authenticate_session(cookie)
         # Accept first, then close: a close before accepting is an HTTP 403 that browsers cannot read.
         await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
-        if organization_id is None:
+        if credential is None:
             await websocket.close(code=UNAUTHORIZED_CLOSE_CODE, reason="invalid or missing token")
             return
+        organization_id, lifetime = credential.organization_id, credential.seconds_left
         if len(self._by_organization.get(organization_id, ())) >= self._max_per_organization:
             await websocket.close(code=TOO_MANY_CONNECTIONS_CLOSE_CODE,
                                   reason=f"at most {self._max_per_organization} connections per organization")
             return
-        client = Client(organization_id, websocket, asyncio.Queue(self._queue_size), token_id=token_id)
+        client = Client(organization_id, websocket, asyncio.Queue(self._queue_size), ends_with=credential.ends_with)
         self.clients.add(client)
         self._by_organization.setdefault(organization_id, set()).add(client)
         WEBSOCKET_CONNECTIONS.set(len(self.clients))
@@ -224,10 +232,10 @@ class RealtimeHub:
         self._disconnect(client, SLOW_CONSUMER_CLOSE_CODE, "client too slow")
 
     def close_revoked(self, revoked: frozenset[tuple[str, str]]) -> int:
-        """Close (4401) every session opened with a token now revoked, or a sign-in session now ended:
-        (organization, jti or session id) pairs."""
+        """Close (4401) every connection whose credential has ended: (organization, Credential.ends_with id)
+        pairs — a revoked JWT or API key, a session signed out."""
         ended = [client for client in self.clients
-                 if client.token_id is not None and (client.organization_id, client.token_id) in revoked]
+                 if any((client.organization_id, ending) in revoked for ending in client.ends_with)]
         for client in ended:
             self._disconnect(client, UNAUTHORIZED_CLOSE_CODE, "token revoked")
         return len(ended)
@@ -276,28 +284,6 @@ def _parse_command(text: str) -> tuple[str, set[str]] | str:
     if not isinstance(raw_ids, list) or not all(isinstance(item, str) and 0 < len(item) <= 200 for item in raw_ids):
         return "config_ids: expected a list of config id strings"
     return action, set(raw_ids)
-
-
-def _unverified_claims(token: str | None) -> dict[str, Any]:
-    """The claims of an already verified JWT; {} for API keys."""
-    if not token or token.count(".") != 2:
-        return {}
-    try:
-        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return {}
-    return claims
-
-
-def _token_id(token: str | None) -> str | None:
-    jti = _unverified_claims(token).get("jti")
-    return jti if isinstance(jti, str) and jti else None
-
-
-def _seconds_left(token: str | None) -> float | None:
-    """Seconds until an (already verified) JWT expires; None for API keys and tokens without `exp`."""
-    exp = _unverified_claims(token).get("exp")
-    return max(0.0, float(exp) - time.time()) if isinstance(exp, int | float) else None
 
 
 def _same_origin(websocket: WebSocket) -> bool:

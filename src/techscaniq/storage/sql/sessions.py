@@ -4,6 +4,7 @@ its idle timeout, or sign-out (of this browser or everywhere)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
@@ -23,10 +24,7 @@ class SqlSessionRepository(SqlRepository):
     async def get(self, id_hash: str) -> Session | None:
         async with self._engine.connect() as conn:
             row = (await conn.execute(select(t).where(t.c.id_hash == id_hash))).first()
-        if row is None:
-            return None
-        return Session(row.id_hash, row.user_id, row.organization_id, row.csrf_token, row.address, row.created_at,
-                       row.last_seen_at, row.expires_at)
+        return None if row is None else _session(row)
 
     async def touch(self, id_hash: str, now: datetime) -> None:
         async with self._engine.begin() as conn:
@@ -40,14 +38,22 @@ class SqlSessionRepository(SqlRepository):
         async with self._engine.begin() as conn:
             return bool((await conn.execute(delete(t).where(t.c.id_hash == id_hash))).rowcount)
 
-    async def delete_of_user(self, user_id: str) -> list[str]:
-        """Sign out everywhere: the ids of the sessions ended."""
+    async def delete_of_user(self, user_id: str, organization_id: str | None = None) -> list[Session]:
+        """Sign out everywhere (or in one organization): the sessions ended."""
+        where = [t.c.user_id == user_id]
+        if organization_id is not None:
+            where.append(t.c.organization_id == organization_id)
         async with self._engine.begin() as conn:
-            ended = list((await conn.execute(select(t.c.id_hash).where(t.c.user_id == user_id))).scalars())
-            await conn.execute(delete(t).where(t.c.user_id == user_id))
+            ended = [_session(row) for row in await conn.execute(select(t).where(*where))]
+            await conn.execute(delete(t).where(*where))
         return ended
 
     async def prune(self, now: datetime, idle_before: datetime) -> int:
         async with self._engine.begin() as conn:
             result = await conn.execute(delete(t).where((t.c.expires_at <= now) | (t.c.last_seen_at < idle_before)))
         return result.rowcount or 0
+
+
+def _session(row: Any) -> Session:
+    return Session(row.id_hash, row.user_id, row.organization_id, row.csrf_token, row.address, row.created_at,
+                   row.last_seen_at, row.expires_at)
