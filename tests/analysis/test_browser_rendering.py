@@ -16,7 +16,7 @@ from techscaniq.domain.scan import ScanResult
 from techscaniq.egress.address_guard import AddressPolicy
 from techscaniq.scanning.analysis import Analyzer
 from techscaniq.scanning.browser import BrowserRenderer, BrowserUnavailableError
-from techscaniq.scanning.browser_trust import home_trusting
+from techscaniq.scanning.browser_trust import TrustStoreError, home_trusting
 from techscaniq.scanning.fetch import Fetcher
 from techscaniq.scanning.fingerprints import builtin_database_path, load_database
 from techscaniq.scanning.fingerprints.analyzer import TechnologyAnalyzer
@@ -145,9 +145,9 @@ async def test_an_unusable_extra_ca_bundle_is_a_clear_browser_error(
 ) -> None:
     empty = tmp_path / "bundle.pem"
     empty.write_text("not a certificate\n")
-    with pytest.raises(BrowserUnavailableError, match="holds no PEM certificate"):
+    with pytest.raises(TrustStoreError, match="holds no PEM certificate"):
         await home_trusting(empty, certutil="/bin/true")
-    with pytest.raises(BrowserUnavailableError, match="cannot be read"):
+    with pytest.raises(TrustStoreError, match="cannot be read"):
         await home_trusting(tmp_path / "missing.pem", certutil="/bin/true")
     monkeypatch.setattr(shutil, "which", lambda _name: None)  # a machine without NSS's tools
     with pytest.raises(BrowserUnavailableError, match="certutil not found"):

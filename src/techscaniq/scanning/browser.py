@@ -21,6 +21,7 @@ from typing import Any
 
 from techscaniq.egress.address_guard import AddressPolicy
 from techscaniq.scanning.browser_proxy import GuardedProxy
+from techscaniq.scanning.browser_trust import TrustStoreError, home_trusting
 
 
 class BrowserUnavailableError(Exception):
@@ -261,9 +262,10 @@ class BrowserRenderer:
             return None
         async with self._home_lock:
             if self._home is None:
-                from techscaniq.scanning.browser_trust import home_trusting
-
-                self._home = await home_trusting(self.extra_ca_bundle)
+                try:
+                    self._home = await home_trusting(self.extra_ca_bundle)
+                except TrustStoreError as exc:
+                    raise BrowserUnavailableError(str(exc)) from None
             return self._home
 
 

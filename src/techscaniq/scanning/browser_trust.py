@@ -16,7 +16,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from techscaniq.scanning.browser import BrowserUnavailableError
+
+class TrustStoreError(Exception):
+    """The browser cannot be made to trust EXTRA_CA_BUNDLE (browser.py reports it as the browser unavailable)."""
+
 
 _PEM = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
 
@@ -25,7 +28,7 @@ async def home_trusting(bundle: Path, certutil: str | None = None) -> Path:
     """A home directory whose NSS database trusts every CA certificate in `bundle` (PEM)."""
     certutil = certutil or shutil.which("certutil")
     if certutil is None:
-        raise BrowserUnavailableError(
+        raise TrustStoreError(
             "browser mode cannot trust EXTRA_CA_BUNDLE: certutil not found (apt-get install libnss3-tools)")
     return await asyncio.to_thread(_build_home, bundle, certutil)
 
@@ -34,9 +37,9 @@ def _build_home(bundle: Path, certutil: str) -> Path:
     try:
         certificates = _PEM.findall(bundle.read_bytes())
     except OSError as exc:
-        raise BrowserUnavailableError(f"EXTRA_CA_BUNDLE {bundle} cannot be read: {exc.strerror}") from None
+        raise TrustStoreError(f"EXTRA_CA_BUNDLE {bundle} cannot be read: {exc.strerror}") from None
     if not certificates:
-        raise BrowserUnavailableError(f"EXTRA_CA_BUNDLE {bundle} holds no PEM certificate")
+        raise TrustStoreError(f"EXTRA_CA_BUNDLE {bundle} holds no PEM certificate")
     home = Path(tempfile.mkdtemp(prefix="techscaniq-browser-home-"))
     atexit.register(shutil.rmtree, home, True)
     database = home / ".pki" / "nssdb"
@@ -54,4 +57,4 @@ def _run(*command: str) -> None:
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         lines = completed.stderr.strip().splitlines() or ["certutil failed"]
-        raise BrowserUnavailableError(f"cannot build the browser's trust store from EXTRA_CA_BUNDLE: {lines[-1]}")
+        raise TrustStoreError(f"cannot build the browser's trust store from EXTRA_CA_BUNDLE: {lines[-1]}")
