@@ -9,9 +9,12 @@ clears the state again.
 
 from __future__ import annotations
 
+import errno
 import logging
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, exc
@@ -30,6 +33,7 @@ _SQLITE_REOPEN = ("readonly database", "unable to open database", "disk i/o erro
 # and 25006, a write in a read-only transaction (a standby, or default_transaction_read_only).
 _PG_CLASSES = ("08", "53", "57", "58")
 _PG_STATES = ("25006",)
+MIN_FREE_BYTES = 1024 * 1024  # what a probe wants free besides its own write before it says writes work
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC", "UPSERT", "MERGE ")
 
 
@@ -74,6 +78,7 @@ class WriteHealth:
         event.listen(sync_engine, "handle_error", self._on_error)
         event.listen(sync_engine, "before_cursor_execute", self._on_statement)
         event.listen(sync_engine, "commit", self._on_commit)
+        event.listen(sync_engine.pool, "checkin", self._on_checkin)
 
     def failed(self, reason: str) -> None:
         if self.failure is None:
@@ -89,6 +94,8 @@ class WriteHealth:
         reason = unavailable_reason(context.sqlalchemy_exception or context.original_exception)
         if reason is None:
             return
+        if context.connection is not None:
+            context.connection.info.pop("committing", None)  # the commit itself failed: nothing recovered
         self.failed(reason)
         if context.engine is not None and context.engine.dialect.name == "sqlite" and any(
                 marker in reason.lower() for marker in _SQLITE_REOPEN):
@@ -99,8 +106,14 @@ class WriteHealth:
             conn.info["wrote"] = True
 
     def _on_commit(self, conn: Any) -> None:
-        # Runs just before the driver commits; a commit that then fails reports itself through handle_error.
+        # Runs just before the driver commits, so it only marks the write; a commit that then fails (a full disk
+        # often fails only there) clears the mark in handle_error, and the connection's return to the pool says
+        # the commit went through. (Declaring recovery here logged "work again" and "failing" for one write.)
         if conn.info.pop("wrote", False):
+            conn.info["committing"] = True
+
+    def _on_checkin(self, _dbapi_connection: Any, record: Any) -> None:
+        if record.info.pop("committing", False):
             self.recovered()
 
 
@@ -111,8 +124,19 @@ async def probe_write(engine: AsyncEngine) -> None:
         if engine.dialect.name == "sqlite":
             version = int((await conn.exec_driver_sql("PRAGMA user_version")).scalar() or 0)
             await conn.exec_driver_sql(f"PRAGMA user_version = {version}")
+            _room_left(engine.url.database)
         else:
             await conn.exec_driver_sql("SELECT txid_current()")
+
+
+def _room_left(database: str | None) -> None:
+    """The header rewrite fits in pages SQLite already has (a checkpointed WAL is reused), so on a full disk it
+    succeeds while real writes fail: recovery also needs room on the file system."""
+    if not database or database == ":memory:":
+        return
+    free = shutil.disk_usage(Path(database).resolve().parent).free
+    if free < MIN_FREE_BYTES:
+        raise OSError(errno.ENOSPC, f"database or disk is full: {free} bytes free on the database's file system")
 
 
 def _first_line(error: object) -> str:
