@@ -106,7 +106,7 @@ def _warc_responses(path: Path) -> list[dict[str, Any]]:
         content_type = " ".join(headers.get("Content-Type", []))
         if "html" not in content_type.lower():
             continue
-        url = fields.get("warc-target-uri", "")
+        url = fields.get("warc-target-uri", "").strip("<>")  # WARC 1.0 writes <uri>
         found.append({"id": f"warc/{path.name}/{len(found)}", "url": url, "headers": headers,
                       "body": body.decode("utf-8", "replace")})
     return found

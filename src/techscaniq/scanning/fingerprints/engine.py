@@ -12,7 +12,7 @@ import fnmatch
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
@@ -21,6 +21,8 @@ from techscaniq.domain.technology import Detection, Evidence
 from techscaniq.scanning.fingerprints.database import KEYED_SOURCES, DomCheck, FingerprintDatabase, Technology
 from techscaniq.scanning.fingerprints.document import Document
 from techscaniq.scanning.fingerprints.foreign import JUDGED_SOURCES, in_foreign_url, page_host
+from techscaniq.scanning.fingerprints.mentions import JUDGED_SOURCES as MENTION_SOURCES
+from techscaniq.scanning.fingerprints.mentions import is_mention
 from techscaniq.scanning.fingerprints.page import PageData
 from techscaniq.scanning.fingerprints.patterns import Pattern
 from techscaniq.scanning.fingerprints.prefilter import LiteralPrefilter, RegexScanner
@@ -263,7 +265,7 @@ class FingerprintEngine:
             # script, say); it then searches the whole page, as for any match not found near.
             match = _search_near(pattern, html, positions[end])
             if match is not None and in_foreign_url(html, match.start(), host):
-                match = _unforeign(pattern, html, match, host)
+                match = _next_counted(pattern, html, match, lambda m: in_foreign_url(html, m.start(), host))
             if match is not None:
                 yield _Found(pattern.technology, _evidence(pattern, match))
 
@@ -421,17 +423,20 @@ def _char_positions(html: str, data: bytes, ends: Iterable[int]) -> dict[int, in
     return positions
 
 
-def _unforeign(pattern: Pattern, text: str, match: re.Match[str], host: str | None) -> re.Match[str] | None:
-    """The next match of `pattern` in `text` that is not inside another host's URL (a few tries)."""
+def _next_counted(pattern: Pattern, text: str, match: re.Match[str],
+                  rejected: Callable[[re.Match[str]], bool]) -> re.Match[str] | None:
+    """The next match of `pattern` in `text` that is not `rejected` (inside another host's URL, a mention...),
+    in a few tries."""
     for _ in range(8):
         match = pattern.search(text, match.start() + 1)  # type: ignore[assignment]
-        if match is None or not in_foreign_url(text, match.start(), host):
+        if match is None or not rejected(match):
             return match
     return None
 
 
 def _confirm(pattern: Pattern, inputs: _Inputs) -> Evidence | None:
-    judged = pattern.source in JUDGED_SOURCES
+    foreign = pattern.source in JUDGED_SOURCES
+    mention = pattern.source in MENTION_SOURCES
     texts = inputs.for_pattern(pattern)
     if not texts:
         return None
@@ -450,8 +455,13 @@ def _confirm(pattern: Pattern, inputs: _Inputs) -> Evidence | None:
     best: Evidence | None = None
     for text in texts:
         match = pattern.search(text)
-        if match is not None and judged and in_foreign_url(text, match.start(), inputs.host):
-            match = _unforeign(pattern, text, match, inputs.host)
+
+        def rejected(found: re.Match[str], text: str = text) -> bool:
+            return (foreign and in_foreign_url(text, found.start(), inputs.host)) or (
+                mention and is_mention(pattern, text, found))
+
+        if match is not None and rejected(match):
+            match = _next_counted(pattern, text, match, rejected)
         if match is not None:
             found = _evidence(pattern, match)
             if pattern.version is None or (found.version and rank(found, pattern.technology) == ANNOUNCED):
