@@ -106,7 +106,7 @@ def _warc_responses(path: Path) -> list[dict[str, Any]]:
         content_type = " ".join(headers.get("Content-Type", []))
         if "html" not in content_type.lower():
             continue
-        url = fields.get("warc-target-uri", "")
+        url = fields.get("warc-target-uri", "").strip("<>")  # WARC 1.0 writes <uri>
         found.append({"id": f"warc/{path.name}/{len(found)}", "url": url, "headers": headers,
                       "body": body.decode("utf-8", "replace")})
     return found
@@ -122,7 +122,32 @@ def peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def run_ours(pages_path: Path, repeat: int, tuned_allocator: bool) -> dict[str, Any]:
+def set_sources(label: str) -> list[Path]:
+    """The fingerprint set a run uses: ours, the community database, or both merged (as a scan does)."""
+    from techscaniq.scanning.fingerprints import builtin_database_path
+
+    return {"built-in": [builtin_database_path()], "community": [COMMUNITY],
+            "merged": [builtin_database_path(), COMMUNITY]}[label]
+
+
+def run_reference(pages_path: Path, repeat: int) -> dict[str, Any]:
+    """The reference every set is compared with in the same run: parsing each page with Lexbor, which any
+    analysis of the page does first, so the ratios hold on a faster or busier machine."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    results = []
+    for page in json.loads(pages_path.read_text()):
+        data = page["body"].encode("utf-8", "replace")
+        times = []
+        for _ in range(repeat):
+            cpu = time.process_time()
+            LexborHTMLParser(data)
+            times.append((time.process_time() - cpu) * 1000)
+        results.append({"id": page["id"], "ms": times, "wall_ms": times, "techs": []})
+    return {"compile_ms": 0.0, "peak_rss_kb": peak_rss_kb(), "pages": results}
+
+
+def run_ours(pages_path: Path, repeat: int, tuned_allocator: bool, label: str = "community") -> dict[str, Any]:
     started = time.perf_counter()
     from techscaniq.observability.process import retain_freed_memory
     from techscaniq.scanning.fingerprints import FingerprintEngine, PageData, load_database
@@ -131,7 +156,7 @@ def run_ours(pages_path: Path, repeat: int, tuned_allocator: bool) -> dict[str, 
         retain_freed_memory()
 
     compile_start = time.perf_counter()
-    database = load_database(COMMUNITY)
+    database = load_database(set_sources(label))
     loaded = time.perf_counter()
     engine = FingerprintEngine(database)
     compiled = time.perf_counter()
@@ -139,7 +164,7 @@ def run_ours(pages_path: Path, repeat: int, tuned_allocator: bool) -> dict[str, 
     with tempfile.TemporaryDirectory() as cache:
         FingerprintEngine(database, cache_dir=Path(cache))  # fills the compiled-database cache
         warm_start = time.perf_counter()
-        FingerprintEngine(load_database(COMMUNITY), cache_dir=Path(cache))
+        FingerprintEngine(load_database(set_sources(label)), cache_dir=Path(cache))
         warm = time.perf_counter() - warm_start
     pages = json.loads(pages_path.read_text())
     results = []
@@ -268,10 +293,14 @@ def main() -> int:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--default-allocator", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--pages-json", help=argparse.SUPPRESS)
+    parser.add_argument("--set", default="community", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker == "ours":
-        json.dump(run_ours(Path(args.pages_json), args.repeat, not args.default_allocator), sys.stdout)
+        json.dump(run_ours(Path(args.pages_json), args.repeat, not args.default_allocator, args.set), sys.stdout)
+        return 0
+    if args.worker == "reference":
+        json.dump(run_reference(Path(args.pages_json), args.repeat), sys.stdout)
         return 0
     if not (PAGES.is_dir() and COMMUNITY.is_dir()):
         print(f"skipped: {SHARED} (corpus and community fingerprints) is not present")
@@ -288,7 +317,11 @@ def main() -> int:
             "techscaniq": run_child([*me, "--pages-json", str(all_json)], env),
             "techscaniq (glibc default allocator)": run_child(
                 [*me, "--pages-json", str(all_json), "--default-allocator"], env),
+            "techscaniq, built-in set": run_child([*me, "--pages-json", str(all_json), "--set", "built-in"], env),
+            "techscaniq, merged sets": run_child([*me, "--pages-json", str(all_json), "--set", "merged"], env),
         }
+        reference = run_child([sys.executable, str(Path(__file__).resolve()), "--worker", "reference",
+                               "--repeat", str(args.repeat), "--pages-json", str(all_json)], env)
         if not args.no_peers:
             binary = ensure_wappalyzergo()
             go_db = Path(scratch) / "wappalyzergo-community.json"
@@ -316,6 +349,16 @@ def main() -> int:
     for name, s in stats.items():
         print(f"| {name} | {s['pages']} | {s['mean']:.2f} | {s['p50']:.2f} | {s['p99']:.2f} | {s['max']:.2f} | "
               f"{s['pages_per_s']:.1f} | {s['wall_mean']:.2f} | {s['compile_ms']:.0f} | {s['rss_mb']:.0f} |")
+    base = summary(reference)
+    print(f"\nper fingerprint set, against the reference measured in this run (Lexbor parse of each page: "
+          f"mean {base['mean']:.3f} ms, p99 {base['p99']:.3f} ms):")
+    print("| set | mean ms | p99 ms | max ms | p99 / reference p99 | mean / reference mean |")
+    print("|---|---|---|---|---|---|")
+    for name, label in (("techscaniq, built-in set", "built-in"), ("techscaniq", "community"),
+                        ("techscaniq, merged sets", "built-in + community, merged")):
+        s = stats[name]
+        print(f"| {label} | {s['mean']:.2f} | {s['p99']:.2f} | {s['max']:.2f} | {s['p99'] / base['p99']:.1f}x | "
+              f"{s['mean'] / base['mean']:.1f}x |")
     ours = stats["techscaniq"]
     mine = results["techscaniq"]
     print(f"\nours: import {mine['import_ms']:.0f} ms; load + compile {mine['compile_ms']:.0f} ms cold (database "

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "fingerprints"))
 
-from bench.bench_fingerprints import COMMUNITY, PAGES, load_responses  # noqa: E402
+from bench.bench_fingerprints import COMMUNITY, PAGES, load_pages, load_responses  # noqa: E402
 
 from techscaniq.domain.technology import Detection  # noqa: E402
 from techscaniq.scanning.fingerprints import FingerprintEngine, PageData, builtin_database_path, load_database  # noqa: E402
@@ -33,16 +33,18 @@ from techscaniq.scanning.fingerprints.versions import rank_name  # noqa: E402
 
 
 def read_pages(directory: Path | None) -> list[PageData]:
+    """The pages of `directory` (no URLs), or the corpus: its pages (with their URLs where the corpus records
+    them, so evidence in other hosts' URLs is judged) and its header+body responses."""
     pages: list[PageData] = []
-    root = directory or PAGES
-    for file in sorted([*root.rglob("*.html"), *root.rglob("*.html.gz")]):
-        raw = file.read_bytes()
-        html = (gzip.decompress(raw) if file.suffix == ".gz" else raw).decode("utf-8", "replace")
-        pages.append(PageData(url="", html=html))
-    if directory is None:
-        for response in load_responses():
-            headers = [(k, v) for k, values in response["headers"].items() for v in values]
-            pages.append(PageData(url=response["url"], headers=headers, html=response["body"]))
+    if directory is not None:
+        for file in sorted([*directory.rglob("*.html"), *directory.rglob("*.html.gz")]):
+            raw = file.read_bytes()
+            html = (gzip.decompress(raw) if file.suffix == ".gz" else raw).decode("utf-8", "replace")
+            pages.append(PageData(url="", html=html))
+        return pages
+    for response in [*load_pages(), *load_responses()]:
+        headers = [(k, v) for k, values in response["headers"].items() for v in values]
+        pages.append(PageData(url=response["url"], headers=headers, html=response["body"]))
     return pages
 
 

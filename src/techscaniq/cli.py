@@ -192,13 +192,16 @@ def _schema(_: argparse.Namespace) -> int:
 
 
 def _scan(args: argparse.Namespace) -> int:
+    from techscaniq.domain.availability import answer_is_page
     from techscaniq.domain.config import ScanConfig
     from techscaniq.scanning.analyzers import build_analyzers
     from techscaniq.scanning.fetch import Fetcher
+    from techscaniq.scanning.fingerprints.registry import FingerprintRegistry, check_source, one_off_cache_dir
     from techscaniq.scanning.scanner import Scanner
 
     updates: dict[str, Any] = {}
     if args.fingerprints:
+        check_source(args.fingerprints, "--fingerprints")
         updates["fingerprints_dir"] = args.fingerprints
     if args.allow_private:
         updates["allow_private_targets"] = True
@@ -211,7 +214,9 @@ def _scan(args: argparse.Namespace) -> int:
     async def scan_once() -> Any:
         fetcher = Fetcher(settings)
         try:
-            return await Scanner(settings, build_analyzers(settings), fetcher).scan_url(args.url, scan_config)
+            registry = FingerprintRegistry(settings, cache_dir=one_off_cache_dir(settings))
+            analyzers = build_analyzers(settings, registry)
+            return await Scanner(settings, analyzers, fetcher).scan_url(args.url, scan_config)
         finally:
             await fetcher.aclose()
 
@@ -220,7 +225,9 @@ def _scan(args: argparse.Namespace) -> int:
         print(result.model_dump_json(indent=2))
     else:
         print(_summary(result))
-    return 0 if result.succeeded else 3
+    # An error page (404, 503) is not the site's page: the scan ran, the site is down.
+    status = result.response.status_code if result.response else None
+    return 0 if answer_is_page(result.succeeded, status) else 3
 
 
 def _summary(result: Any) -> str:

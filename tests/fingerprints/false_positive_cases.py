@@ -29,6 +29,30 @@ CASES = (
              '<html><body><a href="https://www.facebook.com/sharer.php?u=https%3A%2F%2Fshop.example.org">Share</a>'
              '<script>var share = "https://www.facebook.com/sharer.php?u=" + location.href;</script></body></html>')),
          frozenset({"PHP"})),
+    Case("a product's name inside a longer word of a script URL (cookieconsent, twlightbox, inexhibit.com)",
+         PageData(url="https://magazine.example.org/", html=(
+             '<html><head><script src="https://cdnjs.cloudflare.com/ajax/libs/cookieconsent2/3.1.0/'
+             'cookieconsent.min.js"></script><script src="/wp-content/plugins/complianz-gdpr/core/assets/js/'
+             'cookieconsent.min.js"></script><script src="https://i.media.example.net/common/js/twlightbox.js">'
+             '</script><script src="//www.inexhibit.com/wp-includes/js/jquery/jquery.js"></script>'
+             '</head><body>Story</body></html>')),
+         frozenset({"Onsen UI", "Lightbox", "Exhibit"})),
+    Case("Matomo's tracking code under its old name (piwik.php, piwik.js)",
+         PageData(url="https://www.example.org/", html=(
+             "<html><head><script>var _paq = window._paq = window._paq || [];\n"
+             "_paq.push(['trackPageView']);\n_paq.push(['enableLinkTracking']);\n"
+             "(function() {\n  var u=\"//stats.example.org/\";\n  _paq.push(['setTrackerUrl', u+'piwik.php']);\n"
+             "  _paq.push(['setSiteId', '3']);\n  var d=document, g=d.createElement('script'), "
+             "s=d.getElementsByTagName('script')[0];\n  g.async=true; g.src=u+'piwik.js'; "
+             "s.parentNode.insertBefore(g,s);\n})();</script></head><body>Hello</body></html>")),
+         frozenset({"Piwik PRO Core", "Piwik PRO"})),
+    Case("a Wix page whose experiment keys name a WordPress import feature",
+         PageData(url="https://www.bakery.example/", html=(
+             '<html><head><meta name="generator" content="Wix.com Website Builder">'
+             '<script type="application/json" id="wix-viewer-model">{"site":{"isWixSite":true},"experiments":'
+             '{"specs.thunderbolt.ImportFromWordPressInsideMenu":true,"specs.thunderbolt.lazyFonts":false}}'
+             '</script></head><body>Fresh bread</body></html>')),
+         frozenset({"WordPress.com", "WordPress"})),
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from techscaniq.scanning.fingerprints import FingerprintEngine, PageData
+from techscaniq.scanning.fingerprints import FingerprintEngine, PageData, builtin_database_path, load_database
 from techscaniq.scanning.fingerprints.database import FingerprintDatabase, database_from_json
 
 CATEGORIES = {"cats": [59], "website": "https://example.test"}
@@ -87,3 +87,11 @@ def test_an_organizations_custom_entry_still_replaces_the_base_entry() -> None:
     database = database_from_json(BUILTIN).merge(correction, replace=True)
     assert "Acme Lib" not in detect(database, PAGE)
     assert "acme lib" in detect(database, '<script src="/acme-lib-own.js"></script>')
+
+
+def test_the_community_spelling_of_piwik_pro_merges_into_our_entry() -> None:
+    theirs = database_from_json({"Piwik PRO Core": {"cats": [10], "scriptSrc": ["\\.piwik\\.pro/"]}})
+    database = load_database(builtin_database_path()).merge(theirs)
+    assert "Piwik PRO Core" not in database.technologies
+    found = detect(database, '<script src="https://acme.containers.piwik.pro/0a1b.js"></script>')
+    assert "Piwik PRO" in found and "Piwik PRO Core" not in found

@@ -9,8 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from tests.support.testsite import LocalSite
 
+from techscaniq.cli import main as cli_main
 from techscaniq.storage.sql.migrations import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +58,33 @@ async def test_scan_of_a_refused_address_fails_with_the_reason(local_site: Local
     assert result.returncode == 3
     assert "blocked_address" in result.stdout
     assert local_site.requests == []
+
+
+async def test_scan_of_an_error_page_exits_non_zero_and_writes_nothing_where_it_runs(
+        local_site: LocalSite, tmp_path: Path) -> None:
+    local_site.route("/", body="<html><body>Not Found</body></html>", status=404)
+    cache = tmp_path / "user-cache"
+    result = await asyncio.to_thread(techscaniq, "scan", local_site.url("/"), "--allow-private", cwd=tmp_path,
+                                     extra_env={"XDG_CACHE_HOME": str(cache)})
+    assert result.returncode == 3, result.stderr
+    assert "status 404" in result.stdout
+    written = await asyncio.to_thread(lambda: [p.relative_to(tmp_path).parts[:3] for p in tmp_path.rglob("hs-*.bin")])
+    # Compiled fingerprints went to the user's cache directory, not to ./data/cache/fingerprints here.
+    assert written and set(written) == {("user-cache", "techscaniq", "fingerprints")}
+    assert not await asyncio.to_thread((tmp_path / "data").exists)
+
+
+def test_scan_with_missing_fingerprints_is_a_one_line_error(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nonexistent"
+    result = techscaniq("scan", "https://example.com/", "--fingerprints", str(missing), cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"error: --fingerprints {missing}: no such file or directory\n"
+    # A directory without fingerprints in it, the same way (in-process: the same main()).
+    assert cli_main(["scan", "https://example.com/", "--fingerprints", str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: --fingerprints {tmp_path}: no Wappalyzer-format technologies")
+    assert len(error.splitlines()) == 1
 
 
 def test_config_add_refuses_a_bad_file_naming_the_field_and_accepts_a_good_one(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import fnmatch
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
@@ -21,6 +21,9 @@ from techscaniq.domain.technology import Detection, Evidence
 from techscaniq.scanning.fingerprints.database import KEYED_SOURCES, DomCheck, FingerprintDatabase, Technology
 from techscaniq.scanning.fingerprints.document import Document
 from techscaniq.scanning.fingerprints.foreign import JUDGED_SOURCES, in_foreign_url, page_host
+from techscaniq.scanning.fingerprints.leading import first_match
+from techscaniq.scanning.fingerprints.mentions import JUDGED_SOURCES as MENTION_SOURCES
+from techscaniq.scanning.fingerprints.mentions import is_mention
 from techscaniq.scanning.fingerprints.page import PageData
 from techscaniq.scanning.fingerprints.patterns import Pattern
 from techscaniq.scanning.fingerprints.prefilter import LiteralPrefilter, RegexScanner
@@ -31,6 +34,9 @@ MAX_EVIDENCE_TEXT = 160
 # Where `re` first looks for an `html` match hyperscan reported: this many characters either side of where
 # hyperscan's first match ends, then a wider window, then the whole page.
 CONFIRM_WINDOWS = (2048, 32768)
+# Strings longer than this (inline scripts, styles, the visible text) are searched from their regex's
+# leading literal (leading.py); shorter ones in one `re` search.
+LONG_TEXT = 4096
 # Sources read from the parsed HTML rather than from PageData fields.
 _DOCUMENT_SOURCES = frozenset({"html", "scripts", "scriptSrc", "text", "css", "meta"})
 # Listed sources whose strings are (decoded) parts of the HTML; the others (script URLs, which the parser
@@ -263,7 +269,7 @@ class FingerprintEngine:
             # script, say); it then searches the whole page, as for any match not found near.
             match = _search_near(pattern, html, positions[end])
             if match is not None and in_foreign_url(html, match.start(), host):
-                match = _unforeign(pattern, html, match, host)
+                match = _next_counted(pattern, html, match, lambda m: in_foreign_url(html, m.start(), host))
             if match is not None:
                 yield _Found(pattern.technology, _evidence(pattern, match))
 
@@ -421,21 +427,27 @@ def _char_positions(html: str, data: bytes, ends: Iterable[int]) -> dict[int, in
     return positions
 
 
-def _unforeign(pattern: Pattern, text: str, match: re.Match[str], host: str | None) -> re.Match[str] | None:
-    """The next match of `pattern` in `text` that is not inside another host's URL (a few tries)."""
+def _next_counted(pattern: Pattern, text: str, match: re.Match[str],
+                  rejected: Callable[[re.Match[str]], bool]) -> re.Match[str] | None:
+    """The next match of `pattern` in `text` that is not `rejected` (inside another host's URL, a mention...),
+    in a few tries."""
     for _ in range(8):
         match = pattern.search(text, match.start() + 1)  # type: ignore[assignment]
-        if match is None or not in_foreign_url(text, match.start(), host):
+        if match is None or not rejected(match):
             return match
     return None
 
 
 def _confirm(pattern: Pattern, inputs: _Inputs) -> Evidence | None:
-    judged = pattern.source in JUDGED_SOURCES
+    foreign = pattern.source in JUDGED_SOURCES
+    mention = pattern.source in MENTION_SOURCES
     texts = inputs.for_pattern(pattern)
     if not texts:
         return None
     literals = pattern.literals if pattern.source != "html" else None
+    # Each string's place in the lowered bytes, for long strings of listed sources: the regex is tried where
+    # its leading literal is (leading.py) rather than over the whole string.
+    spans: list[tuple[int, int] | None] = [None] * len(texts)
     if literals and not (pattern.source == "cookies" and pattern.key and "*" in pattern.key):
         # The regex runs only on the strings that contain one of its literals, in order, found in one go.
         starts, joined = inputs.lowered(pattern, texts)
@@ -446,12 +458,25 @@ def _confirm(pattern: Pattern, inputs: _Inputs) -> Evidence | None:
                 index = bisect_right(starts, at) - 1
                 containing.add(index)
                 at = joined.find(needle, starts[index + 1]) if index + 1 < len(starts) else -1
-        texts = [texts[index] for index in sorted(containing)]
+        order = sorted(containing)
+        if pattern.key is None:
+            ends = [*(start - 1 for start in starts[1:]), len(joined)]
+            spans = [(starts[i], ends[i]) if len(texts[i]) > LONG_TEXT else None for i in order]
+        else:
+            spans = [None] * len(order)
+        texts = [texts[index] for index in order]
+    else:
+        joined = b""
     best: Evidence | None = None
-    for text in texts:
-        match = pattern.search(text)
-        if match is not None and judged and in_foreign_url(text, match.start(), inputs.host):
-            match = _unforeign(pattern, text, match, inputs.host)
+    for text, span in zip(texts, spans, strict=True):
+        match = pattern.search(text) if span is None else first_match(pattern, text, joined, *span)
+
+        def rejected(found: re.Match[str], text: str = text) -> bool:
+            return (foreign and in_foreign_url(text, found.start(), inputs.host)) or (
+                mention and is_mention(pattern, text, found))
+
+        if match is not None and rejected(match):
+            match = _next_counted(pattern, text, match, rejected)
         if match is not None:
             found = _evidence(pattern, match)
             if pattern.version is None or (found.version and rank(found, pattern.technology) == ANNOUNCED):

@@ -8,6 +8,7 @@ once and cached, per organization when it has custom fingerprints.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -37,6 +38,23 @@ def base_sources(settings: Settings) -> list[Path]:
     return sources
 
 
+def check_source(path: Path, name: str) -> None:
+    """Raise FileNotFoundError naming `name` (an option or setting) when `path` holds no fingerprints."""
+    if not path.exists():
+        raise FileNotFoundError(f"{name} {path}: no such file or directory")
+    if not _has_technologies(path):
+        raise FileNotFoundError(f"{name} {path}: no Wappalyzer-format technologies in it "
+                                "(technologies.json or technologies/*.json)")
+
+
+def one_off_cache_dir(settings: Settings) -> Path:
+    """Where a one-off CLI scan keeps compiled fingerprints: the data directory when one is configured
+    (DATA_DIR) or already exists, else the user's cache directory, never a new ./data wherever it runs."""
+    if "data_dir" in settings.model_fields_set or settings.data_dir.is_dir():
+        return settings.data_dir / "cache" / "fingerprints"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "techscaniq" / "fingerprints"
+
+
 def _has_technologies(path: Path) -> bool:
     if path.is_file():
         return True
@@ -46,13 +64,14 @@ def _has_technologies(path: Path) -> bool:
 class FingerprintRegistry:
     """Thread-safe; `engine(organization_id)` is what the scan pipeline calls."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, cache_dir: Path | None = None) -> None:
+        """`cache_dir`: where compiled hyperscan databases are kept (default DATA_DIR/cache/fingerprints)."""
         self.settings = settings
         self._lock = threading.RLock()
         self._base: FingerprintEngine | None = None
         self._custom: dict[str, FingerprintDatabase] = {}
         self._engines: OrderedDict[str, FingerprintEngine] = OrderedDict()
-        self._cache_dir = settings.data_dir / "cache" / "fingerprints"
+        self._cache_dir = cache_dir or settings.data_dir / "cache" / "fingerprints"
 
     def base_database(self) -> FingerprintDatabase:
         return self.engine(None).database
