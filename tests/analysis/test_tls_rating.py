@@ -7,37 +7,20 @@ those two are "not testable" here and no test serves them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from tests.analysis.conftest import Serve
 from tests.support.certificates import TestCA
 from tests.support.testsite import LocalSite
-from tests.support.tls_servers import MISSING_ISSUER_URL, StaplingServer, tls_server_context
+from tests.support.tls_servers import MISSING_ISSUER_URL, StaplingServer
 
 from techscaniq.domain.tls_rating import CertificateFacts, ProtocolSupport, TLSProbe, TLSRating
 from techscaniq.egress.address_guard import AddressPolicy, BlockedAddressError
 from techscaniq.scanning.security.tls_rater import TLSRater
 from techscaniq.scanning.security.tls_rating import PROTOCOL_POINTS, rate, rating_findings
 from techscaniq.scanning.security.tls_scan import ProbeLimits, classify
-
-Serve = Callable[..., Awaitable[LocalSite]]
-
-
-@pytest.fixture
-async def serve(test_ca: TestCA) -> AsyncIterator[Serve]:
-    sites: list[LocalSite] = []
-
-    async def start(**config: Any) -> LocalSite:
-        site = await LocalSite(ssl_context=tls_server_context(test_ca, **config)).start()
-        site.route("/", body="<html></html>")
-        sites.append(site)
-        return site
-
-    yield start
-    for site in sites:
-        await site.close()
 
 
 async def rated(test_ca: TestCA, site: LocalSite, **options: Any) -> TLSRating:

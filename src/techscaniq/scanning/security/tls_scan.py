@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from OpenSSL import SSL
@@ -31,6 +31,7 @@ from techscaniq.scanning.security.tls_handshake import (
     client_context,
     handshake,
 )
+from techscaniq.scanning.security.tls_server_flight import RENEGOTIATION_INFO
 
 Connect = Callable[[], Awaitable[socket.socket]]
 
@@ -43,11 +44,18 @@ class ProbeLimits:
     deadline: float = 60.0
 
 
-def classify(name: str, bits: int) -> CipherSuite:
+def classify(name: str, bits: int, *, group: str | None = None, dh_bits: int | None = None) -> CipherSuite:
     tls13 = name.startswith("TLS_")
     forward = tls13 or name.startswith(("ECDHE-", "DHE-", "EDH-"))
     aead = tls13 or any(mode in name for mode in ("GCM", "CHACHA20", "CCM"))
-    return CipherSuite(name=name, bits=bits, forward_secrecy=forward, aead=aead)
+    return CipherSuite(name=name, bits=bits, forward_secrecy=forward, aead=aead, group=group, dh_bits=dh_bits)
+
+
+def _suite(found: Handshake) -> CipherSuite:
+    """The suite with the key exchange the server used for it (OpenSSL names no group for DHE with the
+    server's own parameters: the size of its prime comes from the ServerKeyExchange)."""
+    return classify(found.cipher, found.cipher_bits, group=found.group or found.flight.curve,
+                    dh_bits=found.flight.dh_bits)
 
 
 def _legacy_suites() -> list[str]:
@@ -66,6 +74,7 @@ class _Run:
     limits: ProbeLimits
     slots: asyncio.Semaphore
     handshakes: int = 0
+    renegotiation_info: list[bool] = field(default_factory=list)  # per TLS <= 1.2 handshake
 
     async def attempt(self, protocol: str | None, ciphers: list[str] | None = None,
                       suites: tuple[str, ...] = (), *, verify: bool = False) -> Handshake:
@@ -119,11 +128,13 @@ class _Run:
                                            detail=f"the server chose a suite not offered: {found.cipher!r}"[:300])
                 break
             accepted.append(found)
+            if not tls13:
+                self.renegotiation_info.append(RENEGOTIATION_INFO in found.flight.extensions)
             remaining.remove(found.cipher)
         names = [item.cipher for item in accepted]
         preference = await self._preference(protocol, names) if len(names) >= 2 else None
         return ProtocolSupport(protocol=protocol, outcome="accepted",
-                               ciphers=[classify(item.cipher, item.cipher_bits) for item in accepted],
+                               ciphers=[_suite(item) for item in accepted],
                                server_preference=preference, ciphers_truncated=truncated)
 
     async def _preference(self, protocol: str, names: list[str]) -> bool | None:
@@ -167,6 +178,8 @@ async def probe_tls(connect: Connect, host: str, port: int, *, address: str | No
             source = await run.attempt(best.protocol, None if tls13 else names, tuple(names) if tls13 else (),
                                        verify=True)
     probe.handshakes = run.handshakes
+    if run.renegotiation_info:
+        probe.secure_renegotiation = all(run.renegotiation_info)
     if reference is not None:
         probe.negotiated_protocol, probe.negotiated_cipher = reference.protocol, reference.cipher
         probe.negotiated_group = reference.group
