@@ -31,6 +31,7 @@ from techscaniq.scanning.security.tls_handshake import (
     client_context,
     handshake,
 )
+from techscaniq.scanning.security.tls_raw_hello import LEGACY_SUITES, SSLV3_SUITES, accepted_suites
 from techscaniq.scanning.security.tls_server_flight import RENEGOTIATION_INFO
 
 Connect = Callable[[], Awaitable[socket.socket]]
@@ -109,10 +110,17 @@ class _Run:
                 else:
                     found = await self.attempt(protocol, remaining)
             except NotTestable as exc:
+                if not accepted and protocol == "SSLv3":
+                    return await self._hand_built(protocol)
                 if not accepted:
                     return ProtocolSupport(protocol=protocol, outcome="not_testable", detail=str(exc)[:300])
                 break  # none of what is left can be offered with this protocol
             except Refused as exc:
+                if not accepted and not tls13:  # perhaps only suites this OpenSSL dropped (RC4, 3DES)
+                    legacy = await self._legacy(protocol, 0)
+                    if legacy:
+                        return ProtocolSupport(protocol=protocol, outcome="accepted", ciphers=legacy,
+                                               detail="only suites this OpenSSL cannot offer (hand-built hellos)")
                 if not accepted:
                     return ProtocolSupport(protocol=protocol, outcome="rejected", detail=str(exc)[:300])
                 break
@@ -133,9 +141,44 @@ class _Run:
             remaining.remove(found.cipher)
         names = [item.cipher for item in accepted]
         preference = await self._preference(protocol, names) if len(names) >= 2 else None
-        return ProtocolSupport(protocol=protocol, outcome="accepted",
-                               ciphers=[_suite(item) for item in accepted],
+        ciphers = [_suite(item) for item in accepted]
+        if not tls13 and not truncated:
+            ciphers += await self._legacy(protocol, len(ciphers))
+        return ProtocolSupport(protocol=protocol, outcome="accepted", ciphers=ciphers,
                                server_preference=preference, ciphers_truncated=truncated)
+
+    async def _raw(self, protocol: str, offer: dict[int, tuple[str, int]], max_suites: int) -> list[CipherSuite]:
+        """Hand-built ClientHellos (tls_raw_hello.py) for what this OpenSSL cannot offer."""
+        async def connect() -> socket.socket:
+            self.handshakes += 1
+            return await self.connect()
+
+        async with self.slots:
+            codes = await accepted_suites(connect, protocol, offer, self.server_hostname,
+                                          timeout_seconds=self.limits.handshake_timeout, max_suites=max_suites)
+        return [classify(*offer[code]) for code in codes]
+
+    async def _legacy(self, protocol: str, found: int) -> list[CipherSuite]:
+        """RC4, 3DES, DES, export: suites this OpenSSL dropped, asked for by hand (one hello when refused)."""
+        known = set(_legacy_suites())
+        offer = {code: suite for code, suite in LEGACY_SUITES.items() if suite[0] not in known}
+        if not offer or found >= self.limits.max_suites:
+            return []
+        with contextlib.suppress(TimeoutError, OSError):
+            return await self._raw(protocol, offer, self.limits.max_suites - found)
+        return []
+
+    async def _hand_built(self, protocol: str) -> ProtocolSupport:
+        """SSL 3.0, which this OpenSSL cannot speak: accepted when the server answers an SSL 3.0 hello."""
+        detail = "probed with a hand-built ClientHello (this OpenSSL cannot offer it)"
+        try:
+            ciphers = await self._raw(protocol, SSLV3_SUITES, self.limits.max_suites)
+        except (TimeoutError, OSError) as exc:
+            return ProtocolSupport(protocol=protocol, outcome="unreachable",
+                                   detail=(str(exc) or type(exc).__name__)[:300])
+        if not ciphers:
+            return ProtocolSupport(protocol=protocol, outcome="rejected", detail=detail)
+        return ProtocolSupport(protocol=protocol, outcome="accepted", detail=detail, ciphers=ciphers)
 
     async def _preference(self, protocol: str, names: list[str]) -> bool | None:
         """Offer the server's first choice last: a server with its own order still picks it."""

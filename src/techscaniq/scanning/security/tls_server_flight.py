@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-_HANDSHAKE, _CHANGE_CIPHER_SPEC = 22, 20
+_HANDSHAKE, _CHANGE_CIPHER_SPEC, _ALERT = 22, 20, 21
 _SERVER_HELLO, _SERVER_KEY_EXCHANGE = 2, 12
 RENEGOTIATION_INFO, HEARTBEAT = 0xFF01, 0x000F
 # RFC 8422 / IANA named groups -> OpenSSL's names, as the rating's group table has them.
@@ -23,10 +23,18 @@ MAX_KEPT = 16384  # the server's first flight up to its key exchange; certificat
 
 @dataclass
 class ServerFlight:
+    version: int | None = None  # the ServerHello's version field (0x0300 SSLv3 .. 0x0303 TLS 1.2)
+    cipher_code: int | None = None  # the suite the server chose, by its IANA number
+    alert: bool = False  # the server answered with an alert record
     compression: int | None = None  # the ServerHello's compression method: 0 none, 1 DEFLATE
     extensions: list[int] = field(default_factory=list)  # ServerHello extension types
     dh_bits: int | None = None  # size of the prime of an ephemeral DH group (ServerKeyExchange)
     curve: str | None = None  # named curve of an ephemeral ECDH key (ServerKeyExchange)
+
+
+def server_hello_complete(data: bytes) -> bool:
+    """Enough of the server's answer to judge a ClientHello: its ServerHello, or an alert."""
+    return data[:1] == bytes([_ALERT]) or any(kind == _SERVER_HELLO for kind, _ in _messages(data[:MAX_KEPT]))
 
 
 def _messages(data: bytes) -> list[tuple[int, bytes]]:
@@ -51,14 +59,16 @@ def _messages(data: bytes) -> list[tuple[int, bytes]]:
     return messages
 
 
-def read_server_flight(data: bytes, *, cipher: str) -> ServerFlight:
+def read_server_flight(data: bytes, *, cipher: str = "") -> ServerFlight:
     """`cipher`: the suite OpenSSL negotiated (its name says which key exchange the message carries)."""
-    flight = ServerFlight()
+    flight = ServerFlight(alert=data[:1] == bytes([_ALERT]))
     for kind, body in _messages(data[:MAX_KEPT]):
         if kind == _SERVER_HELLO and len(body) >= 38:
+            flight.version = int.from_bytes(body[:2], "big")
             at = 34 + 1 + body[34]  # version, random, then the session id
             if at + 3 > len(body):
                 continue
+            flight.cipher_code = int.from_bytes(body[at:at + 2], "big")
             flight.compression = body[at + 2]
             at += 3
             end = min(len(body), at + 2 + int.from_bytes(body[at:at + 2], "big")) if at + 2 <= len(body) else at
