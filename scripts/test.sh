@@ -8,6 +8,7 @@ VENV=.venv
 bash scripts/install_browser.sh  # Debian's Chromium for tests/browser
 bash scripts/install_axe.sh  # axe-core from npm: the dashboard's accessibility test
 bash scripts/install_oidc_provider.sh  # the OpenID Connect provider of the SSO tests (npm)
+bash scripts/install_nss_tools.sh  # NSS selfserv: a real SSL 3.0 / RC4 server for the TLS rating tests
 "$VENV/bin/ruff" check src tests bench
 "$VENV/bin/mypy"
 

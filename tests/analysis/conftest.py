@@ -6,6 +6,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from tests.support.certificates import TestCA
+from tests.support.testsite import LocalSite
+from tests.support.tls_servers import tls_server_context
 
 from techscaniq.domain.config import ScanConfig
 from techscaniq.domain.scan import ScanResult
@@ -14,6 +17,7 @@ from techscaniq.scanning.fetch import Fetcher
 from techscaniq.settings import Settings
 
 ContextFactory = Callable[..., Awaitable[ScanContext]]
+Serve = Callable[..., Awaitable[LocalSite]]
 
 
 @pytest.fixture
@@ -35,3 +39,20 @@ def scan_context(fetcher: Fetcher) -> ContextFactory:
                            fetcher=fetcher if with_fetcher else None)
 
     return make
+
+
+@pytest.fixture
+async def serve(test_ca: TestCA) -> AsyncIterator[Serve]:
+    """`await serve(versions=..., ciphers=..., dh_bits=..., **leaf)`: a TLS site with that configuration
+    (tests/support/tls_servers.py), closed after the test."""
+    sites: list[LocalSite] = []
+
+    async def start(**config: Any) -> LocalSite:
+        site = await LocalSite(ssl_context=tls_server_context(test_ca, **config)).start()
+        site.route("/", body="<html></html>")
+        sites.append(site)
+        return site
+
+    yield start
+    for site in sites:
+        await site.close()

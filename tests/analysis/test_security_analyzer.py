@@ -82,6 +82,21 @@ async def test_plain_site_fails_https_tests(local_site: LocalSite, scan_context:
     assert (report.score, report.grade) == (0, "F")
 
 
+async def test_secure_cookies_set_over_plain_http_are_dropped_as_browsers_drop_them(
+        local_site: LocalSite, scan_context: ContextFactory) -> None:
+    # A real http site: browsers ignore a Secure cookie it sets (RFC 6265bis 5.7), so only `theme` is judged;
+    # the Observatory's cookie jar would keep `sessionid` and call the cookies secure.
+    local_site.route("/", body="<html><p>hello</p></html>", headers=[
+        ("Set-Cookie", "sessionid=1; Secure; HttpOnly; SameSite=Lax"), ("Set-Cookie", "theme=dark; SameSite=Lax")])
+    cookies = (await analyze(scan_context, local_site.url("/"))).finding("cookies")
+    assert cookies is not None and cookies.result == "cookies-without-secure-flag"
+    assert set(cookies.data["cookies"]) == {"theme"}
+    assert cookies.data["rejected"] == {"sessionid": "a Secure cookie set over plain HTTP (browsers drop it)"}
+    local_site.route("/only-secure", body="<html></html>", headers=[("Set-Cookie", "sessionid=1; Secure; HttpOnly")])
+    only = (await analyze(scan_context, local_site.url("/only-secure"))).finding("cookies")
+    assert only is not None and only.result == "cookies-not-found" and only.modifier == 0
+
+
 async def test_http_scan_follows_its_own_redirect_route(site_factory: SiteFactory,
                                                          scan_context: ContextFactory) -> None:
     site, plain, other = await site_factory(tls=True), await site_factory(), await site_factory()

@@ -1,43 +1,26 @@
 """The TLS rating against real local TLS servers with weak configurations made in the test.
 
 Each server is a Python `ssl` server on loopback (port 0) with a certificate issued at test time; the
-probe makes real handshakes with pyOpenSSL. This OpenSSL cannot offer SSLv2 or SSLv3 (compiled out), so
-those two are "not testable" here and no test serves them.
+probe makes real handshakes with pyOpenSSL. This OpenSSL cannot offer SSLv2 (so it is "not testable") or
+SSLv3, which the probe asks for with a hand-built ClientHello (test_tls_legacy_servers.py serves it).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from tests.analysis.conftest import Serve
 from tests.support.certificates import TestCA
 from tests.support.testsite import LocalSite
-from tests.support.tls_servers import MISSING_ISSUER_URL, StaplingServer, tls_server_context
+from tests.support.tls_servers import MISSING_ISSUER_URL, StaplingServer
 
 from techscaniq.domain.tls_rating import CertificateFacts, ProtocolSupport, TLSProbe, TLSRating
 from techscaniq.egress.address_guard import AddressPolicy, BlockedAddressError
 from techscaniq.scanning.security.tls_rater import TLSRater
 from techscaniq.scanning.security.tls_rating import PROTOCOL_POINTS, rate, rating_findings
 from techscaniq.scanning.security.tls_scan import ProbeLimits, classify
-
-Serve = Callable[..., Awaitable[LocalSite]]
-
-
-@pytest.fixture
-async def serve(test_ca: TestCA) -> AsyncIterator[Serve]:
-    sites: list[LocalSite] = []
-
-    async def start(**config: Any) -> LocalSite:
-        site = await LocalSite(ssl_context=tls_server_context(test_ca, **config)).start()
-        site.route("/", body="<html></html>")
-        sites.append(site)
-        return site
-
-    yield start
-    for site in sites:
-        await site.close()
 
 
 async def rated(test_ca: TestCA, site: LocalSite, **options: Any) -> TLSRating:
@@ -57,7 +40,7 @@ async def test_a_good_configuration_gets_a_and_a_plus_with_hsts(serve: Serve, te
     assert (rating.grade, rating.caps) == ("A", [])
     assert (rating.protocol_score, rating.key_exchange_score, rating.cipher_score, rating.score) == (100, 90, 90, 93)
     outcomes = {support.protocol: support.outcome for support in probe.protocols}
-    assert outcomes == {"SSLv2": "not_testable", "SSLv3": "not_testable", "TLSv1.0": "rejected",
+    assert outcomes == {"SSLv2": "not_testable", "SSLv3": "rejected", "TLSv1.0": "rejected",
                         "TLSv1.1": "rejected", "TLSv1.2": "accepted", "TLSv1.3": "accepted"}
     tls12 = probe.support("TLSv1.2")
     assert tls12 is not None and tls12.server_preference is True

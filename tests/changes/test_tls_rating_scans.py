@@ -52,6 +52,10 @@ async def test_a_server_below_the_fetch_floor_gets_a_full_report(
     assert found["x-content-type-options"].passed  # the headers were graded too
     assert report.tls_rating is not None and report.tls_rating.grade == grade
     assert not found[failed].passed and not found["tls-rating"].passed
+    # The reference clients, in the stored report: a current browser speaks no TLS 1.0.
+    browser = report.tls_rating.clients[0]
+    assert browser.client.startswith("Modern browser") and (browser.protocol is None) is (grade == "C")
+    assert found["tls-client-simulation"].passed is (grade != "C")
     # The legacy TLS check answers from the rating's probe (no second set of handshakes).
     legacy = "accepted" if grade == "C" else "rejected"
     assert found["tls-legacy-tlsv1.0"].result == f"tls-legacy-protocol-{legacy}"

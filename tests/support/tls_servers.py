@@ -24,6 +24,42 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 from tests.support.certificates import SITE_IDENTITIES, TestCA, subject_alternative_names
 
+# Standard finite-field groups for DHE servers (public constants: generating a 1024-bit safe prime takes
+# seconds). RFC 5114 section 2.1 (1024-bit MODP with a 160-bit subgroup) and RFC 7919 ffdhe2048.
+DH_GROUPS = {
+    1024: """-----BEGIN DH PARAMETERS-----
+MIIBCAKBgQCxC4+WoIDgHd6S3l6uXVTsUsmfvPsGo8aaap3KUtI7YWBz4oZ1oj0Y
+mDjvHi7mUsAT7LSuqQYRIySXXDzUm4O/rMvdfZDEvXCYSI6cIZpzck7/1vrlZEc4
++qMaT/VbzMChUa9fDci0vUW/N982XBpl5oz9p21NpwjfH7K8LkpDcQKBgQCk0cvV
+w/00EmdlpELvuZkF+BBN0lisUH/WQGz/FCZtMSZv6h5cQVZLd35pD1UE8hMWAhe0
+sBuIal6RVH+eJ0n01/vX07mpLuGQnQ0iY/gKdqaiTAh6CR9THb8KAWm2oorWYqTR
+jnOvoy13nVkY0IvIhY9Nzvl8KiSFXm7rIrOy5Q==
+-----END DH PARAMETERS-----
+""",
+    2048: """-----BEGIN DH PARAMETERS-----
+MIIBCAKCAQEA//////////+t+FRYortKmq/cViAnPTzx2LnFg84tNpWp4TZBFGQz
++8yTnc4kmz75fS/jY2MMddj2gbICrsRhetPfHtXV/WVhJDP1H18GbtCFY2VVPe0a
+87VXE15/V8k1mE8McODmi3fipona8+/och3xWKE2rec1MKzKT0g6eXq8CrGCsyT7
+YdEIqUuyyOP7uWrat2DX9GgdT0Kj3jlN9K5W7edjcrsZCwenyO4KbXCeAvzhzffi
+7MA0BM0oNC9hkXL+nOmFg/+OTxIy7vKBg8P+OxtMb61zO7X8vC7CIAXFjvGDfRaD
+ssbzSibBsu/6iGtCOGEoXJf//////////wIBAg==
+-----END DH PARAMETERS-----
+""",
+}
+
+
+def dh_parameters_pem(bits: int) -> str:
+    """A DH group of `bits`: a standard one for 1024/2048, else generated now (fast only when small)."""
+    if bits in DH_GROUPS:
+        return DH_GROUPS[bits]
+    from cryptography.hazmat.primitives.asymmetric import dh
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # cryptography deprecates FFDH; a weak server is what this is for
+        parameters = dh.generate_parameters(generator=2, key_size=bits)
+    return parameters.parameter_bytes(serialization.Encoding.PEM, serialization.ParameterFormat.PKCS3).decode()
+
+
 # Where the leaf says its missing intermediate lives (nothing listens: the probe never fetches it).
 MISSING_ISSUER_URL = "http://127.0.0.1:9/intermediate.crt"
 
@@ -84,8 +120,10 @@ def issue_leaf(test_ca: TestCA, *, key_bits: int = 2048, days: int = 90, via_int
 
 
 def tls_server_context(test_ca: TestCA, *, versions: tuple[str, str] = ("TLSv1_2", "TLSv1_3"),
-                       ciphers: str = "ECDHE+AESGCM:ECDHE+CHACHA20", **leaf: object) -> ssl.SSLContext:
-    """`versions`: (lowest, highest) ssl.TLSVersion names; `ciphers`: TLS <= 1.2 suites (OpenSSL syntax)."""
+                       ciphers: str = "ECDHE+AESGCM:ECDHE+CHACHA20", dh_bits: int | None = None,
+                       **leaf: object) -> ssl.SSLContext:
+    """`versions`: (lowest, highest) ssl.TLSVersion names; `ciphers`: TLS <= 1.2 suites (OpenSSL syntax);
+    `dh_bits`: the DH group size for DHE suites."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.set_ciphers(ciphers + ":@SECLEVEL=0")
     set_versions(context, *versions)
@@ -95,6 +133,10 @@ def tls_server_context(test_ca: TestCA, *, versions: tuple[str, str] = ("TLSv1_2
         chain_file.write_bytes(chain)
         key_file.write_bytes(key)
         context.load_cert_chain(chain_file, key_file)
+        if dh_bits is not None:
+            dh_file = Path(tmp) / "dh.pem"
+            dh_file.write_text(dh_parameters_pem(dh_bits))
+            context.load_dh_params(dh_file)
     return context
 
 

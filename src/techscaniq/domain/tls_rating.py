@@ -12,6 +12,10 @@ class CipherSuite(BaseModel):
     bits: int
     forward_secrecy: bool
     aead: bool
+    # The ephemeral key exchange the server used with this suite: a named group (x25519, prime256v1,
+    # ffdhe2048) or, for DHE with its own parameters, the size of its prime.
+    group: str | None = None
+    dh_bits: int | None = None
 
 
 class ProtocolSupport(BaseModel):
@@ -59,6 +63,8 @@ class TLSProbe(BaseModel):
     negotiated_protocol: str | None = None
     negotiated_cipher: str | None = None
     negotiated_group: str | None = None
+    # Every TLS <= 1.2 ServerHello carried RFC 5746 renegotiation_info (None: no such handshake).
+    secure_renegotiation: bool | None = None
     certificate: CertificateFacts | None = None
     handshakes: int = 0
     error: str | None = None
@@ -68,6 +74,17 @@ class TLSProbe(BaseModel):
 
     def accepted(self) -> list[ProtocolSupport]:
         return [item for item in self.protocols if item.outcome == "accepted"]
+
+
+class ClientSimulation(BaseModel):
+    """What a reference client would negotiate, worked out from the probe (no handshake of its own)."""
+
+    client: str
+    protocol: str | None = None  # None: no protocol and suite in common, the client cannot connect
+    cipher: str | None = None
+    forward_secrecy: bool | None = None
+    group: str | None = None  # the group seen with that suite, when the client supports it
+    reason: str | None = None  # why it cannot connect
 
 
 class TLSCap(BaseModel):
@@ -85,3 +102,6 @@ class TLSRating(BaseModel):
     grade_ignoring_trust: str | None = None  # with T or M: the grade the configuration would have
     probe: TLSProbe
     cached: bool = False  # the probe is from the per-origin cache, not from this scan
+    key_exchange_bits: int | None = None  # the weakest key exchange seen, in RSA-equivalent bits
+    clients: list[ClientSimulation] = Field(default_factory=list)
+

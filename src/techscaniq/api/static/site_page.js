@@ -30,6 +30,7 @@ async function openSite(id) {
 
   renderUptime(uptime);
   renderGrades(summaries);
+  renderTlsGrade(scan);
   const down = uptime.heartbeat.filter((mark) => mark.state === "down").map((mark) => Date.parse(mark.started_at));
   TechCharts.lineChart($("perf-chart"), [
     { label: "Time to first byte", cls: "ttfb", unit: "ms", points: metrics.series.ttfb_ms || [] },
@@ -65,6 +66,14 @@ function renderGrades(summaries) {
     `${latest.security.tests_failed} test${latest.security.tests_failed === 1 ? "" : "s"} failed` : "No grade yet.";
   $("grade-history").replaceChildren(...graded.map((s) => el("li", { class: `grade small g-${s.security.grade[0]}`,
     text: s.security.grade, title: `${new Date(s.started_at).toLocaleString()}: ${s.security.grade} (${s.security.score})` })));
+}
+
+function renderTlsGrade(scan) {  // the SSL Labs-style grade of the newest scan (docs/tls-rating.md)
+  const rating = scan && scan.security ? scan.security.tls_rating : null;
+  $("tls-grade-now").textContent = rating ? `TLS ${rating.grade}` +
+    (rating.grade_ignoring_trust ? ` (${rating.grade_ignoring_trust} if the certificate were trusted)` : "") +
+    ` — score ${rating.score}/100` + (rating.caps.length ? `, capped: ${rating.caps[0].reason}` : "")
+    : "No TLS grade (not HTTPS, or not rated).";
 }
 
 function renderTimeline(stack) {

@@ -2,7 +2,8 @@
 
 Only cookies a browser would store are judged, as the reference's cookie jar does: one the jar rejects
 (RFC 6265bis: a Domain the page's host is not in, a public suffix, a `__Secure-`/`__Host-` prefix whose rules
-are broken, no name) never reaches the site again, so it is listed under `rejected`, not penalised.
+are broken, no name, a Secure cookie set over plain HTTP) never reaches the site again, so it is listed
+under `rejected`, not penalised.
 """
 
 from __future__ import annotations
@@ -113,6 +114,10 @@ def rejection(cookie: Cookie, *, host: str, https: bool) -> str | None:
             return f"Domain={domain} is a public suffix"
         if not _domain_matches(host, domain):
             return f"Domain={domain} does not cover {host}"
+    if cookie.secure and not https:
+        # RFC 6265bis 5.7 ("Strict Secure Cookies", Chrome and Firefox 52+): a Secure cookie from a page
+        # not served over HTTPS is ignored entirely. The Observatory's jar (tough-cookie) keeps it.
+        return "a Secure cookie set over plain HTTP (browsers drop it)"
     lowered = cookie.name.lower()
     if lowered.startswith(("__secure-", "__host-")) and not (cookie.secure and https):
         return "a __Secure- or __Host- cookie needs Secure, set over HTTPS"

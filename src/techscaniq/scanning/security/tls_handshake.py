@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from OpenSSL import SSL
 
 from techscaniq.scanning.security.sites import is_ip_literal
+from techscaniq.scanning.security.tls_server_flight import MAX_KEPT, ServerFlight, read_server_flight
 
 # Labels as the rating shows them -> pyOpenSSL's version constants. SSLv2 is gone from every OpenSSL
 # since 1.1.0, so it has no constant: it is always "not testable".
@@ -34,6 +35,7 @@ TLS13_SUITES = ("TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_A
 # after the server answered with a version we did not offer: that is the server refusing ours.)
 _LOCAL_REFUSALS = ("no protocols available", "no ciphers available", "no cipher match")
 _READ_SIZE = 65536
+_LEGACY_SERVER_CONNECT: int = getattr(SSL, "OP_LEGACY_SERVER_CONNECT", 0x4)  # not in pyOpenSSL's type stubs
 
 
 class NotTestable(Exception):
@@ -54,6 +56,7 @@ class Handshake:
     verify_errors: list[tuple[int, int]] = field(default_factory=list)  # (X509 error number, depth)
     verified_chain: list[x509.Certificate] = field(default_factory=list)
     ocsp_stapled: bool = False
+    flight: ServerFlight = field(default_factory=ServerFlight)  # what the server sent in the clear
 
 
 @dataclass
@@ -84,6 +87,8 @@ def client_context(protocol: str | None, ciphers: str = ALL_CIPHERS, tls13_suite
     for it only on the handshakes whose certificate it reads). Raises NotTestable when this OpenSSL cannot
     offer that protocol or any of those ciphers."""
     context = SSL.Context(SSL.TLS_CLIENT_METHOD)
+    # OpenSSL 3+ refuses servers without RFC 5746 renegotiation_info; such a server must be rated, not lost.
+    context.set_options(_LEGACY_SERVER_CONNECT)
     try:
         if protocol is not None:
             if protocol not in PROTOCOL_VERSIONS:
@@ -119,6 +124,7 @@ async def handshake(sock: socket.socket, context: SSL.Context, server_hostname: 
         connection.set_tlsext_host_name(server_hostname.encode("idna"))
     connection.request_ocsp()
     loop = asyncio.get_running_loop()
+    received = bytearray()  # the server's first flight, kept to read what OpenSSL does not tell
     try:
         async with asyncio.timeout(timeout_seconds):
             while True:
@@ -133,6 +139,8 @@ async def handshake(sock: socket.socket, context: SSL.Context, server_hostname: 
                 data = await loop.sock_recv(sock, _READ_SIZE)
                 if not data:
                     raise Refused("the server closed the connection during the handshake")
+                if len(received) < MAX_KEPT:
+                    received += data[:MAX_KEPT - len(received)]
                 connection.bio_write(data)
     except SSL.Error as exc:
         reason = _reason(exc)
@@ -143,10 +151,12 @@ async def handshake(sock: socket.socket, context: SSL.Context, server_hostname: 
         raise Refused("connection reset during the handshake") from None
     chain = [cert.to_cryptography() for cert in connection.get_peer_cert_chain() or []]
     verified = [cert.to_cryptography() for cert in connection.get_verified_chain() or []]
+    cipher = connection.get_cipher_name() or ""
     return Handshake(
-        protocol=_label(connection.get_protocol_version_name()), cipher=connection.get_cipher_name() or "",
+        protocol=_label(connection.get_protocol_version_name()), cipher=cipher,
         cipher_bits=connection.get_cipher_bits() or 0, group=connection.get_group_name(), chain=chain,
         verify_errors=notes.verify_errors, verified_chain=verified, ocsp_stapled=bool(notes.ocsp),
+        flight=read_server_flight(bytes(received), cipher=cipher),
     )
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from techscaniq.domain.security import SecurityFinding
 from techscaniq.domain.tls_rating import CipherSuite, TLSCap, TLSProbe, TLSRating
+from techscaniq.scanning.security.tls_clients import simulate_clients
 
 CATEGORY = "tls"
 LETTERS = ("A+", "A", "A-", "B", "C", "D", "E", "F")
@@ -21,7 +22,8 @@ MAX_LIFETIME_DAYS = 398  # CA/Browser Forum limit for certificates issued since 
 _LIFETIME_RULE_FROM = datetime(2020, 9, 1, tzinfo=UTC)
 HSTS_A_PLUS_SECONDS = 180 * 86400
 # Ephemeral groups and EC keys as RSA-equivalent bits (NIST SP 800-57), which the key-exchange table is in.
-_GROUP_RSA_BITS = {"x25519": 3072, "prime256v1": 3072, "secp256r1": 3072, "p-256": 3072, "secp384r1": 7680,
+_GROUP_RSA_BITS = {"prime192v1": 1024, "secp224r1": 2048,
+                   "x25519": 3072, "prime256v1": 3072, "secp256r1": 3072, "p-256": 3072, "secp384r1": 7680,
                    "p-384": 7680, "x448": 7680, "secp521r1": 15360, "p-521": 15360, "ffdhe2048": 2048,
                    "ffdhe3072": 3072, "ffdhe4096": 4096, "ffdhe6144": 6144, "ffdhe8192": 8192}
 
@@ -72,6 +74,28 @@ def _suites(probe: TLSProbe) -> list[tuple[str, CipherSuite]]:
     return [(support.protocol, suite) for support in probe.accepted() for suite in support.ciphers]
 
 
+def _dh_bits(probe: TLSProbe) -> int | None:
+    """The smallest ephemeral DH group the server used with any suite (Logjam's concern), in bits."""
+    sizes = [suite.dh_bits for _, suite in _suites(probe) if suite.dh_bits]
+    return min(sizes) if sizes else None
+
+
+def key_exchange_bits(probe: TLSProbe) -> int:
+    """The weakest key exchange the server does, in RSA-equivalent bits: the certificate key (RSA key
+    transport; it also signs the ephemeral key) and every ephemeral group seen with an accepted suite."""
+    certificate = probe.certificate
+    assert certificate is not None
+    if any(_anonymous(suite) for _, suite in _suites(probe)):
+        return 0
+    bits = [rsa_equivalent(certificate.key_type, certificate.key_bits)]
+    groups = [probe.negotiated_group, *(suite.group for _, suite in _suites(probe))]
+    bits += [_GROUP_RSA_BITS[name.lower()] for name in groups if name and name.lower() in _GROUP_RSA_BITS]
+    dh = _dh_bits(probe)
+    if dh is not None:
+        bits.append(dh)
+    return min(bits)
+
+
 def rate(probe: TLSProbe, *, hsts_max_age: int | None = None, cached: bool = False) -> TLSRating | None:
     """None when no handshake succeeded (nothing to rate)."""
     accepted = [support.protocol for support in probe.accepted()]
@@ -82,9 +106,7 @@ def rate(probe: TLSProbe, *, hsts_max_age: int | None = None, cached: bool = Fal
     points = [PROTOCOL_POINTS[name] for name in accepted]
     protocol_score = (max(points) + min(points)) // 2
     anonymous = any(_anonymous(suite) for _, suite in suites)
-    key_bits = rsa_equivalent(certificate.key_type, certificate.key_bits)
-    group_bits = _GROUP_RSA_BITS.get((probe.negotiated_group or "").lower())
-    exchange_bits = 0 if anonymous else min(key_bits, group_bits or key_bits)
+    exchange_bits = key_exchange_bits(probe)
     key_exchange_score = _key_exchange_points(exchange_bits)
     bits = [suite.bits for _, suite in suites]
     cipher_score = (_cipher_points(max(bits)) + _cipher_points(min(bits))) // 2
@@ -109,6 +131,9 @@ def rate(probe: TLSProbe, *, hsts_max_age: int | None = None, cached: bool = Fal
         cap("F", f"the certificate key is {certificate.key_type} {certificate.key_bits} bits (under 1024)")
     if certificate.signature_hash in ("md5", "md2"):
         cap("F", f"the certificate is signed with {certificate.signature_hash.upper()}")
+    dh_bits = _dh_bits(probe)
+    if dh_bits is not None and dh_bits < 1024:
+        cap("F", f"DHE suites use a {dh_bits}-bit DH group (under 1024: Logjam)")
     if "SSLv3" in accepted:
         cap("C", "SSL 3.0 is accepted (POODLE)")
     if "TLSv1.2" not in accepted and "TLSv1.3" not in accepted:
@@ -128,6 +153,10 @@ def rate(probe: TLSProbe, *, hsts_max_age: int | None = None, cached: bool = Fal
         cap("B", f"the certificate key is {certificate.key_type} {certificate.key_bits} bits (under 2048)")
     if not certificate.chain_complete:
         cap("B", "the certificate chain is incomplete (an intermediate certificate is not sent)")
+    if dh_bits is not None and 1024 <= dh_bits < 2048:
+        cap("B", f"DHE suites use a weak {dh_bits}-bit DH group (under 2048)")
+    if probe.secure_renegotiation is False:
+        cap("A-", "secure renegotiation (RFC 5746) is not supported")
 
     grade = _letter(score)
     for item in caps:
@@ -141,7 +170,7 @@ def rate(probe: TLSProbe, *, hsts_max_age: int | None = None, cached: bool = Fal
         cap(trust[0], trust[1])
     return TLSRating(grade=grade, score=score, protocol_score=protocol_score, key_exchange_score=key_exchange_score,
                      cipher_score=cipher_score, caps=caps, grade_ignoring_trust=ignoring_trust, probe=probe,
-                     cached=cached)
+                     cached=cached, key_exchange_bits=exchange_bits, clients=simulate_clients(probe))
 
 
 def lifetime_too_long(probe: TLSProbe) -> bool:
@@ -208,6 +237,28 @@ def rating_findings(rating: TLSRating) -> list[SecurityFinding]:
                           not weak, f"Weak suites accepted: {', '.join(weak[:10])}" if weak
                           else "No RC4, 3DES/64-bit, NULL, export or anonymous suites accepted", "high",
                           ", ".join(weak[:20]) or None, suites=weak[:50]))
+    exchanges = sorted({f"{suite.name}: " + (f"DH {suite.dh_bits}" if suite.dh_bits else suite.group or "?")
+                        for _, suite in suites if suite.dh_bits or suite.group})
+    dh_bits = _dh_bits(probe)
+    weak_dh = dh_bits is not None and dh_bits < 2048
+    found.append(_finding("tls-key-exchange", "tls-key-exchange-weak-dh" if weak_dh else "tls-key-exchange-strong",
+                          not weak_dh, f"DHE suites use a {dh_bits}-bit DH group" if weak_dh
+                          else f"Weakest key exchange: {rating.key_exchange_bits} RSA-equivalent bits",
+                          "critical" if dh_bits is not None and dh_bits < 1024 else "high",
+                          f"DH {dh_bits}" if dh_bits else None, bits=rating.key_exchange_bits, dh_bits=dh_bits,
+                          groups=exchanges[:50]))
+    if probe.secure_renegotiation is not None:
+        secure = probe.secure_renegotiation
+        found.append(_finding("tls-secure-renegotiation", "tls-secure-renegotiation-supported" if secure
+                              else "tls-secure-renegotiation-not-supported", secure,
+                              "The server supports secure renegotiation (RFC 5746)" if secure
+                              else "The server does not send renegotiation_info (RFC 5746)", "medium"))
+    found.append(_finding("tls-client-simulation", "tls-clients-all-connect"
+                          if all(client.protocol for client in rating.clients) else "tls-clients-some-fail",
+                          all(client.protocol for client in rating.clients),
+                          "; ".join(f"{client.client}: {client.protocol} {client.cipher}" if client.protocol
+                                    else f"{client.client}: fails ({client.reason})" for client in rating.clients),
+                          "low", clients=[client.model_dump() for client in rating.clients]))
     key = f"{certificate.key_type} {certificate.key_bits}" + (f" ({certificate.curve})" if certificate.curve else "")
     strong_key = rsa_equivalent(certificate.key_type, certificate.key_bits) >= 2048
     found.append(_finding("tls-key-strength", "tls-key-strong" if strong_key else "tls-key-weak", strong_key,

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from OpenSSL import SSL
@@ -31,6 +31,8 @@ from techscaniq.scanning.security.tls_handshake import (
     client_context,
     handshake,
 )
+from techscaniq.scanning.security.tls_raw_hello import LEGACY_SUITES, SSLV3_SUITES, accepted_suites
+from techscaniq.scanning.security.tls_server_flight import RENEGOTIATION_INFO
 
 Connect = Callable[[], Awaitable[socket.socket]]
 
@@ -43,11 +45,18 @@ class ProbeLimits:
     deadline: float = 60.0
 
 
-def classify(name: str, bits: int) -> CipherSuite:
+def classify(name: str, bits: int, *, group: str | None = None, dh_bits: int | None = None) -> CipherSuite:
     tls13 = name.startswith("TLS_")
     forward = tls13 or name.startswith(("ECDHE-", "DHE-", "EDH-"))
     aead = tls13 or any(mode in name for mode in ("GCM", "CHACHA20", "CCM"))
-    return CipherSuite(name=name, bits=bits, forward_secrecy=forward, aead=aead)
+    return CipherSuite(name=name, bits=bits, forward_secrecy=forward, aead=aead, group=group, dh_bits=dh_bits)
+
+
+def _suite(found: Handshake) -> CipherSuite:
+    """The suite with the key exchange the server used for it (OpenSSL names no group for DHE with the
+    server's own parameters: the size of its prime comes from the ServerKeyExchange)."""
+    return classify(found.cipher, found.cipher_bits, group=found.group or found.flight.curve,
+                    dh_bits=found.flight.dh_bits)
 
 
 def _legacy_suites() -> list[str]:
@@ -66,6 +75,7 @@ class _Run:
     limits: ProbeLimits
     slots: asyncio.Semaphore
     handshakes: int = 0
+    renegotiation_info: list[bool] = field(default_factory=list)  # per TLS <= 1.2 handshake
 
     async def attempt(self, protocol: str | None, ciphers: list[str] | None = None,
                       suites: tuple[str, ...] = (), *, verify: bool = False) -> Handshake:
@@ -100,10 +110,17 @@ class _Run:
                 else:
                     found = await self.attempt(protocol, remaining)
             except NotTestable as exc:
+                if not accepted and protocol == "SSLv3":
+                    return await self._hand_built(protocol)
                 if not accepted:
                     return ProtocolSupport(protocol=protocol, outcome="not_testable", detail=str(exc)[:300])
                 break  # none of what is left can be offered with this protocol
             except Refused as exc:
+                if not accepted and not tls13:  # perhaps only suites this OpenSSL dropped (RC4, 3DES)
+                    legacy = await self._legacy(protocol, 0)
+                    if legacy:
+                        return ProtocolSupport(protocol=protocol, outcome="accepted", ciphers=legacy,
+                                               detail="only suites this OpenSSL cannot offer (hand-built hellos)")
                 if not accepted:
                     return ProtocolSupport(protocol=protocol, outcome="rejected", detail=str(exc)[:300])
                 break
@@ -119,12 +136,49 @@ class _Run:
                                            detail=f"the server chose a suite not offered: {found.cipher!r}"[:300])
                 break
             accepted.append(found)
+            if not tls13:
+                self.renegotiation_info.append(RENEGOTIATION_INFO in found.flight.extensions)
             remaining.remove(found.cipher)
         names = [item.cipher for item in accepted]
         preference = await self._preference(protocol, names) if len(names) >= 2 else None
-        return ProtocolSupport(protocol=protocol, outcome="accepted",
-                               ciphers=[classify(item.cipher, item.cipher_bits) for item in accepted],
+        ciphers = [_suite(item) for item in accepted]
+        if not tls13 and not truncated:
+            ciphers += await self._legacy(protocol, len(ciphers))
+        return ProtocolSupport(protocol=protocol, outcome="accepted", ciphers=ciphers,
                                server_preference=preference, ciphers_truncated=truncated)
+
+    async def _raw(self, protocol: str, offer: dict[int, tuple[str, int]], max_suites: int) -> list[CipherSuite]:
+        """Hand-built ClientHellos (tls_raw_hello.py) for what this OpenSSL cannot offer."""
+        async def connect() -> socket.socket:
+            self.handshakes += 1
+            return await self.connect()
+
+        async with self.slots:
+            codes = await accepted_suites(connect, protocol, offer, self.server_hostname,
+                                          timeout_seconds=self.limits.handshake_timeout, max_suites=max_suites)
+        return [classify(*offer[code]) for code in codes]
+
+    async def _legacy(self, protocol: str, found: int) -> list[CipherSuite]:
+        """RC4, 3DES, DES, export: suites this OpenSSL dropped, asked for by hand (one hello when refused)."""
+        known = set(_legacy_suites())
+        offer = {code: suite for code, suite in LEGACY_SUITES.items() if suite[0] not in known}
+        if not offer or found >= self.limits.max_suites:
+            return []
+        with contextlib.suppress(TimeoutError, OSError):
+            return await self._raw(protocol, offer, self.limits.max_suites - found)
+        return []
+
+    async def _hand_built(self, protocol: str) -> ProtocolSupport:
+        """SSL 3.0, which this OpenSSL cannot speak: accepted when the server answers an SSL 3.0 hello."""
+        detail = "probed with a hand-built ClientHello (this OpenSSL cannot offer it)"
+        try:
+            ciphers = await self._raw(protocol, SSLV3_SUITES, self.limits.max_suites)
+        except (TimeoutError, OSError) as exc:
+            return ProtocolSupport(protocol=protocol, outcome="unreachable",
+                                   detail=(str(exc) or type(exc).__name__)[:300])
+        if not ciphers:
+            return ProtocolSupport(protocol=protocol, outcome="rejected", detail=detail)
+        return ProtocolSupport(protocol=protocol, outcome="accepted", detail=detail, ciphers=ciphers)
 
     async def _preference(self, protocol: str, names: list[str]) -> bool | None:
         """Offer the server's first choice last: a server with its own order still picks it."""
@@ -167,6 +221,8 @@ async def probe_tls(connect: Connect, host: str, port: int, *, address: str | No
             source = await run.attempt(best.protocol, None if tls13 else names, tuple(names) if tls13 else (),
                                        verify=True)
     probe.handshakes = run.handshakes
+    if run.renegotiation_info:
+        probe.secure_renegotiation = all(run.renegotiation_info)
     if reference is not None:
         probe.negotiated_protocol, probe.negotiated_cipher = reference.protocol, reference.cipher
         probe.negotiated_group = reference.group
