@@ -4,6 +4,7 @@ facets, tenant isolation and a rebuild that keeps answering."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 import pytest_asyncio
@@ -169,3 +170,17 @@ async def test_an_aborted_rebuild_leaves_the_live_index(fresh: SearchBackend) ->
     await rebuild.put_sites([SITES[1]])
     await rebuild.abort()
     assert await names(loaded, "") == ["API", "Blog", "Shop"]
+
+
+async def test_both_ages_split_the_changed_sites_and_never_changed_is_neither(loaded: SearchBackend) -> None:
+    # Shop changed 2 days ago, Blog 20 days ago, API never (tests/search/portfolio.py).
+    assert await names(loaded, "changed:<7d") == ["Shop"]
+    assert await names(loaded, "changed:>7d") == ["Blog"]
+    assert await names(loaded, "-changed:<7d") == ["API", "Blog"]
+    assert await names(loaded, "-changed:>7d") == ["API", "Shop"]
+    assert await names(loaded, "changed:<7d changed:>1d") == ["Shop"]
+    ten_days_ago = (NOW - timedelta(days=10)).date().isoformat()
+    assert await names(loaded, f"changed:>{ten_days_ago}") == ["Shop"]
+    assert await names(loaded, f"changed:<{ten_days_ago}") == ["Blog"]
+    assert await names(loaded, "changed:<7d", "changes") == ["Stripe"]
+    assert await names(loaded, "changed:>7d", "changes") == ["strict-transport-security"]

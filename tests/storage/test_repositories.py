@@ -156,3 +156,24 @@ async def test_processed_events_ledger(storage: SqlStorage) -> None:
     await storage.processed.mark("detector", "e1")
     assert await storage.processed.seen("detector", "e1")
     assert not await storage.processed.seen("alerts", "e1")
+
+
+async def test_keyset_pages_walk_every_row_once_in_id_order(storage: SqlStorage) -> None:
+    changes = [Change(organization_id="org-a", config_id="c1", scan_id=f"s{n}", type=ChangeKind.TECHNOLOGY,
+                      change_type="added", subject=f"lib{n}", detected_at=T0 + timedelta(minutes=n))
+               for n in range(7)]
+    await storage.changes.add_many(changes)
+    walked: list[str] = []
+    after: str | None = None
+    while page := await storage.changes.page(after, limit=3):
+        walked += [c.id for c in page]
+        after = page[-1].id
+    assert walked == sorted(c.id for c in changes)
+    recent = await storage.changes.page(limit=100, since=T0 + timedelta(minutes=5))
+    assert sorted(c.subject for c in recent) == ["lib5", "lib6"]
+    configs = [make_config(name=f"site{n}") for n in range(4)]
+    for config in configs:
+        await storage.configs.add(config, next_run_at=None)
+    first = await storage.configs.page(limit=2)
+    rest = await storage.configs.page(first[-1].id, limit=10)
+    assert [c.id for c in first + rest] == sorted(c.id for c in configs)

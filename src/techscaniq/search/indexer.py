@@ -5,9 +5,10 @@ only delays search (the bus retries), never scanning, change detection or alerti
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from techscaniq.bus.protocol import EventBus
 from techscaniq.domain.alert import Alert
@@ -39,8 +40,10 @@ class RebuildCounts:
 
 
 class SearchIndexer:
-    def __init__(self, storage: Storage, backend: SearchBackend, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, storage: Storage, backend: SearchBackend, clock: Callable[[], datetime] = utcnow,
+                 page: int = BATCH) -> None:
         self._storage = storage
+        self._page = page  # rows read per page of a rebuild
         self._backend = backend
         self._clock = clock
         self.last_indexed_at: datetime | None = None
@@ -118,30 +121,28 @@ class SearchIndexer:
         return counts
 
     async def _fill(self, target: IndexWriter, report: Progress) -> RebuildCounts:
+        # Every walk pages by id (keyset): OFFSET would reread all the rows before each page (quadratic over a
+        # million changes) and give a row twice when one is added ahead of it during the walk.
         counts = RebuildCounts()
         configs: dict[str, MonitoringConfig] = {}
-        offset = 0
-        while batch := await self._storage.configs.find(None, limit=BATCH, offset=offset):
+        async for batch in _pages(lambda after: self._storage.configs.page(after, self._page)):
             configs.update((config.id, config) for config in batch)
-            offset += len(batch)
         last_change: dict[str, datetime] = {}
-        offset = 0
-        while changes := await self._storage.changes.find(limit=BATCH * 4, offset=offset):
-            offset += len(changes)
-            for change in changes:  # newest first: the first one of a site is its last change
-                last_change.setdefault(change.config_id, change.detected_at)
+        async for changes in _pages(lambda after: self._storage.changes.page(after, self._page * 4)):
+            for change in changes:
+                newest = last_change.get(change.config_id)
+                if newest is None or change.detected_at > newest:
+                    last_change[change.config_id] = change.detected_at
             await target.put_changes([change_document(c, configs.get(c.config_id)) for c in changes])
             counts.changes += len(changes)
             report("changes", counts.changes)
-        offset = 0
-        while alerts := await self._storage.alerts.find(limit=BATCH * 4, offset=offset):
-            offset += len(alerts)
+        async for alerts in _pages(lambda after: self._storage.alerts.page(after, self._page * 4)):
             await target.put_alerts([alert_document(a, configs.get(a.config_id)) for a in alerts])
             counts.alerts += len(alerts)
             report("alerts", counts.alerts)
         ordered = list(configs.values())
-        for start in range(0, len(ordered), BATCH):
-            batch = ordered[start:start + BATCH]
+        for start in range(0, len(ordered), self._page):
+            batch = ordered[start:start + self._page]
             latest = await self._storage.scans.latest([config.id for config in batch])
             await target.put_sites([site_document(config, latest.get(config.id), last_change.get(config.id))
                                     for config in batch])
@@ -151,20 +152,30 @@ class SearchIndexer:
 
     async def _catch_up(self, since: datetime) -> None:
         sites: set[tuple[str, str]] = set()
-        offset = 0
-        while changes := await self._storage.changes.find(since=since, limit=BATCH, offset=offset):
-            offset += len(changes)
+        async for changes in _pages(lambda after: self._storage.changes.page(after, self._page, since)):
             configs = {c.config_id: await self._storage.configs.get(c.config_id) for c in changes}
             await self._backend.put_changes([change_document(c, configs[c.config_id]) for c in changes])
             sites.update((c.organization_id, c.config_id) for c in changes)
-        offset = 0
-        while alerts := await self._storage.alerts.find(since=since, limit=BATCH, offset=offset):
-            offset += len(alerts)
+        async for alerts in _pages(lambda after: self._storage.alerts.page(after, self._page, since)):
             configs = {a.config_id: await self._storage.configs.get(a.config_id) for a in alerts}
             await self._backend.put_alerts([alert_document(a, configs[a.config_id]) for a in alerts])
-        offset = 0
-        while scans := await self._storage.scans.find(since=since, limit=BATCH, offset=offset):
-            offset += len(scans)
+        async for scans in _pages(lambda after: self._storage.scans.page(after, self._page, since)):
             sites.update((s.organization_id, s.config_id) for s in scans)
         for organization_id, config_id in sites:
             await self.index_site(config_id, organization_id)
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Identified)
+
+
+async def _pages(read: Callable[[str | None], Awaitable[list[R]]]) -> AsyncIterator[list[R]]:
+    """Each page of a keyset walk: `read(after)` answers the rows after the id `after`, in id order."""
+    after: str | None = None
+    while page := await read(after):
+        yield page
+        after = page[-1].id

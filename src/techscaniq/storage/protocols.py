@@ -37,6 +37,10 @@ class ConfigRepository(Protocol):
 
     async def get(self, config_id: str, organization_id: str | None = None) -> MonitoringConfig | None: ...
 
+    async def page(self, after: str | None = None, limit: int = 1000) -> list[MonitoringConfig]:
+        """In id order after the id `after` (keyset, for walks over the whole table such as a search rebuild)."""
+        ...
+
     async def find(
         self, organization_id: str | None = None, limit: int = 1000, offset: int = 0
     ) -> list[MonitoringConfig]: ...
@@ -78,6 +82,12 @@ class ScanRepository(Protocol):
 
     async def body(self, scan_id: str) -> bytes | None:
         """The stored response body (for re-analysis with a newer fingerprint database)."""
+        ...
+
+    async def page(self, after: str | None = None, limit: int = 1000, since: datetime | None = None
+                   ) -> list[ScanResult]:
+        """In id order after the id `after` (keyset, for walks over the whole table such as a search rebuild);
+        `since`: started at or after it."""
         ...
 
     async def find(
@@ -140,6 +150,12 @@ class ChangeRepository(Protocol):
 
     async def get(self, change_id: str, organization_id: str | None = None) -> Change | None: ...
 
+    async def page(self, after: str | None = None, limit: int = 1000, since: datetime | None = None
+                   ) -> list[Change]:
+        """In id order after the id `after` (keyset, for walks over the whole table such as a search rebuild);
+        `since`: detected at or after it."""
+        ...
+
     async def find(
         self,
         organization_id: str | None = None,
@@ -175,6 +191,12 @@ class AlertRepository(Protocol):
 
     async def last_notified(self, dedupe_key: str) -> Alert | None:
         """The newest alert with this key that was notified (not throttled or silenced)."""
+        ...
+
+    async def page(self, after: str | None = None, limit: int = 1000, since: datetime | None = None
+                   ) -> list[Alert]:
+        """In id order after the id `after` (keyset, for walks over the whole table such as a search rebuild);
+        `since`: triggered at or after it."""
         ...
 
     async def find(

@@ -46,6 +46,10 @@ class SqlAlertRepository(SqlRepository):
         )
         return await self.load_one(query, Alert)
 
+    async def page(self, after: str | None = None, limit: int = 1000, since: datetime | None = None
+                   ) -> list[Alert]:
+        return await self.load_page(t, Alert, after, limit, since, "triggered_at")
+
     async def find(
         self,
         organization_id: str | None = None,

@@ -43,6 +43,10 @@ class SqlChangeRepository(SqlRepository):
         query = where_given(select(t.c.document).where(t.c.id == change_id), (t.c.organization_id, organization_id))
         return await self.load_one(query, Change)
 
+    async def page(self, after: str | None = None, limit: int = 1000, since: datetime | None = None
+                   ) -> list[Change]:
+        return await self.load_page(t, Change, after, limit, since, "detected_at")
+
     async def find(
         self,
         organization_id: str | None = None,

@@ -21,6 +21,9 @@ class SqlConfigRepository(SqlRepository):
         query = where_given(select(t.c.document).where(t.c.id == config_id), (t.c.organization_id, organization_id))
         return await self.load_one(query, MonitoringConfig)
 
+    async def page(self, after: str | None = None, limit: int = 1000) -> list[MonitoringConfig]:
+        return await self.load_page(t, MonitoringConfig, after, limit)
+
     async def find(
         self, organization_id: str | None = None, limit: int = 1000, offset: int = 0
     ) -> list[MonitoringConfig]:

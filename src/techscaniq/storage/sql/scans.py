@@ -99,6 +99,10 @@ class SqlScanRepository(SqlRepository):
             await conn.execute(delete(body_blobs).where(~referenced))
         return deleted
 
+    async def page(self, after: str | None = None, limit: int = 1000, since: datetime | None = None
+                   ) -> list[ScanResult]:
+        return await self.load_page(t, ScanResult, after, limit, since, "started_at")
+
     async def find(
         self,
         config_id: str | None = None,
