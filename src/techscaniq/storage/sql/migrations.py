@@ -69,6 +69,12 @@ def _body_blobs(connection: Connection) -> None:
     tables.metadata.create_all(connection, tables=[tables.body_blobs, tables.scan_body_refs], checkfirst=True)
 
 
+def _baselines_and_config_keyset(connection: Connection) -> None:
+    tables.change_baselines.create(connection, checkfirst=True)
+    for statement in tables.CONFIG_LISTING_INDEXES:
+        connection.execute(text(statement))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "monitoring core schema", _core_schema),
     Migration(2, "silences and maintenance windows", _silences),
@@ -76,6 +82,7 @@ MIGRATIONS: list[Migration] = [
     Migration(4, "revoked API tokens", _revoked_tokens),
     Migration(5, "durable scan-now requests", _scan_requests),
     Migration(6, "content-addressed response bodies", _body_blobs),
+    Migration(10, "change detection baselines; config listing keyset indexes", _baselines_and_config_keyset),
 ]
 
 

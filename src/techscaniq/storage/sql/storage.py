@@ -17,6 +17,7 @@ from techscaniq.storage.protocols import MetricRepository
 from techscaniq.storage.secret_box import SecretBox
 from techscaniq.storage.sql import tables
 from techscaniq.storage.sql.alerts import SqlAlertRepository
+from techscaniq.storage.sql.baselines import SqlBaselineRepository
 from techscaniq.storage.sql.changes import SqlChangeRepository
 from techscaniq.storage.sql.configs import SqlConfigRepository
 from techscaniq.storage.sql.custom_fingerprints import SqlCustomFingerprintRepository
@@ -57,6 +58,7 @@ class SqlStorage:
         self.custom_fingerprints = SqlCustomFingerprintRepository(self.engine)
         self.revoked_tokens = SqlRevokedTokenRepository(self.engine)
         self.scan_requests = SqlScanRequestRepository(self.engine)
+        self.baselines = SqlBaselineRepository(self.engine)
 
     @property
     def dialect(self) -> str:
