@@ -120,10 +120,10 @@ class SearchIndexer:
     async def _fill(self, target: IndexWriter, report: Progress) -> RebuildCounts:
         counts = RebuildCounts()
         configs: dict[str, MonitoringConfig] = {}
-        offset = 0
-        while batch := await self._storage.configs.find(None, limit=BATCH, offset=offset):
+        after: tuple[datetime, str] | None = None
+        while batch := await self._storage.configs.find(None, limit=BATCH, after=after):
             configs.update((config.id, config) for config in batch)
-            offset += len(batch)
+            after = (batch[-1].created_at, batch[-1].id)
         last_change: dict[str, datetime] = {}
         offset = 0
         while changes := await self._storage.changes.find(limit=BATCH * 4, offset=offset):
