@@ -1,14 +1,19 @@
 """Change detection benchmark: one site with 60 technologies, 9 security headers, performance metrics
 and a certificate, scanned repeatedly with a few changes along the way.
 
-    .venv/bin/python -m bench.bench_changes [--scans 200] [--history 20]
+    .venv/bin/python -m bench.bench_changes [--scans 200] [--history 20] [--stored 10,100,1000,10000]
 
 Reports
 - the pure core: scans judged per second by `detect_changes` against a full history window;
 - the stage: scans per second through `ChangeDetector.handle_scan` on the real embedded SQLite storage
-  (history query, detection, idempotent insert, metrics).
+  (baseline row read and written, detection, idempotent insert, metrics); re-delivered scans rebuild
+  their baseline from the stored history;
+- cost per detection against the number of stored scans of the config (10 ... 10,000): the stage with
+  its baseline, and loading the history window as before baselines (the `scans.previous` query of
+  `--history` documents, then `detect_changes`).
 Each next to a reference measured in the same run: decoding the history window from JSON (what loading
-it from the database costs at least) for the core, and the bare `scans.previous` query for the stage.
+it from the database costs at least) for the core, the bare `scans.previous` query for the stage, and
+reading one stored scan by id (`scans.get`, one indexed row) for the cost per detection.
 """
 
 from __future__ import annotations
@@ -113,10 +118,55 @@ async def bench_stage(all_scans: list[ScanResult], window: int) -> tuple[float, 
     return count / stage, count / replay, count / query
 
 
+async def bench_history_length(stored: list[int], window: int, judged: int = 40) -> list[tuple[int, float, float]]:
+    """(stored scans, baseline detection / reference, window loading / reference) for each count in `stored`.
+    One database grows from count to count; at each, `judged` further scans are judged both ways (interleaved,
+    so the machine's load affects all alike) after one unmeasured scan that brings the baseline up to date."""
+    all_scans = scans(max(stored) + (judged + 1) * len(stored))
+    policy, cfg = DetectionPolicy(history_window=window), config()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(_env_file=None, database_url=None, data_dir=Path(tmp))  # type: ignore[call-arg]
+        storage = SqlStorage(settings)
+        await storage.start()
+        try:
+            detector, position = ChangeDetector(storage, policy), 0
+            for count in stored:
+                while position < count:
+                    await storage.scans.add(all_scans[position])
+                    position += 1
+                await storage.scans.add(all_scans[position])
+                await detector.handle_scan(all_scans[position], cfg)
+                position += 1
+                reference = with_baseline = windowed = 0.0
+                for scan in all_scans[position: position + judged]:
+                    await storage.scans.add(scan)
+                    begin = time.perf_counter()
+                    await storage.scans.get(all_scans[position - 1].id)
+                    reference += time.perf_counter() - begin
+                    begin = time.perf_counter()
+                    history = await storage.scans.previous(scan.config_id, before=scan.started_at, limit=window)
+                    detect_changes(scan, history, cfg, policy)
+                    windowed += time.perf_counter() - begin
+                    begin = time.perf_counter()
+                    await detector.handle_scan(scan, cfg)
+                    with_baseline += time.perf_counter() - begin
+                position += judged
+                results.append((count, with_baseline / reference, windowed / reference))
+                print(f"  {count:>6,} stored: {with_baseline / judged * 1000:6.2f} ms with the baseline "
+                      f"({with_baseline / reference:5.1f}x the reference), {windowed / judged * 1000:6.2f} ms "
+                      f"loading the window ({windowed / reference:5.1f}x); reference {reference / judged * 1000:.2f} ms",
+                      flush=True)
+        finally:
+            await storage.close()
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scans", type=int, default=200)
     parser.add_argument("--history", type=int, default=20)
+    parser.add_argument("--stored", default="10,100,1000,10000", help="stored-scan counts for the cost per detection")
     args = parser.parse_args()
     all_scans = scans(args.scans)
     core, decode, found = bench_core(all_scans, args.history)
@@ -125,6 +175,8 @@ def main() -> None:
     stage, replay, query = asyncio.run(bench_stage(all_scans, args.history))
     print(f"stage: {stage:,.0f} scans/s; re-delivered: {replay:,.0f} scans/s; bare history query: {query:,.0f}/s; "
           f"the stage costs {query / stage:.2f}x the query")
+    print(f"cost per detection against stored scans (history window {args.history}):")
+    asyncio.run(bench_history_length([int(n) for n in args.stored.split(",")], args.history))
 
 
 if __name__ == "__main__":

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
-from techscaniq.changes.baseline import Baseline, StoredBaseline
+from techscaniq.changes.baseline import Baseline, StoredBaseline, pack, unpack
 from techscaniq.domain.common import utcnow
-from techscaniq.storage.sql.base import SqlRepository, document
+from techscaniq.storage.sql.base import SqlRepository
 from techscaniq.storage.sql.tables import change_baselines as t
 from techscaniq.storage.sql.tables import scans
 
@@ -16,16 +16,18 @@ from techscaniq.storage.sql.tables import scans
 class SqlBaselineRepository(SqlRepository):
     async def get(self, config_id: str, before: datetime) -> StoredBaseline:
         """The baseline, and which stored scan it must end with to be current for a scan started at `before`
-        (a scan stored but not judged yet, or judged elsewhere out of order, makes it stale). Both come
-        from indexed lookups, so the cost does not grow with the config's history."""
+        (a scan stored but not judged yet, or judged elsewhere out of order, makes it stale). One statement
+        of two indexed lookups, so the cost does not grow with the config's history."""
         newest = (
             select(scans.c.id).where(scans.c.config_id == config_id, scans.c.started_at < before)
-            .order_by(scans.c.started_at.desc(), scans.c.id.desc()).limit(1)
+            .order_by(scans.c.started_at.desc(), scans.c.id.desc()).limit(1).scalar_subquery()
         )
+        query = select(t.c.document, newest.label("newest_scan_id")).where(t.c.config_id == config_id)
         async with self._engine.connect() as conn:
-            row = (await conn.execute(select(t.c.document).where(t.c.config_id == config_id))).first()
-            newest_id = (await conn.execute(newest)).scalar()
-        baseline = Baseline.model_validate(row.document) if row is not None else None
+            row = (await conn.execute(query)).first()
+        if row is None:  # no baseline yet: it is built from the stored history, whichever scan is newest
+            return StoredBaseline(None, None)
+        baseline, newest_id = unpack(row.document), row.newest_scan_id
         return StoredBaseline(baseline, newest_id)
 
     async def put(self, organization_id: str, baseline: Baseline) -> bool:
@@ -35,7 +37,7 @@ class SqlBaselineRepository(SqlRepository):
         if newest is None:
             return False
         values = {"organization_id": organization_id, "scan_id": newest.id, "scan_started_at": newest.started_at,
-                  "policy_key": baseline.policy_key, "updated_at": utcnow(), "document": document(baseline)}
+                  "policy_key": baseline.policy_key, "updated_at": utcnow(), "document": pack(baseline)}
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 update(t).where(t.c.config_id == baseline.config_id, t.c.scan_started_at <= newest.started_at)
