@@ -155,7 +155,8 @@ async def bench_history_length(stored: list[int], window: int, judged: int = 40)
                 results.append((count, with_baseline / reference, windowed / reference))
                 print(f"  {count:>6,} stored: {with_baseline / judged * 1000:6.2f} ms with the baseline "
                       f"({with_baseline / reference:5.1f}x the reference), {windowed / judged * 1000:6.2f} ms "
-                      f"loading the window ({windowed / reference:5.1f}x); reference {reference / judged * 1000:.2f} ms",
+                      f"loading the window ({windowed / reference:5.1f}x); "
+                      f"reference {reference / judged * 1000:.2f} ms",
                       flush=True)
         finally:
             await storage.close()

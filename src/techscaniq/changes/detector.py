@@ -107,6 +107,15 @@ class ChangeDetector:
             return found
         return rebuild(scan.config_id, await self.history(scan), self.policy)
 
+    async def rebuild_baseline(self, config_id: str, organization_id: str) -> bool:
+        """Rebuild a config's baseline from its newest stored scans (after a policy change, a fingerprint
+        update or a restore; the stage also does it by itself when it finds the row stale). False when
+        the config has no scans."""
+        history = await self._storage.scans.find(config_id=config_id, limit=self.policy.history_window)
+        if not history:
+            return False
+        return await self._storage.baselines.put(organization_id, rebuild(config_id, history, self.policy))
+
     def _needs_reanalysis(self, scan: ScanResult, baseline: Baseline) -> bool:
         """Whether a scan that decides technology transitions was read with another fingerprint database."""
         if self._reanalyze is None:
