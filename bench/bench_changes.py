@@ -25,6 +25,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from statistics import median
 
 from techscaniq.changes import ChangeDetector, DetectionPolicy, detect_changes
 from techscaniq.domain.config import MonitoringConfig
@@ -119,7 +120,8 @@ async def bench_stage(all_scans: list[ScanResult], window: int) -> tuple[float, 
 
 
 async def bench_history_length(stored: list[int], window: int, judged: int = 40) -> list[tuple[int, float, float]]:
-    """(stored scans, baseline detection / reference, window loading / reference) for each count in `stored`.
+    """(stored scans, baseline detection / reference, window loading / reference) for each count in `stored`,
+    from the median time of each.
     One database grows from count to count; at each, `judged` further scans are judged both ways (interleaved,
     so the machine's load affects all alike) after one unmeasured scan that brings the baseline up to date."""
     all_scans = scans(max(stored) + (judged + 1) * len(stored))
@@ -138,26 +140,26 @@ async def bench_history_length(stored: list[int], window: int, judged: int = 40)
                 await storage.scans.add(all_scans[position])
                 await detector.handle_scan(all_scans[position], cfg)
                 position += 1
-                reference = with_baseline = windowed = 0.0
+                reference, with_baseline, windowed = [], [], []
                 for scan in all_scans[position: position + judged]:
                     await storage.scans.add(scan)
                     begin = time.perf_counter()
                     await storage.scans.get(all_scans[position - 1].id)
-                    reference += time.perf_counter() - begin
+                    reference.append(time.perf_counter() - begin)
                     begin = time.perf_counter()
                     history = await storage.scans.previous(scan.config_id, before=scan.started_at, limit=window)
                     detect_changes(scan, history, cfg, policy)
-                    windowed += time.perf_counter() - begin
+                    windowed.append(time.perf_counter() - begin)
                     begin = time.perf_counter()
                     await detector.handle_scan(scan, cfg)
-                    with_baseline += time.perf_counter() - begin
+                    with_baseline.append(time.perf_counter() - begin)
                 position += judged
-                results.append((count, with_baseline / reference, windowed / reference))
-                print(f"  {count:>6,} stored: {with_baseline / judged * 1000:6.2f} ms with the baseline "
-                      f"({with_baseline / reference:5.1f}x the reference), {windowed / judged * 1000:6.2f} ms "
-                      f"loading the window ({windowed / reference:5.1f}x); "
-                      f"reference {reference / judged * 1000:.2f} ms",
-                      flush=True)
+                # Medians: a busy machine's spikes hit single calls, not the typical one.
+                ref, base, win = median(reference), median(with_baseline), median(windowed)
+                results.append((count, base / ref, win / ref))
+                print(f"  {count:>6,} stored: {base * 1000:6.2f} ms with the baseline ({base / ref:5.1f}x the "
+                      f"reference), {win * 1000:6.2f} ms loading the window ({win / ref:5.1f}x); "
+                      f"reference {ref * 1000:.2f} ms", flush=True)
         finally:
             await storage.close()
     return results
