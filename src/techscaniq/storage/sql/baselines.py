@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from techscaniq.changes.baseline import Baseline, StoredBaseline, pack, unpack
 from techscaniq.domain.common import utcnow
@@ -18,9 +18,12 @@ class SqlBaselineRepository(SqlRepository):
         """The baseline, and which stored scan it must end with to be current for a scan started at `before`
         (a scan stored but not judged yet, or judged elsewhere out of order, makes it stale). One statement
         of two indexed lookups, so the cost does not grow with the config's history."""
+        # max() then equality: two index seeks (ORDER BY started_at, id would sort what the index does not).
+        latest = select(func.max(scans.c.started_at)).where(
+            scans.c.config_id == config_id, scans.c.started_at < before).scalar_subquery()
         newest = (
-            select(scans.c.id).where(scans.c.config_id == config_id, scans.c.started_at < before)
-            .order_by(scans.c.started_at.desc(), scans.c.id.desc()).limit(1).scalar_subquery()
+            select(scans.c.id).where(scans.c.config_id == config_id, scans.c.started_at == latest)
+            .order_by(scans.c.id.desc()).limit(1).scalar_subquery()
         )
         query = select(t.c.document, newest.label("newest_scan_id")).where(t.c.config_id == config_id)
         async with self._engine.connect() as conn:
