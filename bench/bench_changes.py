@@ -1,14 +1,19 @@
 """Change detection benchmark: one site with 60 technologies, 9 security headers, performance metrics
 and a certificate, scanned repeatedly with a few changes along the way.
 
-    .venv/bin/python -m bench.bench_changes [--scans 200] [--history 20]
+    .venv/bin/python -m bench.bench_changes [--scans 200] [--history 20] [--stored 10,100,1000,10000]
 
 Reports
 - the pure core: scans judged per second by `detect_changes` against a full history window;
 - the stage: scans per second through `ChangeDetector.handle_scan` on the real embedded SQLite storage
-  (history query, detection, idempotent insert, metrics).
+  (baseline row read and written, detection, idempotent insert, metrics); re-delivered scans rebuild
+  their baseline from the stored history;
+- cost per detection against the number of stored scans of the config (10 ... 10,000): the stage with
+  its baseline, and loading the history window as before baselines (the `scans.previous` query of
+  `--history` documents, then `detect_changes`).
 Each next to a reference measured in the same run: decoding the history window from JSON (what loading
-it from the database costs at least) for the core, and the bare `scans.previous` query for the stage.
+it from the database costs at least) for the core, the bare `scans.previous` query for the stage, and
+reading one stored scan by id (`scans.get`, one indexed row) for the cost per detection.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from statistics import median
 
 from techscaniq.changes import ChangeDetector, DetectionPolicy, detect_changes
 from techscaniq.domain.config import MonitoringConfig
@@ -113,10 +119,57 @@ async def bench_stage(all_scans: list[ScanResult], window: int) -> tuple[float, 
     return count / stage, count / replay, count / query
 
 
+async def bench_history_length(stored: list[int], window: int, judged: int = 40) -> list[tuple[int, float, float]]:
+    """(stored scans, baseline detection / reference, window loading / reference) for each count in `stored`,
+    from the median time of each.
+    One database grows from count to count; at each, `judged` further scans are judged both ways (interleaved,
+    so the machine's load affects all alike) after one unmeasured scan that brings the baseline up to date."""
+    all_scans = scans(max(stored) + (judged + 1) * len(stored))
+    policy, cfg = DetectionPolicy(history_window=window), config()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(_env_file=None, database_url=None, data_dir=Path(tmp))  # type: ignore[call-arg]
+        storage = SqlStorage(settings)
+        await storage.start()
+        try:
+            detector, position = ChangeDetector(storage, policy), 0
+            for count in stored:
+                while position < count:
+                    await storage.scans.add(all_scans[position])
+                    position += 1
+                await storage.scans.add(all_scans[position])
+                await detector.handle_scan(all_scans[position], cfg)
+                position += 1
+                reference, with_baseline, windowed = [], [], []
+                for scan in all_scans[position: position + judged]:
+                    await storage.scans.add(scan)
+                    begin = time.perf_counter()
+                    await storage.scans.get(all_scans[position - 1].id)
+                    reference.append(time.perf_counter() - begin)
+                    begin = time.perf_counter()
+                    history = await storage.scans.previous(scan.config_id, before=scan.started_at, limit=window)
+                    detect_changes(scan, history, cfg, policy)
+                    windowed.append(time.perf_counter() - begin)
+                    begin = time.perf_counter()
+                    await detector.handle_scan(scan, cfg)
+                    with_baseline.append(time.perf_counter() - begin)
+                position += judged
+                # Medians: a busy machine's spikes hit single calls, not the typical one.
+                ref, base, win = median(reference), median(with_baseline), median(windowed)
+                results.append((count, base / ref, win / ref))
+                print(f"  {count:>6,} stored: {base * 1000:6.2f} ms with the baseline ({base / ref:5.1f}x the "
+                      f"reference), {win * 1000:6.2f} ms loading the window ({win / ref:5.1f}x); "
+                      f"reference {ref * 1000:.2f} ms", flush=True)
+        finally:
+            await storage.close()
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scans", type=int, default=200)
     parser.add_argument("--history", type=int, default=20)
+    parser.add_argument("--stored", default="10,100,1000,10000", help="stored-scan counts for the cost per detection")
     args = parser.parse_args()
     all_scans = scans(args.scans)
     core, decode, found = bench_core(all_scans, args.history)
@@ -125,6 +178,8 @@ def main() -> None:
     stage, replay, query = asyncio.run(bench_stage(all_scans, args.history))
     print(f"stage: {stage:,.0f} scans/s; re-delivered: {replay:,.0f} scans/s; bare history query: {query:,.0f}/s; "
           f"the stage costs {query / stage:.2f}x the query")
+    print(f"cost per detection against stored scans (history window {args.history}):")
+    asyncio.run(bench_history_length([int(n) for n in args.stored.split(",")], args.history))
 
 
 if __name__ == "__main__":

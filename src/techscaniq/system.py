@@ -288,8 +288,9 @@ class MonitoringSystem:
         return config
 
     async def list_monitoring_configs(self, organization_id: str | None = None, limit: int = 1000,
-                                      offset: int = 0) -> list[MonitoringConfig]:
-        return await self.storage.configs.find(organization_id, limit=limit, offset=offset)
+                                      offset: int = 0, after: tuple[datetime, str] | None = None,
+                                      ) -> list[MonitoringConfig]:
+        return await self.storage.configs.find(organization_id, limit=limit, offset=offset, after=after)
 
     async def update_monitoring_config(self, config_id: str, changes: dict[str, Any],
                                        organization_id: str | None = None) -> MonitoringConfig:

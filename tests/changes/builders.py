@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from techscaniq.changes import ChangeDetector, DetectionPolicy, detect_changes
+from techscaniq.changes import ChangeDetector, DetectionPolicy
+from techscaniq.changes.baseline import empty
+from techscaniq.changes.detector import judge
 from techscaniq.domain.change import Change
 from techscaniq.domain.config import MonitoringConfig, ScanConfig, Schedule, ScheduleType
 from techscaniq.domain.fetch import FetchError, FetchErrorCode, TLSInfo
@@ -128,11 +130,13 @@ def summary(changes: list[Change]) -> set[tuple[str, str, str, str]]:
 
 
 class Replay:
-    """The pure core, scan after scan, with the history kept in a list (no storage)."""
+    """The pure core, scan after scan, with the history kept in a baseline (no storage), as the stage
+    keeps it in its row."""
 
     def __init__(self, config: MonitoringConfig | None = None, policy: DetectionPolicy | None = None) -> None:
-        self.config, self.policy = config or make_config(), policy
+        self.config, self.policy = config or make_config(), policy or DetectionPolicy()
         self.scans: list[ScanResult] = []
+        self.baseline = empty(self.config.id, self.policy)
 
     def step(self, site: Site) -> set[tuple[str, str, str, str]]:
         return summary(self.step_changes(site))
@@ -141,6 +145,6 @@ class Replay:
         return self.judge(site.scan())
 
     def judge(self, scan: ScanResult) -> list[Change]:
-        changes = detect_changes(scan, self.scans[::-1], self.config, self.policy)
+        changes, self.baseline = judge(scan, self.baseline, self.config, self.policy)
         self.scans.append(scan)
         return changes

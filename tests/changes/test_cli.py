@@ -1,4 +1,4 @@
-"""`techscaniq changes list|false-positive` against the embedded SQLite database."""
+"""`techscaniq changes list|false-positive|rebuild-baselines` against the embedded SQLite database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from tests.changes.builders import Site, Timeline, make_config, tech
 
 from techscaniq.changes import ChangeDetector
-from techscaniq.changes.cli import false_positive_command, list_command, register
+from techscaniq.changes.cli import false_positive_command, list_command, rebuild_baselines_command, register
 from techscaniq.domain.change import Change
 from techscaniq.settings import Settings
 from techscaniq.storage.sql import SqlStorage
@@ -57,3 +57,35 @@ def test_list_and_mark_false_positive(settings: Settings, capsys: pytest.Capture
     assert change.id not in capsys.readouterr().out  # a low-impact change is filtered out
     assert list_command(_parse(["changes", "list", "--type", "technology"]), settings) == 0
     assert "false positive" not in capsys.readouterr().out
+
+
+def test_rebuild_baselines_from_the_stored_scans(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    async def record() -> Timeline:
+        storage = SqlStorage(settings)
+        await storage.start()
+        try:
+            timeline = Timeline(storage, ChangeDetector(storage), make_config(id="cfg-rebuilt"))
+            await storage.configs.add(timeline.config, None)
+            site = Site()
+            for _ in range(3):
+                await timeline.step(site)
+            assert await storage.baselines.drop() == 1
+            return timeline
+        finally:
+            await storage.close()
+
+    async def stored_window() -> list[str]:
+        storage = SqlStorage(settings)
+        await storage.start()
+        try:
+            found = (await storage.baselines.get("cfg-rebuilt", before=timeline.scans[-1].started_at)).baseline
+            return [scan.id for scan in found.scans] if found else []
+        finally:
+            await storage.close()
+
+    timeline = asyncio.run(record())
+    assert rebuild_baselines_command(_parse(["changes", "rebuild-baselines"]), settings) == 0
+    assert capsys.readouterr().out.strip() == "rebuilt 1 baseline"
+    assert asyncio.run(stored_window()) == [scan.id for scan in timeline.scans[::-1]]
+    assert rebuild_baselines_command(_parse(["changes", "rebuild-baselines", "--config", "nope"]), settings) == 1
+    assert "no config 'nope'" in capsys.readouterr().out

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import Response
 
 from techscaniq.api.auth import Principal, Role
+from techscaniq.api.config_cursor import decode_cursor, encode_cursor
 from techscaniq.api.config_documents import ImportOutcome, import_configs, parse_document, render_export
 from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system, require_writer
 from techscaniq.api.errors import ConflictError, FieldError, ForbiddenError, RateLimitedError
@@ -40,12 +41,20 @@ def _claim_organization(body: dict[str, Any], principal: Principal) -> dict[str,
     return {**body, "organization_id": principal.organization_id}
 
 
-@router.get("", summary="List configs")
+@router.get("", summary="List configs (oldest first; a full page answers X-Next-Cursor for the next one)")
 async def list_configs(
+    response: Response,
     limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    cursor: str | None = Query(None, max_length=500, description="X-Next-Cursor of the previous page"),
     principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
 ) -> list[dict[str, Any]]:
-    configs = await system.list_monitoring_configs(principal.organization_id, limit=limit, offset=offset)
+    if cursor is not None and offset:
+        raise FieldError("offset", "give either offset or cursor, not both", location="query")
+    after = decode_cursor(cursor) if cursor is not None else None
+    configs = await system.list_monitoring_configs(principal.organization_id, limit=limit, offset=offset,
+                                                   after=after)
+    if len(configs) == limit:
+        response.headers["X-Next-Cursor"] = encode_cursor(configs[-1].created_at, configs[-1].id)
     return [_public(c) for c in configs]
 
 

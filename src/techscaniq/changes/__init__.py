@@ -1,11 +1,14 @@
 """Change detection against the site's history: technology, performance, security and availability.
 
     changes = detect_changes(scan, history, config, policy)      # pure; history newest first
+    changes, after = judge(scan, baseline, config, policy)       # pure; against the config's baseline
     stored = await ChangeDetector(storage, policy, reanalyze).handle_scan(scan, config)  # the stage
     await mark_false_positive(storage.changes, change_id, organization_id)              # API / CLI
 
-Every stateful rule is recomputed from the stored history for the previous scan and for this one; a
-change is the difference. Restarts and replicas agree, and re-processing a scan stores nothing new.
+Every stateful rule is recomputed over the history window for the previous scan and for this one; a
+change is the difference. The stage keeps that window per config in one baseline row (baseline.py) and
+rebuilds it from the stored history whenever it is not current, so restarts and replicas agree, and
+re-processing a scan stores nothing new.
 
 Vocabulary (type / change_type / subject), with default impacts in impact.py:
 - technology / added, removed / the name (added at once when seen with confidence >= min_confidence
@@ -26,7 +29,7 @@ Vocabulary (type / change_type / subject), with default impacts in impact.py:
   changed / "status_code" (class change held for K scans); redirect_changed / "final_url".
 """
 
-from techscaniq.changes.detector import ChangeDetector, detect_changes
+from techscaniq.changes.detector import ChangeDetector, detect_changes, judge
 from techscaniq.changes.feedback import mark_false_positive, refresh_false_positive_rate
 from techscaniq.changes.impact import DEFAULT_IMPACTS, ImpactTable
 from techscaniq.changes.policy import DetectionPolicy
@@ -39,6 +42,7 @@ __all__ = [
     "ImpactTable",
     "Reanalyze",
     "detect_changes",
+    "judge",
     "mark_false_positive",
     "refresh_false_positive_rate",
 ]

@@ -1,10 +1,11 @@
-"""`techscaniq changes list|false-positive` (registered into the main parser by techscaniq.cli)."""
+"""`techscaniq changes list|false-positive|rebuild-baselines` (registered into the main parser by techscaniq.cli)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+from datetime import datetime
 from typing import Any
 
 from techscaniq.changes.feedback import mark_false_positive
@@ -31,6 +32,11 @@ def register(subparsers: Any) -> None:
     mark.add_argument("--organization", help="only a change of this organization")
     mark.add_argument("--undo", action="store_true", help="clear the mark")
     mark.set_defaults(handler=false_positive_command)
+    rebuild = commands.add_parser("rebuild-baselines",
+                                  help="rebuild change detection's baselines from the stored scans (CHANGE_POLICY)")
+    rebuild.add_argument("--config", help="only this monitoring config id")
+    rebuild.add_argument("--organization", help="only the configs of this organization")
+    rebuild.set_defaults(handler=rebuild_baselines_command)
 
 
 def list_command(args: argparse.Namespace, settings: Settings | None = None) -> int:
@@ -39,6 +45,34 @@ def list_command(args: argparse.Namespace, settings: Settings | None = None) -> 
 
 def false_positive_command(args: argparse.Namespace, settings: Settings | None = None) -> int:
     return asyncio.run(_mark(args, settings or Settings()))
+
+
+def rebuild_baselines_command(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    return asyncio.run(_rebuild_baselines(args, settings or Settings()))
+
+
+async def _rebuild_baselines(args: argparse.Namespace, settings: Settings) -> int:
+    from techscaniq.changes.detector import ChangeDetector
+    from techscaniq.changes.policy import DetectionPolicy
+    from techscaniq.storage.factory import opened_storage
+
+    rebuilt = 0
+    async with opened_storage(settings) as storage:
+        detector = ChangeDetector(storage, DetectionPolicy.model_validate(settings.change_policy))
+        if args.config:
+            config = await storage.configs.get(args.config, args.organization)
+            if config is None:
+                print(f"error: no config {args.config!r}")
+                return 1
+            rebuilt += await detector.rebuild_baseline(config.id, config.organization_id)
+        else:
+            after: tuple[datetime, str] | None = None
+            while page := await storage.configs.find(args.organization, limit=500, after=after):
+                for config in page:
+                    rebuilt += await detector.rebuild_baseline(config.id, config.organization_id)
+                after = (page[-1].created_at, page[-1].id)
+    print(f"rebuilt {rebuilt} baseline{'s' if rebuilt != 1 else ''}")
+    return 0
 
 
 async def _list(args: argparse.Namespace, settings: Settings) -> int:

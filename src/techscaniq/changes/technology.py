@@ -107,7 +107,8 @@ def detect_technologies(ctx: DetectionContext) -> list[Change]:
         return []
     policy = ctx.policy
     usable = [scan for scan in ctx.history if technology_usable(scan)][: policy.history_window]
-    if not usable:
+    covered = set(policy.security_headers)
+    if not usable or _steady([ctx.current, *usable], policy.min_confidence, covered):
         return []
     before_window = usable
     after_window = [ctx.current, *usable[: policy.history_window - 1]]
@@ -121,7 +122,6 @@ def detect_technologies(ctx: DetectionContext) -> list[Change]:
         found = [maps[scan.id].get(name) for scan in window]
         return [ABSENT if d is None else STRONG if d.confidence >= min_confidence else WEAK for d in found]
 
-    covered = set(policy.security_headers)
     names = sorted({name for detections in maps.values() for name, d in detections.items()
                     if not _only_security_headers(d, covered)})
     added: list[Change] = []
@@ -144,6 +144,27 @@ def detect_technologies(ctx: DetectionContext) -> list[Change]:
     added, removed = _fold_implied(added), _fold_implied(removed)
     _pair_replacements(ctx, added, removed, maps, previous)
     return added + removed + changes
+
+
+def _steady(scans: Sequence[ScanResult], min_confidence: int, covered: set[str]) -> bool:
+    """The common case, decided cheaply: every scan of the window shows the same technologies (names,
+    strength, versions, categories), so every state is the same before and now and nothing changed.
+    Scans of a baseline share one list for a repeated stack, so each distinct list is read once."""
+    signatures: dict[int, frozenset[tuple[object, ...]]] = {}
+    first: frozenset[tuple[object, ...]] | None = None
+    for scan in scans:
+        signature = signatures.get(id(scan.technologies))
+        if signature is None:
+            signature = signatures[id(scan.technologies)] = frozenset(
+                (key, d.confidence >= min_confidence, d.version, tuple(sorted(d.categories)),
+                 _only_security_headers(d, covered))
+                for key, d in _detections(scan).items()
+            )
+        if first is None:
+            first = signature
+        elif signature != first:
+            return False
+    return True
 
 
 def _fold_implied(changes: list[Change]) -> list[Change]:

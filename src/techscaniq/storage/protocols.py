@@ -42,8 +42,11 @@ class ConfigRepository(Protocol):
         ...
 
     async def find(
-        self, organization_id: str | None = None, limit: int = 1000, offset: int = 0
-    ) -> list[MonitoringConfig]: ...
+        self, organization_id: str | None = None, limit: int = 1000, offset: int = 0,
+        after: tuple[datetime, str] | None = None,
+    ) -> list[MonitoringConfig]:
+        """In (created_at, id) order; `after`: the (created_at, id) of the previous page's last config."""
+        ...
 
     async def update(self, config: MonitoringConfig, next_run_at: datetime | None) -> bool: ...
 

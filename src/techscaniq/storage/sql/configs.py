@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, literal, or_, select, tuple_, update
 
 from techscaniq.domain.config import MonitoringConfig
 from techscaniq.storage.protocols import ScheduledRun
@@ -25,9 +25,15 @@ class SqlConfigRepository(SqlRepository):
         return await self.load_page(t, MonitoringConfig, after, limit)
 
     async def find(
-        self, organization_id: str | None = None, limit: int = 1000, offset: int = 0
+        self, organization_id: str | None = None, limit: int = 1000, offset: int = 0,
+        after: tuple[datetime, str] | None = None,
     ) -> list[MonitoringConfig]:
+        """In (created_at, id) order. `after`: the (created_at, id) of the last config of the previous page
+        (keyset pagination: an index range scan, where a large offset reads and drops every row before it)."""
         query = select(t.c.document).order_by(t.c.created_at, t.c.id).limit(limit).offset(offset)
+        if after is not None:
+            created = bindparam(None, after[0], type_=t.c.created_at.type)
+            query = query.where(tuple_(t.c.created_at, t.c.id) > tuple_(created, literal(after[1])))
         return await self.load_all(where_given(query, (t.c.organization_id, organization_id)), MonitoringConfig)
 
     async def update(self, config: MonitoringConfig, next_run_at: datetime | None) -> bool:

@@ -79,6 +79,12 @@ def _sessions_keys_audit(connection: Connection) -> None:
                                                    tables.sso_configs], checkfirst=True)
 
 
+def _baselines_and_config_keyset(connection: Connection) -> None:
+    tables.change_baselines.create(connection, checkfirst=True)
+    for statement in tables.CONFIG_LISTING_INDEXES:
+        connection.execute(text(statement))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "monitoring core schema", _core_schema),
     Migration(2, "silences and maintenance windows", _silences),
@@ -88,6 +94,7 @@ MIGRATIONS: list[Migration] = [
     Migration(6, "content-addressed response bodies", _body_blobs),
     Migration(7, "accounts: users, organizations, memberships, one-time tokens", _accounts),
     Migration(8, "sign-in sessions, API keys, audit log, single sign-on", _sessions_keys_audit),
+    Migration(10, "change detection baselines; config listing keyset indexes", _baselines_and_config_keyset),
 ]
 
 

@@ -20,6 +20,7 @@ from techscaniq.storage.sql.accounts import SqlAccountRepository
 from techscaniq.storage.sql.alerts import SqlAlertRepository
 from techscaniq.storage.sql.api_keys import SqlApiKeyRepository
 from techscaniq.storage.sql.audit import SqlAuditRepository
+from techscaniq.storage.sql.baselines import SqlBaselineRepository
 from techscaniq.storage.sql.changes import SqlChangeRepository
 from techscaniq.storage.sql.configs import SqlConfigRepository
 from techscaniq.storage.sql.custom_fingerprints import SqlCustomFingerprintRepository
@@ -69,6 +70,7 @@ class SqlStorage:
         self.api_keys = SqlApiKeyRepository(self.engine)
         self.audit = SqlAuditRepository(self.engine)
         self.sso = SqlSsoRepository(self.engine, self.secrets)
+        self.baselines = SqlBaselineRepository(self.engine)
 
     @property
     def dialect(self) -> str:

@@ -312,3 +312,25 @@ sso_configs = Table(
     Column("default_role", String(20), nullable=True),  # None: a person whose claims map to no role is refused
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# Change detection's baseline per config (changes/baseline.py): the window of scans its rules read, reduced to
+# what they read, in one row read and written once per scan. `scan_id` / `scan_started_at`: its newest scan.
+change_baselines = Table(
+    "change_baselines",
+    metadata,
+    Column("config_id", String(200), primary_key=True),
+    Column("organization_id", String(200), nullable=False),
+    Column("scan_id", String(64), nullable=False),
+    Column("scan_started_at", UTCDateTime, nullable=False),
+    Column("policy_key", String(64), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("document", JSONDocument, nullable=False),
+)
+
+# Keyset pagination of config listings (created by migration 10 as plain DDL, so migration 1's schema file
+# stays as shipped): the organization's page and the whole table's, in (created_at, id) order.
+CONFIG_LISTING_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS ix_monitoring_configs_org_created"
+    " ON monitoring_configs (organization_id, created_at, id)",
+    "CREATE INDEX IF NOT EXISTS ix_monitoring_configs_created ON monitoring_configs (created_at, id)",
+)
