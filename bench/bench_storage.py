@@ -24,6 +24,12 @@ from techscaniq.settings import Settings
 from techscaniq.system import MonitoringSystem
 
 
+def btree_bytes(path: Path) -> dict[str, int]:
+    """Bytes of pages per table and index (SQLite's dbstat): where the growth goes, indexes included."""
+    with sqlite3.connect(path) as db:
+        return {name: int(size) for name, size in db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name")}
+
+
 def database_bytes(path: Path) -> int:
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -47,10 +53,12 @@ async def main(count: int) -> None:
                 await system.scan_now(config_id, wait=True)  # the first scan stores the page once
                 await system.bus.join()
                 before_file, before = database_bytes(settings.sqlite_path), await system.storage.stats()
+                before_trees = btree_bytes(settings.sqlite_path)
                 for _ in range(count):
                     await system.scan_now(config_id, wait=True)
                 await system.bus.join()
                 after_file, after = database_bytes(settings.sqlite_path), await system.storage.stats()
+                after_trees = btree_bytes(settings.sqlite_path)
     raw = len(page.encode())
     packed = len(zlib.compress(page.encode(), 6))
     growth = (after_file - before_file) / count
@@ -59,7 +67,11 @@ async def main(count: int) -> None:
     for (table, rows_before, bytes_before), (_, rows_after, bytes_after) in zip(before, after, strict=True):
         if rows_after != rows_before:
             print(f"  {table:<20} +{(rows_after - rows_before) / count:5.1f} rows/scan "
-                  f"+{(bytes_after - bytes_before) / count:9,.0f} B/scan")
+                  f"+{(bytes_after - bytes_before) / count:9,.0f} B/scan of documents")
+    print("pages per scan, by table and index:")
+    for name, size in sorted(after_trees.items(), key=lambda item: before_trees.get(item[0], 0) - item[1]):
+        if size != before_trees.get(name, 0):
+            print(f"  {name:<32} {(size - before_trees.get(name, 0)) / count:+9,.1f} B/scan")
 
 
 if __name__ == "__main__":

@@ -69,6 +69,14 @@ def _body_blobs(connection: Connection) -> None:
     tables.metadata.create_all(connection, tables=[tables.body_blobs, tables.scan_body_refs], checkfirst=True)
 
 
+def _scan_shapes(connection: Connection) -> None:
+    # Scans stored before keep their whole document (shape NULL) and load as they are.
+    tables.scan_shapes.create(connection, checkfirst=True)
+    if "shape" not in {column["name"] for column in inspect(connection).get_columns("scans")}:
+        kind = "BYTEA" if connection.dialect.name == "postgresql" else "BLOB"
+        connection.execute(text(f"ALTER TABLE scans ADD COLUMN shape {kind}"))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "monitoring core schema", _core_schema),
     Migration(2, "silences and maintenance windows", _silences),
@@ -76,6 +84,7 @@ MIGRATIONS: list[Migration] = [
     Migration(4, "revoked API tokens", _revoked_tokens),
     Migration(5, "durable scan-now requests", _scan_requests),
     Migration(6, "content-addressed response bodies", _body_blobs),
+    Migration(9, "scans stored as a shape (once per distinct value) and a compact check", _scan_shapes),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -47,7 +48,7 @@ class SqlStorage:
         self.scans = SqlScanRepository(self.engine)
         # Time series go to their own database (TimescaleDB or day partitions) when METRICS_DATABASE_URL is set.
         self._metrics_store = MetricsStoreRepository.from_settings(settings) if settings.metrics_database_url else None
-        self._core_metrics = SqlMetricRepository(self.engine)
+        self._core_metrics = SqlMetricRepository(self.engine, self.scans)
         self.metrics: MetricRepository = self._metrics_store or self._core_metrics
         self.changes = SqlChangeRepository(self.engine)
         self.alerts = SqlAlertRepository(self.engine)
@@ -90,6 +91,7 @@ class SqlStorage:
         """(table, rows, bytes of its documents or bodies) for the tables that grow with every scan."""
         measured: list[tuple[Table, Any]] = [
             (tables.scans, _text_length(tables.scans.c.document)),
+            (tables.scan_shapes, _text_length(tables.scan_shapes.c.document)),
             (tables.body_blobs, func.length(tables.body_blobs.c.body)),
             (tables.scan_bodies, func.length(tables.scan_bodies.c.body)),
             (tables.scan_body_refs, None),
@@ -138,6 +140,10 @@ class SqlStorage:
         return None
 
 
+def _compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
 def _text_length(column: Any) -> Any:
     """Characters of a JSON document as text, on SQLite and PostgreSQL alike."""
     return func.length(cast(column, Text))
@@ -154,7 +160,9 @@ def _create_engine(url: str, settings: Settings) -> AsyncEngine:
             # Owner-only: SQLite gives its -wal and -shm files the database file's mode.
             private_directory(Path(path).parent)
             private_file(Path(path))
-        engine = create_async_engine(url, pool_size=5, max_overflow=5, connect_args={"timeout": 30})
+        # JSON documents are stored as text here: without the spaces json.dumps puts after ',' and ':'.
+        engine = create_async_engine(url, pool_size=5, max_overflow=5, connect_args={"timeout": 30},
+                                     json_serializer=_compact_json)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:

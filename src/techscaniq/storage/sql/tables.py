@@ -64,6 +64,9 @@ scans = Table(
     # Stages done for this scan; lets a restart finish what an in-process bus lost in a crash.
     Column("changes_done", Boolean, nullable=False, default=False),
     Column("alerts_done", Boolean, nullable=False, default=False),
+    # sha256 of the scan's shape in scan_shapes (migration 9); the document is then only the check. NULL: the
+    # document is whole (stored before).
+    Column("shape", LargeBinary, nullable=True),
     Index("ix_scans_config_started", "config_id", "started_at"),
     Index("ix_scans_org_started", "organization_id", "started_at"),
     Index("ix_scans_pending", "changes_done", "alerts_done"),
@@ -206,4 +209,15 @@ scan_body_refs = Table(
     metadata,
     Column("scan_id", String(64), primary_key=True),
     Column("body_hash", String(64), nullable=False, index=True),
+)
+
+# What repeats between scans of an unchanged page (see scan_shapes.py), once per distinct value. `last_used`
+# (the hour the newest scan using it started) keeps a shape a scan is being written with from being collected.
+scan_shapes = Table(
+    "scan_shapes",
+    metadata,
+    Column("hash", LargeBinary, primary_key=True),
+    Column("document", JSONDocument, nullable=False),
+    Column("body_hash", String(64), nullable=True, index=True),
+    Column("last_used", UTCDateTime, nullable=False),
 )
