@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import Table, Text, cast, event, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -34,6 +35,20 @@ from techscaniq.storage.sql.write_health import WriteHealth, probe_write
 log = logging.getLogger(__name__)
 
 PROCESSED_EVENTS_KEPT = timedelta(days=7)  # far beyond any redelivery of an event
+
+
+class Expiring(Protocol):
+    async def expirable(self, before: datetime) -> int: ...
+
+    async def expire(self, before: datetime) -> int: ...
+
+
+@dataclass(frozen=True)
+class Retention:
+    name: str  # of the rows, as `storage stats` and the log say it
+    setting: str
+    days: int  # 0: kept forever
+    rows: Expiring
 
 
 class SqlStorage:
@@ -72,17 +87,37 @@ class SqlStorage:
             await self._metrics_store.start()
             await self.maintain()
 
-    async def maintain(self) -> None:
-        """Retention (scans, their bodies, core-database metric points, the idempotency ledger) and upcoming
-        partitions of the metrics database (hourly; cheap when nothing is due)."""
+    def retention(self) -> list[Retention]:
+        """What the hourly job deletes, in the order it does: changes before scans, so a scan kept only as the
+        evidence of an expired change goes in the same run."""
+        settings = self._settings
+        return [
+            Retention("deliveries", "DELIVERY_RETENTION_DAYS", settings.delivery_retention_days, self.deliveries),
+            Retention("alerts", "ALERT_RETENTION_DAYS", settings.alert_retention_days, self.alerts),
+            Retention("changes", "CHANGE_RETENTION_DAYS", settings.change_retention_days, self.changes),
+            Retention("scans", "SCAN_RETENTION_DAYS", settings.scan_retention_days, self.scans),
+        ]
+
+    async def expirable(self) -> list[tuple[Retention, int]]:
+        """Each retention with the rows its next run will delete (0 when it is off)."""
         now = utcnow()
-        days = self._settings.scan_retention_days
-        if days:
-            cutoff = now - timedelta(days=days)
-            scans = await self.scans.expire(cutoff)
-            points = await self._core_metrics.prune(cutoff) if self._metrics_store is None else 0
-            if scans or points:
-                log.info("retention: deleted %d scans and %d metric points older than %d days", scans, points, days)
+        return [(kept, await kept.rows.expirable(now - timedelta(days=kept.days)) if kept.days else 0)
+                for kept in self.retention()]
+
+    async def maintain(self) -> None:
+        """Retention (deliveries, alerts, changes, scans with their shapes and bodies, core-database metric points,
+        the idempotency ledger) and upcoming partitions of the metrics database (hourly; cheap when nothing is due)."""
+        now = utcnow()
+        for kept in self.retention():
+            if not kept.days:
+                continue
+            cutoff = now - timedelta(days=kept.days)
+            if deleted := await kept.rows.expire(cutoff):
+                log.info("retention: deleted %d %s older than %d days (%s)", deleted, kept.name, kept.days,
+                         kept.setting)
+            if kept.name == "scans" and self._metrics_store is None and (points := await self._core_metrics.prune(
+                    cutoff)):
+                log.info("retention: deleted %d metric points older than %d days", points, kept.days)
         await self.processed.prune(now - PROCESSED_EVENTS_KEPT)
         if self._metrics_store is not None:
             log.info("metrics maintenance: %s", await self._metrics_store.maintain())
