@@ -63,7 +63,7 @@ async def main(count: int) -> None:
     packed = len(zlib.compress(page.encode(), 6))
     growth = (after_file - before_file) / count
     print(f"scans={count} page={raw:,} B raw, {packed:,} B zlib (the reference: a body stored per scan)")
-    print(f"database file growth per scan: {growth:,.0f} B = {growth / packed:.2f}x the compressed page")
+    print(f"database file growth per scan: {growth:,.0f} B = {growth / packed:.4f}x the compressed page")
     for (table, rows_before, bytes_before), (_, rows_after, bytes_after) in zip(before, after, strict=True):
         if rows_after != rows_before:
             print(f"  {table:<20} +{(rows_after - rows_before) / count:5.1f} rows/scan "
