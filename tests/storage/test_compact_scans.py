@@ -7,6 +7,7 @@ from __future__ import annotations
 import zlib
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, insert, inspect, select, text
 
 from techscaniq.domain.performance import PerformanceReport
@@ -14,6 +15,7 @@ from techscaniq.domain.scan import ResponseSnapshot, ScanResult, ScanTrigger
 from techscaniq.domain.security import SecurityFinding, SecurityReport
 from techscaniq.domain.technology import Detection
 from techscaniq.storage.sql import SqlStorage
+from techscaniq.storage.sql import scans as scans_module
 from techscaniq.storage.sql.base import document
 from techscaniq.storage.sql.migrations import migrate
 from techscaniq.storage.sql.tables import body_blobs, performance_metrics, scan_body_refs, scan_shapes, scans
@@ -130,3 +132,14 @@ async def test_retention_collects_shapes_and_bodies_no_scan_uses(storage: SqlSto
     assert await count(storage, body_blobs) == 1
     assert await storage.scans.get(kept.id) == kept
     assert await storage.scans.body(kept.id) == PAGE
+
+
+async def test_a_listing_of_more_shapes_than_are_kept_in_memory_reads_them_all(
+        storage: SqlStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scans_module, "_SHAPES_CACHED", 2)
+    stored = [check(index, url=f"https://shop.example/{index}") for index in range(5)]
+    for scan in stored:
+        await storage.scans.add(scan)
+    storage.scans._shapes.clear()
+    assert await storage.scans.find(config_id="cfg-1") == stored
+    assert len(storage.scans._shapes) == 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -26,6 +27,8 @@ from techscaniq.storage.sql.scan_shapes import join, shape_hash, split
 from techscaniq.storage.sql.tables import body_blobs, scan_bodies, scan_body_refs, scan_shapes
 from techscaniq.storage.sql.tables import changes as changes_table
 from techscaniq.storage.sql.tables import scans as t
+
+log = logging.getLogger(__name__)
 
 _EXPIRE_BATCH = 2000  # scans deleted per statement: short transactions, the scheduler keeps running
 _COMPRESS_IN_THREAD = 64 * 1024  # bodies at least this large are compressed off the event loop
@@ -99,20 +102,26 @@ class SqlScanRepository(SqlRepository):
 
     async def _documents(self, conn: AsyncConnection, rows: Sequence[Any]) -> list[dict[str, Any]]:
         """The whole documents of stored rows, either form; shapes not in memory are read in one query."""
-        missing = {row.shape for row in rows if row.shape is not None and row.shape not in self._shapes}
-        if missing:
+        wanted = {bytes(row.shape) for row in rows if row.shape is not None}
+        shapes = {key: self._shapes[key] for key in wanted if key in self._shapes}
+        if missing := wanted - shapes.keys():
             found = await conn.execute(select(scan_shapes.c.hash, scan_shapes.c.document).where(
                 scan_shapes.c.hash.in_(missing)))
             for key, shape in found:
+                shapes[bytes(key)] = shape
                 self._remember(bytes(key), shape)
         documents = []
         for row in rows:
             if row.shape is None:
                 documents.append(row.document)
                 continue
+            shape = shapes.get(bytes(row.shape))
+            if shape is None:  # cannot happen short of a hand-edited database: one bad row must not fail a listing
+                log.error("scan %s refers to a shape that is not stored; left out", row.id)
+                continue
             columns = {"id": row.id, "config_id": row.config_id, "organization_id": row.organization_id,
                        "status": row.status, "trigger": row.trigger, "started_at": row.started_at}
-            documents.append(join(self._shapes[bytes(row.shape)], row.document, columns))
+            documents.append(join(shape, row.document, columns))
         return documents
 
     async def _load(self, query: Select[Any]) -> list[ScanResult]:
