@@ -61,7 +61,8 @@ async def main(count: int, database_url: str | None) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         settings = Settings(_env_file=None, data_dir=Path(scratch) / "data", log_dir=Path(scratch) / "logs",  # type: ignore[call-arg]
                             log_file=Path(scratch) / "run.log", allow_private_targets=True, http_port=0,
-                            websocket_port=0, min_scan_interval_seconds=0, database_url=database_url)
+                            websocket_port=0, min_scan_interval_seconds=0, database_url=database_url,
+                            kafka_servers=None, redis_url=None, metrics_database_url=None, elasticsearch_url=None)
         if database_url:
             engine = create_async_engine(settings.storage_url)
             async with engine.begin() as conn:
