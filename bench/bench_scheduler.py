@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import os
 import statistics
 import tempfile
 import time
@@ -23,7 +24,9 @@ from tests.support.testsite import LocalSite
 from techscaniq.settings import Settings
 from techscaniq.system import MonitoringSystem
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "pages"
+# ../shared of a checkout, or TECHSCANIQ_SHARED (a worktree's parent has none)
+SHARED = Path(os.environ.get("TECHSCANIQ_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+CORPUS = SHARED / "corpus" / "pages"
 
 
 def load_pages(count: int) -> list[str]:

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS scans (
 	document JSONB NOT NULL, 
 	changes_done BOOLEAN NOT NULL, 
 	alerts_done BOOLEAN NOT NULL, 
+	shape BYTEA, 
 	PRIMARY KEY (id)
 );
 

@@ -162,25 +162,19 @@ def _secrets_rotate(_: argparse.Namespace) -> int:
 
 
 def _storage_stats(_: argparse.Namespace) -> int:
-    from datetime import timedelta
-
-    from techscaniq.domain.common import utcnow
     from techscaniq.storage.factory import opened_storage
+    from techscaniq.storage.sql.storage import Retention
 
-    settings = Settings()
-
-    async def measure() -> tuple[list[tuple[str, int, int]], int]:
-        async with opened_storage(settings) as storage:
-            days = settings.scan_retention_days
-            expiring = await storage.scans.expirable(utcnow() - timedelta(days=days)) if days else 0
-            return await storage.stats(), expiring
+    async def measure() -> tuple[list[tuple[str, int, int]], list[tuple[Retention, int]]]:
+        async with opened_storage(Settings()) as storage:
+            return await storage.stats(), await storage.expirable()
 
     found, expiring = asyncio.run(measure())
     print(table(["TABLE", "ROWS", "BYTES"], [[name, f"{rows:,}", f"{size:,}"] for name, rows, size in found]))
-    days = settings.scan_retention_days
-    print(f"retention (SCAN_RETENTION_DAYS={days}): "
-          + (f"{expiring:,} scans older than {days} days will be deleted at the next hourly run" if days
-             else "off, scans are kept forever"))
+    for kept, rows in expiring:
+        print(f"retention of {kept.name} ({kept.setting}={kept.days}): "
+              + (f"{rows:,} older than {kept.days} days will be deleted at the next hourly run" if kept.days
+                 else "off, kept forever"))
     return 0
 
 

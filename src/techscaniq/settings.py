@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     # Scans (and their bodies) older than this are deleted, except each config's latest and every scan a change
     # points at; metric points in the core database likewise (METRICS_DATABASE_URL has its own retention). 0 keeps all.
     scan_retention_days: int = Field(default=90, ge=0)
+    # Changes detected, alerts resolved and deliveries done (delivered or given up on) more than this many days ago;
+    # an open alert and a delivery still to be sent stay. A resolved alert goes with its deliveries. 0 keeps all.
+    change_retention_days: int = Field(default=365, ge=0)
+    alert_retention_days: int = Field(default=365, ge=0)
+    delivery_retention_days: int = Field(default=90, ge=0)
 
     # --- quotas per organization (quotas.py) ---
     quota_configs_per_organization: int = Field(default=10_000, ge=1)

@@ -18,7 +18,7 @@ from techscaniq.domain.scan import ScanResult, ScanTrigger
 from techscaniq.observability.metrics import SCHEDULE_LAG
 from techscaniq.pipeline.clock import Clock, system_clock
 from techscaniq.pipeline.schedule import next_run_after
-from techscaniq.storage.protocols import MetricPoint, Storage
+from techscaniq.storage.protocols import Storage
 
 log = logging.getLogger("techscaniq.pipeline.worker")
 
@@ -103,7 +103,7 @@ class ScanWorker:
                 self._on_finished()
         stored = await self._storage.scans.add(result, body)
         if stored:
-            await self._storage.metrics.add(_metric_points(result))
+            await self._storage.metrics.record(result)
             # Before the run is advanced: a crash in between publishes again (the stages are idempotent).
             await self._bus.publish(scan_completed(result))
         if trigger is ScanTrigger.SCHEDULE and due_at is not None:
@@ -123,12 +123,3 @@ class ScanWorker:
             next_at = next_run_after(config.schedule, config.id, later, anchor=config.created_at)
         await self._storage.configs.complete_run(config.id, due_at, next_at)
 
-
-def _metric_points(scan: ScanResult) -> list[MetricPoint]:
-    if scan.performance is None:
-        return []
-    time = scan.finished_at or scan.started_at
-    return [
-        MetricPoint(scan.organization_id, scan.config_id, scan.id, name, float(value), time)
-        for name, value in scan.performance.metrics.items()
-    ]

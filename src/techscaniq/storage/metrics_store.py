@@ -13,9 +13,10 @@ from typing import Any
 
 import asyncpg
 
+from techscaniq.domain.scan import ScanResult
 from techscaniq.settings import Settings
 from techscaniq.storage.metrics_schema import plain_postgres_url, write_performance_metrics
-from techscaniq.storage.protocols import MetricPoint
+from techscaniq.storage.protocols import MetricPoint, metric_points
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,9 @@ class MetricsStoreRepository:
     async def add(self, points: list[MetricPoint]) -> None:
         async with self._acquire() as conn:
             await write_performance_metrics(conn, points)
+
+    async def record(self, scan: ScanResult) -> None:
+        await self.add(metric_points(scan))
 
     async def series(
         self, config_id: str, metric: str, since: datetime | None = None, until: datetime | None = None,

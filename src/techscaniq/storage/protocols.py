@@ -135,8 +135,21 @@ class MetricPoint:
     time: datetime
 
 
+def metric_points(scan: ScanResult) -> list[MetricPoint]:
+    """The points of a scan's performance metrics, timed when it finished."""
+    if scan.performance is None:
+        return []
+    time = scan.finished_at or scan.started_at
+    return [MetricPoint(scan.organization_id, scan.config_id, scan.id, name, float(value), time)
+            for name, value in scan.performance.metrics.items()]
+
+
 class MetricRepository(Protocol):
     async def add(self, points: list[MetricPoint]) -> None: ...
+
+    async def record(self, scan: ScanResult) -> None:
+        """Keep the metrics of a scan just stored (the core database finds them packed in the scan's row)."""
+        ...
 
     async def series(
         self, config_id: str, metric: str, since: datetime | None = None, until: datetime | None = None,

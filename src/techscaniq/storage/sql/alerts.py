@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, delete, func, select, update
 
 from techscaniq.domain.alert import Alert, AlertStatus
 from techscaniq.storage.sql.base import SqlRepository, document, where_given
 from techscaniq.storage.sql.tables import alerts as t
+from techscaniq.storage.sql.tables import deliveries
 
 
 class SqlAlertRepository(SqlRepository):
@@ -67,6 +68,22 @@ class SqlAlertRepository(SqlRepository):
         if since is not None:
             query = query.where(t.c.triggered_at >= since)
         return await self.load_all(query, Alert)
+
+    @staticmethod
+    def _expired(before: datetime) -> ColumnElement[bool]:
+        # Only resolved alerts: one still open is current whatever its age (and deduplicates what fires again).
+        return and_(t.c.status == AlertStatus.RESOLVED.value, func.coalesce(t.c.resolved_at, t.c.triggered_at) < before)
+
+    async def expirable(self, before: datetime) -> int:
+        return await self.count_where(t, self._expired(before))
+
+    async def expire(self, before: datetime) -> int:
+        """Delete alerts resolved before `before`, with their deliveries. Returns alerts deleted."""
+        ids = await self.delete_where(t, self._expired(before))
+        async with self._engine.begin() as conn:
+            for start in range(0, len(ids), 2000):
+                await conn.execute(delete(deliveries).where(deliveries.c.alert_id.in_(ids[start:start + 2000])))
+        return len(ids)
 
     @staticmethod
     def _row(alert: Alert) -> dict[str, Any]:

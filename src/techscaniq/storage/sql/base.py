@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Insert, Select, Table, select, update
+from sqlalchemy import ColumnElement, Insert, Select, Table, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -67,6 +67,24 @@ class SqlRepository:
             query = query.where(table.c.lease_owner == owner)
         async with self._engine.begin() as conn:
             return (await conn.execute(query)).rowcount
+
+    async def count_where(self, table: Table, condition: ColumnElement[bool]) -> int:
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(table).where(condition))).scalar_one())
+
+    async def delete_where(self, table: Table, condition: ColumnElement[bool], batch: int = 2000) -> list[str]:
+        """Delete the rows meeting `condition` a batch of ids at a time (short transactions: the pipeline keeps
+        writing meanwhile); returns their ids."""
+        deleted: list[str] = []
+        while ids := await self._ids_where(table, condition, batch):
+            async with self._engine.begin() as conn:
+                await conn.execute(delete(table).where(table.c.id.in_(ids)))
+            deleted += ids
+        return deleted
+
+    async def _ids_where(self, table: Table, condition: ColumnElement[bool], batch: int) -> list[str]:
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(select(table.c.id).where(condition).limit(batch))).scalars())
 
     def insert_ignoring_duplicates(self, table: Table, index_elements: list[str]) -> Insert:
         """INSERT ... ON CONFLICT DO NOTHING: the basis of idempotent writes."""

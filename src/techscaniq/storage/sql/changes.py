@@ -91,3 +91,10 @@ class SqlChangeRepository(SqlRepository):
             query = query.where(t.c.false_positive.is_(false_positive))
         async with self._engine.connect() as conn:
             return int((await conn.execute(query)).scalar_one())
+
+    async def expirable(self, before: datetime) -> int:
+        return await self.count_where(t, t.c.detected_at < before)
+
+    async def expire(self, before: datetime) -> int:
+        """Delete changes detected before `before` (their scans are then no longer kept as evidence)."""
+        return len(await self.delete_where(t, t.c.detected_at < before))

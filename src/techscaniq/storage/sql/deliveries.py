@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from techscaniq.domain.alert import Delivery, DeliveryStatus
 from techscaniq.storage.sql.base import SqlRepository, document, where_given
@@ -69,6 +69,17 @@ class SqlDeliveryRepository(SqlRepository):
         return await self.load_all(
             where_given(query, (t.c.organization_id, organization_id), (t.c.status, status)), Delivery
         )
+
+    @staticmethod
+    def _expired(before: datetime) -> ColumnElement[bool]:
+        return and_(t.c.status.not_in(_WAITING), t.c.created_at < before)  # one still to be sent stays
+
+    async def expirable(self, before: datetime) -> int:
+        return await self.count_where(t, self._expired(before))
+
+    async def expire(self, before: datetime) -> int:
+        """Delete deliveries created before `before` that are done (delivered, or given up on)."""
+        return len(await self.delete_where(t, self._expired(before)))
 
     @staticmethod
     def _row(delivery: Delivery) -> dict[str, Any]:

@@ -1,17 +1,28 @@
-"""Metric time series (one point per config, metric and scan) in the core database."""
+"""Metric time series in the core database: packed in each scan's row (see scans.py), and the rows of
+performance_metrics, one point per config, metric and scan (points stored before, or added on their own)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from techscaniq.domain.scan import ScanResult
 from techscaniq.storage.protocols import MetricPoint
 from techscaniq.storage.sql.base import SqlRepository
+from techscaniq.storage.sql.scans import SqlScanRepository
 from techscaniq.storage.sql.tables import performance_metrics as t
 
 
 class SqlMetricRepository(SqlRepository):
+    def __init__(self, engine: AsyncEngine, scans: SqlScanRepository) -> None:
+        super().__init__(engine)
+        self._scans = scans
+
+    async def record(self, scan: ScanResult) -> None:
+        """Nothing to write: the scan's row carries its metrics (18 rows a check was most of what it cost)."""
+
     async def add(self, points: list[MetricPoint]) -> None:
         if not points:
             return
@@ -49,14 +60,8 @@ class SqlMetricRepository(SqlRepository):
             query = query.where(t.c.time < until)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [
-            MetricPoint(
-                organization_id=r.organization_id,
-                config_id=r.config_id,
-                scan_id=r.scan_id,
-                metric=r.metric,
-                value=r.value,
-                time=r.time,
-            )
-            for r in rows
-        ]
+        stored = [MetricPoint(r.organization_id, r.config_id, r.scan_id, r.metric, r.value, r.time) for r in rows]
+        as_rows = {point.scan_id for point in stored}  # a scan's point added as a row as well counts once
+        packed = [point for point in await self._scans.metric_points(config_id, metric, since, until, limit)
+                  if point.scan_id not in as_rows]
+        return sorted(stored + packed, key=lambda point: point.time)[:limit]

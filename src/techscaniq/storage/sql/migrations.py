@@ -85,6 +85,14 @@ def _baselines_and_config_keyset(connection: Connection) -> None:
         connection.execute(text(statement))
 
 
+def _scan_shapes(connection: Connection) -> None:
+    # Scans stored before keep their whole document (shape NULL) and load as they are.
+    tables.scan_shapes.create(connection, checkfirst=True)
+    if "shape" not in {column["name"] for column in inspect(connection).get_columns("scans")}:
+        kind = "BYTEA" if connection.dialect.name == "postgresql" else "BLOB"
+        connection.execute(text(f"ALTER TABLE scans ADD COLUMN shape {kind}"))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "monitoring core schema", _core_schema),
     Migration(2, "silences and maintenance windows", _silences),
@@ -94,6 +102,7 @@ MIGRATIONS: list[Migration] = [
     Migration(6, "content-addressed response bodies", _body_blobs),
     Migration(7, "accounts: users, organizations, memberships, one-time tokens", _accounts),
     Migration(8, "sign-in sessions, API keys, audit log, single sign-on", _sessions_keys_audit),
+    Migration(9, "scans stored as a shape (once per distinct value) and a compact check", _scan_shapes),
     Migration(10, "change detection baselines; config listing keyset indexes", _baselines_and_config_keyset),
 ]
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import Table, Text, cast, event, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -42,6 +44,20 @@ log = logging.getLogger(__name__)
 PROCESSED_EVENTS_KEPT = timedelta(days=7)  # far beyond any redelivery of an event
 
 
+class Expiring(Protocol):
+    async def expirable(self, before: datetime) -> int: ...
+
+    async def expire(self, before: datetime) -> int: ...
+
+
+@dataclass(frozen=True)
+class Retention:
+    name: str  # of the rows, as `storage stats` and the log say it
+    setting: str
+    days: int  # 0: kept forever
+    rows: Expiring
+
+
 class SqlStorage:
     def __init__(self, settings: Settings, url: str | None = None) -> None:
         self._settings = settings
@@ -54,7 +70,7 @@ class SqlStorage:
         self.scans = SqlScanRepository(self.engine)
         # Time series go to their own database (TimescaleDB or day partitions) when METRICS_DATABASE_URL is set.
         self._metrics_store = MetricsStoreRepository.from_settings(settings) if settings.metrics_database_url else None
-        self._core_metrics = SqlMetricRepository(self.engine)
+        self._core_metrics = SqlMetricRepository(self.engine, self.scans)
         self.metrics: MetricRepository = self._metrics_store or self._core_metrics
         self.changes = SqlChangeRepository(self.engine)
         self.alerts = SqlAlertRepository(self.engine)
@@ -85,17 +101,37 @@ class SqlStorage:
             await self._metrics_store.start()
             await self.maintain()
 
-    async def maintain(self) -> None:
-        """Retention (scans, their bodies, core-database metric points, the idempotency ledger) and upcoming
-        partitions of the metrics database (hourly; cheap when nothing is due)."""
+    def retention(self) -> list[Retention]:
+        """What the hourly job deletes, in the order it does: changes before scans, so a scan kept only as the
+        evidence of an expired change goes in the same run."""
+        settings = self._settings
+        return [
+            Retention("deliveries", "DELIVERY_RETENTION_DAYS", settings.delivery_retention_days, self.deliveries),
+            Retention("alerts", "ALERT_RETENTION_DAYS", settings.alert_retention_days, self.alerts),
+            Retention("changes", "CHANGE_RETENTION_DAYS", settings.change_retention_days, self.changes),
+            Retention("scans", "SCAN_RETENTION_DAYS", settings.scan_retention_days, self.scans),
+        ]
+
+    async def expirable(self) -> list[tuple[Retention, int]]:
+        """Each retention with the rows its next run will delete (0 when it is off)."""
         now = utcnow()
-        days = self._settings.scan_retention_days
-        if days:
-            cutoff = now - timedelta(days=days)
-            scans = await self.scans.expire(cutoff)
-            points = await self._core_metrics.prune(cutoff) if self._metrics_store is None else 0
-            if scans or points:
-                log.info("retention: deleted %d scans and %d metric points older than %d days", scans, points, days)
+        return [(kept, await kept.rows.expirable(now - timedelta(days=kept.days)) if kept.days else 0)
+                for kept in self.retention()]
+
+    async def maintain(self) -> None:
+        """Retention (deliveries, alerts, changes, scans with their shapes and bodies, core-database metric points,
+        the idempotency ledger) and upcoming partitions of the metrics database (hourly; cheap when nothing is due)."""
+        now = utcnow()
+        for kept in self.retention():
+            if not kept.days:
+                continue
+            cutoff = now - timedelta(days=kept.days)
+            if deleted := await kept.rows.expire(cutoff):
+                log.info("retention: deleted %d %s older than %d days (%s)", deleted, kept.name, kept.days,
+                         kept.setting)
+            if kept.name == "scans" and self._metrics_store is None and (points := await self._core_metrics.prune(
+                    cutoff)):
+                log.info("retention: deleted %d metric points older than %d days", points, kept.days)
         await self.processed.prune(now - PROCESSED_EVENTS_KEPT)
         await self.sessions.prune(now, now - timedelta(minutes=self._settings.session_idle_minutes))
         if self._settings.audit_retention_days:
@@ -107,6 +143,7 @@ class SqlStorage:
         """(table, rows, bytes of its documents or bodies) for the tables that grow with every scan."""
         measured: list[tuple[Table, Any]] = [
             (tables.scans, _text_length(tables.scans.c.document)),
+            (tables.scan_shapes, _text_length(tables.scan_shapes.c.document)),
             (tables.body_blobs, func.length(tables.body_blobs.c.body)),
             (tables.scan_bodies, func.length(tables.scan_bodies.c.body)),
             (tables.scan_body_refs, None),
@@ -155,6 +192,10 @@ class SqlStorage:
         return None
 
 
+def _compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
 def _text_length(column: Any) -> Any:
     """Characters of a JSON document as text, on SQLite and PostgreSQL alike."""
     return func.length(cast(column, Text))
@@ -171,7 +212,9 @@ def _create_engine(url: str, settings: Settings) -> AsyncEngine:
             # Owner-only: SQLite gives its -wal and -shm files the database file's mode.
             private_directory(Path(path).parent)
             private_file(Path(path))
-        engine = create_async_engine(url, pool_size=5, max_overflow=5, connect_args={"timeout": 30})
+        # JSON documents are stored as text here: without the spaces json.dumps puts after ',' and ':'.
+        engine = create_async_engine(url, pool_size=5, max_overflow=5, connect_args={"timeout": 30},
+                                     json_serializer=_compact_json)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -64,6 +64,9 @@ scans = Table(
     # Stages done for this scan; lets a restart finish what an in-process bus lost in a crash.
     Column("changes_done", Boolean, nullable=False, default=False),
     Column("alerts_done", Boolean, nullable=False, default=False),
+    # sha256 of the scan's shape in scan_shapes (migration 9); the document is then only the check. NULL: the
+    # document is whole (stored before).
+    Column("shape", LargeBinary, nullable=True),
     Index("ix_scans_config_started", "config_id", "started_at"),
     Index("ix_scans_org_started", "organization_id", "started_at"),
     Index("ix_scans_pending", "changes_done", "alerts_done"),
@@ -333,4 +336,15 @@ CONFIG_LISTING_INDEXES = (
     "CREATE INDEX IF NOT EXISTS ix_monitoring_configs_org_created"
     " ON monitoring_configs (organization_id, created_at, id)",
     "CREATE INDEX IF NOT EXISTS ix_monitoring_configs_created ON monitoring_configs (created_at, id)",
+)
+
+# What repeats between scans of an unchanged page (see scan_shapes.py), once per distinct value. `last_used`
+# (the hour the newest scan using it started) keeps a shape a scan is being written with from being collected.
+scan_shapes = Table(
+    "scan_shapes",
+    metadata,
+    Column("hash", LargeBinary, primary_key=True),
+    Column("document", JSONDocument, nullable=False),
+    Column("body_hash", String(64), nullable=True, index=True),
+    Column("last_used", UTCDateTime, nullable=False),
 )
