@@ -1,5 +1,6 @@
 // TechScanIQ dashboard core: state, the API client, sign-in, views and routes, live updates over the WebSocket.
-// The views live in sites.js, site_page.js, alerting.js, inbox.js and portfolio.js (plain scripts, no build).
+// The views live in sites.js, site_page.js, alerting.js, inbox.js, portfolio.js and people.js (plain scripts,
+// no build).
 // Everything from the API is inserted with textContent (never as HTML): scanned sites are untrusted.
 "use strict";
 
@@ -36,7 +37,9 @@ function toast(text) {
 
 // ---- API ---------------------------------------------------------------------------------------
 
-class ApiError extends Error {}
+class ApiError extends Error {
+  constructor(message, status) { super(message); this.status = status; }
+}
 
 // What proves who is asking: a pasted key's token, or (the session cookie goes by itself) the CSRF header on writes.
 function credentialHeaders(method = "GET") {
@@ -55,7 +58,7 @@ async function api(path, options = {}) {
   if (!response.ok) {
     const detail = Array.isArray(body.detail)
       ? body.detail.map((d) => `${d.field || "request"}: ${d.message}`).join("; ") : body.detail || response.statusText;
-    throw new ApiError(detail);
+    throw new ApiError(detail, response.status);
   }
   return body;
 }
@@ -112,7 +115,7 @@ async function resumeSession() {
 
 // ---- views -------------------------------------------------------------------------------------
 
-const VIEWS = ["signin-view", "sites-view", "site-view", "inbox-view", "alerting-view", "scan-view", "portfolio-view"];
+const VIEWS = ["signin-view", "sites-view", "site-view", "inbox-view", "alerting-view", "scan-view", "portfolio-view", "access-view"];
 
 function show(view) {
   for (const id of VIEWS) $(id).hidden = id !== view;
@@ -148,6 +151,7 @@ const ROUTES = [
   [/^#\/inbox$/, () => openInbox()],
   [/^#\/alerting$/, () => openAlerting()],
   [/^#\/portfolio$/, () => openPortfolio()],
+  [/^#\/access$/, () => openAccess()],
 ];
 
 async function route() {
@@ -285,6 +289,7 @@ document.addEventListener("DOMContentLoaded", () => {
   wireAlerting();
   wireInbox();
   wirePortfolio();
+  wireAccess();
   window.addEventListener("hashchange", () => route().catch((error) => toast(error.message)));
   resumeSession().catch(() => signOut());
 });
