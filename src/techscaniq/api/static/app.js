@@ -180,6 +180,22 @@ function statusPill(site) {
   return el("span", { class: `pill ${STATE_PILL[status] || "warn"}`, "data-state": status, text });
 }
 
+// A site's grade: its newest scan's; when that scan failed (down: nothing answered to grade), the newest grade
+// it had (the overview's `last_grade`), marked as earlier — never "no grade" while a site is down.
+function shownGrade(site) {
+  const scan = site.last_scan;
+  if (scan && scan.security) return { grade: scan.security.grade, score: scan.security.score, from: null };
+  return site.last_grade ? { ...site.last_grade, from: site.last_grade.started_at } : null;
+}
+
+function siteGradeBadge(site) {
+  const shown = shownGrade(site);
+  if (!shown) return gradeBadge(null);
+  const label = `security grade ${shown.grade}, score ${shown.score}` + (shown.from ? `, from the last graded scan (${ago(shown.from)})` : "");
+  return el("div", { class: `grade g-${shown.grade[0]}${shown.from ? " earlier" : ""}`, text: shown.grade, "aria-label": label,
+    title: label, role: "img" });
+}
+
 function gradeBadge(scan, big = false) {
   const grade = scan && scan.security ? scan.security.grade : "–";
   const label = scan && scan.security ? `security grade ${grade}, score ${scan.security.score}` : "no security grade yet";
