@@ -93,3 +93,10 @@ async def serious_violations(page: Page) -> list[str]:
     result = await page.evaluate("axe.run(document, { resultTypes: ['violations'] })")
     return [f"{v['id']}: {v['help']} ({[n['target'] for n in v['nodes']][:3]})"
             for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+async def overflowing(page: Page) -> list[str]:
+    """Elements wider than the screen (at phone width nothing may be)."""
+    return list(await page.evaluate("""[...document.querySelectorAll('main *, header *')]
+        .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().right > window.innerWidth + 1)
+        .map((e) => e.tagName + '#' + e.id + '.' + e.className)"""))

@@ -8,13 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 from tests.browser.console import (
     AXE,
     ORGANIZATION,
     SHOP_HTML,
     Console,
     needs_chromium,
+    overflowing,
     running_console,
     serious_violations,
 )
@@ -34,12 +35,6 @@ IMPORT_YAML = """configs:
     url: ftp://example.com/
     schedule: {{type: interval, expression: 1h}}
 """
-
-
-async def overflowing(page: Page) -> list[str]:
-    return list(await page.evaluate("""[...document.querySelectorAll('main *, header *')]
-        .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().right > window.innerWidth + 1)
-        .map((e) => e.tagName + '#' + e.id + '.' + e.className)"""))
 
 
 async def import_yaml(console: Console, site: LocalSite, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import httpx
 import pyotp
 import pytest
 from playwright.async_api import Browser, Page, expect
-from tests.browser.console import AXE, Console, needs_chromium, serious_violations
+from tests.browser.console import AXE, Console, needs_chromium, overflowing, serious_violations
 
 from techscaniq.accounts.first_run import setup_link
 from techscaniq.settings import Settings
@@ -132,6 +132,8 @@ async def test_owner_manages_people_and_keys_in_the_console(settings: Settings, 
         owner_user = await system.storage.accounts.user_by_email(OWNER)
         assert owner_user is not None and owner_user.totp_enabled
         assert await serious_violations(page) == [], "access page, everything shown"
+        await page.set_viewport_size({"width": 390, "height": 844})
+        assert await overflowing(page) == [], "access page at phone width"
         recovery = await page.locator("#totp-codes li").first.text_content() or ""
         await page.get_by_label("Code from the app (or a recovery code) to turn it off").fill(recovery)
         await page.get_by_role("button", name="Turn off").click()

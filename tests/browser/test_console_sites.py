@@ -1,7 +1,7 @@
 """The console's sites in real Chromium: a 503 (and a 404) site shown down in red and never "all up"; a site
 that stops answering keeps its last grade; adding with the https:// offer and the duplicate warning, a cron
-schedule with its next runs, editing, cloning (rules and secrets copied server side), filtering by technology and tag, and deleting with a
-confirmation that says what happens to the history."""
+schedule with its next runs, editing, cloning (rules and secrets copied server side), filtering by
+technology and tag, and deleting with a confirmation that says what happens to the history."""
 
 from __future__ import annotations
 
