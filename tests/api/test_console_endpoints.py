@@ -14,6 +14,7 @@ from tests.support.testsite import LocalSite
 
 from techscaniq.api.auth import Role
 from techscaniq.domain.common import REVEAL_SECRETS
+from techscaniq.domain.scan import ScanResult
 from techscaniq.settings import Settings
 from techscaniq.system import MonitoringSystem
 
@@ -59,6 +60,29 @@ async def test_overview_and_summaries_say_down_for_503_and_404_and_uptime_counts
     assert uptime["heartbeat"][0] == {**uptime["heartbeat"][0], "state": "down", "reason": "HTTP 503"}
     bounded = (await api.get(f"/api/v1/configs/{ids['busy']}/uptime", params={"scans": 1})).json()
     assert bounded["windows"]["30d"]["complete"] is False and len(bounded["heartbeat"]) == 1
+
+
+async def test_overview_keeps_the_last_grade_while_a_site_does_not_answer(
+    system: MonitoringSystem, client: Client, local_site: LocalSite
+) -> None:
+    local_site.route("/", body="<h1>ok</h1>")
+    api = client("org-a")
+    config_id = (await api.post("/api/v1/configs", json=body("shop", local_site.url("/")))).json()["id"]
+    graded = await system.scan_now(config_id, wait=True)
+    assert isinstance(graded, ScanResult) and graded.security is not None
+    local_site.route("/", raw=b"")  # the connection closes unanswered: a failed scan, nothing to grade
+    failed = await system.scan_now(config_id, wait=True)
+    assert isinstance(failed, ScanResult) and failed.security is None
+    [site] = (await api.get("/api/v1/overview")).json()
+    assert site["availability"]["state"] == "down" and site["last_scan"]["security"] is None
+    assert site["last_grade"] == {"grade": graded.security.grade, "score": graded.security.score,
+                                  "scan_id": graded.id, "started_at": graded.started_at.isoformat()}
+
+    local_site.route("/", body="<h1>back</h1>")
+    back = await system.scan_now(config_id, wait=True)
+    assert isinstance(back, ScanResult) and back.security is not None
+    [site] = (await api.get("/api/v1/overview")).json()
+    assert site["last_grade"]["scan_id"] == back.id  # the newest scan's own grade again
 
 
 async def test_schedule_preview_lists_next_runs_in_the_zone_and_names_bad_fields(client: Client) -> None:

@@ -17,6 +17,7 @@ from techscaniq.settings import Settings
 from techscaniq.system import MonitoringSystem
 
 CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).resolve().parents[2] / "build" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 ORGANIZATION = "org-console"
 API_KEY = "console-key-0123456789abcdef"
 SHOP_HTML = """<!doctype html><html><head><title>Shop</title>
@@ -82,3 +83,20 @@ def artifacts(tmp_path: Path) -> Path:
     directory = Path(os.environ.get("TEST_ARTIFACTS_DIR", tmp_path))
     directory.mkdir(parents=True, exist_ok=True)
     return directory
+
+
+async def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations of the page as it is now (injected through the DevTools
+    protocol, which the dashboard's Content-Security-Policy does not cover)."""
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.evaluate(AXE.read_text())
+    result = await page.evaluate("axe.run(document, { resultTypes: ['violations'] })")
+    return [f"{v['id']}: {v['help']} ({[n['target'] for n in v['nodes']][:3]})"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+async def overflowing(page: Page) -> list[str]:
+    """Elements wider than the screen (at phone width nothing may be)."""
+    return list(await page.evaluate("""[...document.querySelectorAll('main *, header *')]
+        .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().right > window.innerWidth + 1)
+        .map((e) => e.tagName + '#' + e.id + '.' + e.className)"""))

@@ -1,10 +1,9 @@
-"""People and access in real Chromium: first-run setup from the banner's link, an invitation accepted by a
-second person who then works with their (read-only) role, signing in with email and password, and single
-sign-on through a real OpenID Connect provider on loopback. No token ever sits in the page's storage."""
+"""People and access in real Chromium: first-run setup from the banner's link, an invitation (made in the
+console's Access section) accepted by a second person who then works with their (read-only) role, signing
+in with email and password, and single sign-on set up in the console against a real OpenID Connect
+provider on loopback. No token ever sits in the page's storage."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -23,15 +22,6 @@ async def nothing_stored(page: Page) -> None:
     stored = await page.evaluate("JSON.stringify([Object.keys(localStorage), Object.keys(sessionStorage)])")
     assert stored == "[[],[]]"
     assert "techscaniq_session" not in await page.evaluate("document.cookie")  # HttpOnly: not readable
-
-
-async def api_from_page(page: Page, method: str, path: str, body: dict[str, Any]) -> Any:
-    """What the console's members page will do (a later step): the signed-in page calls the API itself."""
-    return await page.evaluate("""async ([method, path, body]) => {
-        const session = await (await fetch("/api/v1/session")).json();
-        const response = await fetch(path, { method, body: JSON.stringify(body), headers: {
-            "Content-Type": "application/json", "X-CSRF-Token": session.csrf_token } });
-        return await response.json(); }""", [method, path, body])
 
 
 @pytest.mark.timeout(120)
@@ -54,10 +44,12 @@ async def test_setup_invite_sign_in_and_single_sign_on(settings: Settings, brows
         await expect(owner_page.locator("#live")).to_have_class("live on")  # the WebSocket, on the cookie
         await nothing_stored(owner_page)
 
-        invitation = await api_from_page(owner_page, "POST", "/api/v1/invitations",
-                                         {"email": "viewer@example.com", "role": "viewer"})
+        await owner_page.get_by_role("link", name="Access").click()  # the console's Access section
+        await owner_page.get_by_label("Email", exact=True).fill("viewer@example.com")
+        await owner_page.locator("#iv-role").select_option("viewer")
+        await owner_page.get_by_role("button", name="Create invitation link").click()
         guest = await (await browser.new_context()).new_page()
-        await guest.goto(invitation["link"])
+        await guest.goto(await owner_page.locator("#iv-result-value").input_value())
         await guest.get_by_label("Password (at least 10 characters)").fill("viewer password 0123")
         await guest.get_by_role("button", name="Continue").click()
         await expect(guest.get_by_role("heading", name="Monitored sites")).to_be_visible()
@@ -76,11 +68,18 @@ async def test_setup_invite_sign_in_and_single_sign_on(settings: Settings, brows
         await nothing_stored(guest)
 
         async with oidc_provider(f"{base}/api/v1/sso/callback", {"erin": ["monitoring-editors"]}) as provider:
-            saved = await api_from_page(owner_page, "PUT", "/api/v1/sso", {
-                "issuer": provider.issuer, "client_id": provider.client_id, "client_secret": provider.client_secret,
-                "role_map": {"monitoring-editors": "editor"}})
+            await owner_page.get_by_label("Issuer").fill(provider.issuer)
+            await owner_page.get_by_label("Client id").fill(provider.client_id)
+            await owner_page.get_by_label("Client secret").fill(provider.client_secret)
+            await owner_page.get_by_label("Role map (one per line: claim value = role)").fill(
+                "monitoring-editors = editor")
+            await owner_page.get_by_role("button", name="Save single sign-on").click()
+            login_url = owner_page.locator("#sso-login-url")
+            await expect(login_url).to_have_text(f"{base}/api/v1/sso/acme/login")
+            await expect(owner_page.locator("#sso-redirect-uri")).to_have_text(f"{base}/api/v1/sso/callback")
+            await expect(owner_page.locator("#sso-client-secret")).to_have_value("**********")  # never shown again
             sso = await (await browser.new_context()).new_page()
-            await sso.goto(saved["login_url"])
+            await sso.goto(await login_url.get_attribute("href") or "")
             await sso.locator("input[name=login]").fill("erin")
             await sso.locator("input[name=password]").fill("any password")
             await sso.locator("button[type=submit]").click()

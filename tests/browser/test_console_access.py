@@ -8,8 +8,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, expect
-from tests.browser.console import ORGANIZATION, SHOP_HTML, Console, needs_chromium, running_console
+from playwright.async_api import Browser, expect
+from tests.browser.console import (
+    AXE,
+    ORGANIZATION,
+    SHOP_HTML,
+    Console,
+    needs_chromium,
+    overflowing,
+    running_console,
+    serious_violations,
+)
 from tests.support.testsite import LocalSite
 
 from techscaniq.api.auth import Role, create_token
@@ -17,7 +26,6 @@ from techscaniq.settings import Settings
 
 pytestmark = [needs_chromium, pytest.mark.browser]
 
-AXE = Path(__file__).resolve().parents[2] / "build" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 IMPORT_YAML = """configs:
   - name: Imported shop
     url: {url}
@@ -27,22 +35,6 @@ IMPORT_YAML = """configs:
     url: ftp://example.com/
     schedule: {{type: interval, expression: 1h}}
 """
-
-
-async def serious_violations(page: Page) -> list[str]:
-    """axe-core's serious and critical violations of the page as it is now (injected through the DevTools
-    protocol, which the dashboard's Content-Security-Policy does not cover)."""
-    if not await page.evaluate("typeof window.axe !== 'undefined'"):
-        await page.evaluate(AXE.read_text())
-    result = await page.evaluate("axe.run(document, { resultTypes: ['violations'] })")
-    return [f"{v['id']}: {v['help']} ({[n['target'] for n in v['nodes']][:3]})"
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
-
-
-async def overflowing(page: Page) -> list[str]:
-    return list(await page.evaluate("""[...document.querySelectorAll('main *, header *')]
-        .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().right > window.innerWidth + 1)
-        .map((e) => e.tagName + '#' + e.id + '.' + e.className)"""))
 
 
 async def import_yaml(console: Console, site: LocalSite, tmp_path: Path) -> None:

@@ -1,9 +1,11 @@
-"""The console's sites in real Chromium: a 503 (and a 404) site shown down in red and never "all up";
-adding with the https:// offer and the duplicate warning, a cron schedule with its next runs, editing,
-cloning (rules and secrets copied server side), filtering by technology and tag, and deleting with a
-confirmation that says what happens to the history."""
+"""The console's sites in real Chromium: a 503 (and a 404) site shown down in red and never "all up"; a site
+that stops answering keeps its last grade; adding with the https:// offer and the duplicate warning, a cron
+schedule with its next runs, editing, cloning (rules and secrets copied server side), filtering by
+technology and tag, and deleting with a confirmation that says what happens to the history."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.async_api import Browser, expect
@@ -24,8 +26,9 @@ async def test_a_site_answering_503_or_404_is_shown_down_in_red_everywhere(
     local_site.route("/gone", status=404, body="<h1>Not found</h1>")
     async with running_console(settings, browser) as console:
         system = console.system
+        added = {}
         for name, path in (("Healthy", "/"), ("Maintenance", "/maintenance"), ("Gone", "/gone")):
-            await system.add_monitoring_config(shop(local_site.url(path), name))  # a new config is scanned at once
+            added[name] = await system.add_monitoring_config(shop(local_site.url(path), name))  # scanned at once
         await console.sign_in()
         page = console.page
         maintenance = page.locator(".site-card", has_text="Maintenance").locator(".pill")
@@ -46,6 +49,25 @@ async def test_a_site_answering_503_or_404_is_shown_down_in_red_everywhere(
         await expect(page.locator("#uptime dd").first).to_have_text("0%")  # 24 h: every scan was down
         await expect(page.locator("#heartbeat .beat.down").first).to_be_visible()
         await expect(page.locator("#heartbeat .beat.up")).to_have_count(0)
+
+        # A site that stops answering keeps the grade of its last graded scan (not "no grade"), marked earlier.
+        healthy_id = added["Healthy"]
+        graded = (await system.storage.scans.latest([healthy_id]))[healthy_id]
+        assert graded.security is not None
+        await console.go("#/")
+        healthy = page.locator(".site-card", has_text="Healthy")
+        await expect(healthy.locator(".grade")).to_have_text(graded.security.grade)
+        local_site.route("/", raw=b"")  # the connection closes unanswered: a failed scan, nothing to grade
+        await system.scan_now(healthy_id, wait=True)
+        await expect(healthy.locator(".pill.bad")).to_contain_text("down")  # the live update
+        for _ in range(2):  # as the live update left it, then as the overview answers it
+            badge = healthy.locator(".grade")
+            await expect(badge).to_have_text(graded.security.grade)
+            await expect(badge).to_have_class(re.compile(r"\bearlier\b"))
+            await expect(badge).to_have_attribute("aria-label", re.compile("from the last graded scan"))
+            await healthy.click()
+            await expect(page.locator("#site-grade")).to_have_text(graded.security.grade)
+            await console.go("#/")
         console.assert_no_errors()
 
 

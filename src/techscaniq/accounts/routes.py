@@ -68,6 +68,7 @@ class SessionInfo(BaseModel):
     organizations: list[MembershipInfo]
     csrf_token: str = Field(description="send it as X-CSRF-Token with every change made with this session")
     expires_at: datetime
+    totp_enabled: bool = Field(description="whether sign-in needs the second factor")
 
 
 @router.get("/setup", summary="Whether the first owner still has to be created")
@@ -182,5 +183,6 @@ async def session_info(system: MonitoringSystem, session: Session) -> SessionInf
     return SessionInfo(
         user_id=user.id, email=user.email, name=user.name, organization_id=session.organization_id,
         role=Role(current.role), csrf_token=session.csrf_token, expires_at=session.expires_at,
+        totp_enabled=user.totp_enabled,
         organizations=[MembershipInfo(organization_id=m.organization_id, organization_name=m.organization_name,
                                       role=Role(m.role)) for m in memberships])

@@ -3,6 +3,7 @@ code, which gives the recovery codes once) or off (with a code)."""
 
 from __future__ import annotations
 
+import segno
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
@@ -20,6 +21,7 @@ router = APIRouter(prefix="/api/v1/session/totp", tags=["access"])
 class TotpSetup(BaseModel):
     secret: str = Field(description="for the authenticator app (or scan otpauth_uri as a QR code)")
     otpauth_uri: str
+    qr_svg: str = Field(description="otpauth_uri as a QR code: an SVG data: URI, for an <img>")
 
 
 class Code(BaseModel):
@@ -38,7 +40,8 @@ async def start_totp(principal: Principal = Depends(get_principal),
         raise ConflictError("TOTP is on already (turn it off first to set up another app)")
     secret = new_secret()
     await system.storage.accounts.set_totp(user.id, system.storage.secrets.encrypt(secret), None)
-    return TotpSetup(secret=secret, otpauth_uri=provisioning_uri(secret, user.email))
+    uri = provisioning_uri(secret, user.email)
+    return TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=segno.make(uri, error="m").svg_data_uri(scale=4))
 
 
 @router.post("/confirm", summary="Turn TOTP on with the app's current code; answers the recovery codes")

@@ -35,12 +35,34 @@ async def overview(
     sites = []
     for config in configs:
         last_scan = scan_summary(latest[config.id]) if config.id in latest else None
+        graded = latest.get(config.id)
+        if graded is not None and graded.security is None and config.scan_config.security:
+            graded = await _last_graded(system, config.id, principal.organization_id)
         sites.append({"id": config.id, "name": config.name, "url": config.url, "paused": config.paused,
                       "tags": config.tags, "schedule": config.schedule.model_dump(mode="json"),
                       "rules": len(config.alert_rules),
                       "next_run_at": _iso(next_runs.get(config.id)),
-                      "availability": site_availability(config.paused, last_scan), "last_scan": last_scan})
+                      "availability": site_availability(config.paused, last_scan), "last_scan": last_scan,
+                      "last_grade": _grade_of(graded)})
     return sites
+
+
+GRADE_LOOKBACK = 10  # successful scans read for the grade of a site whose newest scan has none
+
+
+async def _last_graded(system: MonitoringSystem, config_id: str, organization_id: str) -> ScanResult | None:
+    """The newest graded scan of a site whose newest scan failed (down: no answer to grade): the dashboard
+    keeps showing the grade it had, not "no grade"."""
+    recent = await system.storage.scans.find(config_id=config_id, organization_id=organization_id,
+                                             status=ScanStatus.SUCCESS, limit=GRADE_LOOKBACK)
+    return next((scan for scan in recent if scan.security is not None), None)
+
+
+def _grade_of(scan: ScanResult | None) -> dict[str, Any] | None:
+    if scan is None or scan.security is None:
+        return None
+    return {"grade": scan.security.grade, "score": scan.security.score, "scan_id": scan.id,
+            "started_at": scan.started_at.isoformat()}
 
 
 @router.get("/configs/{config_id}/technologies", summary="Current technology stack and its history")

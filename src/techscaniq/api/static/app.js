@@ -1,5 +1,6 @@
 // TechScanIQ dashboard core: state, the API client, sign-in, views and routes, live updates over the WebSocket.
-// The views live in sites.js, site_page.js, alerting.js, inbox.js and portfolio.js (plain scripts, no build).
+// The views live in sites.js, site_page.js, alerting.js, inbox.js, portfolio.js and people.js (plain scripts,
+// no build).
 // Everything from the API is inserted with textContent (never as HTML): scanned sites are untrusted.
 "use strict";
 
@@ -36,7 +37,9 @@ function toast(text) {
 
 // ---- API ---------------------------------------------------------------------------------------
 
-class ApiError extends Error {}
+class ApiError extends Error {
+  constructor(message, status) { super(message); this.status = status; }
+}
 
 // What proves who is asking: a pasted key's token, or (the session cookie goes by itself) the CSRF header on writes.
 function credentialHeaders(method = "GET") {
@@ -55,7 +58,7 @@ async function api(path, options = {}) {
   if (!response.ok) {
     const detail = Array.isArray(body.detail)
       ? body.detail.map((d) => `${d.field || "request"}: ${d.message}`).join("; ") : body.detail || response.statusText;
-    throw new ApiError(detail);
+    throw new ApiError(detail, response.status);
   }
   return body;
 }
@@ -112,7 +115,7 @@ async function resumeSession() {
 
 // ---- views -------------------------------------------------------------------------------------
 
-const VIEWS = ["signin-view", "sites-view", "site-view", "inbox-view", "alerting-view", "scan-view", "portfolio-view"];
+const VIEWS = ["signin-view", "sites-view", "site-view", "inbox-view", "alerting-view", "scan-view", "portfolio-view", "access-view"];
 
 function show(view) {
   for (const id of VIEWS) $(id).hidden = id !== view;
@@ -148,6 +151,7 @@ const ROUTES = [
   [/^#\/inbox$/, () => openInbox()],
   [/^#\/alerting$/, () => openAlerting()],
   [/^#\/portfolio$/, () => openPortfolio()],
+  [/^#\/access$/, () => openAccess()],
 ];
 
 async function route() {
@@ -174,6 +178,22 @@ function statusPill(site) {
   const { state: status, reason } = availabilityOf(site);
   const text = status === "paused" || status === "unknown" ? reason : `${status} · ${reason}`;
   return el("span", { class: `pill ${STATE_PILL[status] || "warn"}`, "data-state": status, text });
+}
+
+// A site's grade: its newest scan's; when that scan failed (down: nothing answered to grade), the newest grade
+// it had (the overview's `last_grade`), marked as earlier — never "no grade" while a site is down.
+function shownGrade(site) {
+  const scan = site.last_scan;
+  if (scan && scan.security) return { grade: scan.security.grade, score: scan.security.score, from: null };
+  return site.last_grade ? { ...site.last_grade, from: site.last_grade.started_at } : null;
+}
+
+function siteGradeBadge(site) {
+  const shown = shownGrade(site);
+  if (!shown) return gradeBadge(null);
+  const label = `security grade ${shown.grade}, score ${shown.score}` + (shown.from ? `, from the last graded scan (${ago(shown.from)})` : "");
+  return el("div", { class: `grade g-${shown.grade[0]}${shown.from ? " earlier" : ""}`, text: shown.grade, "aria-label": label,
+    title: label, role: "img" });
 }
 
 function gradeBadge(scan, big = false) {
@@ -285,6 +305,7 @@ document.addEventListener("DOMContentLoaded", () => {
   wireAlerting();
   wireInbox();
   wirePortfolio();
+  wireAccess();
   window.addEventListener("hashchange", () => route().catch((error) => toast(error.message)));
   resumeSession().catch(() => signOut());
 });

@@ -35,7 +35,7 @@ async function openPortfolio() {
   const sites = [...state.sites.values()];
   const grades = new Map();
   for (const site of sites) {
-    const grade = site.last_scan && site.last_scan.security ? site.last_scan.security.grade[0] : "no grade";
+    const grade = shownGrade(site) ? shownGrade(site).grade[0] : "no grade";
     grades.set(grade, (grades.get(grade) || 0) + 1);
   }
   $("pf-grades").replaceChildren(...["A", "B", "C", "D", "E", "F", "no grade"].filter((g) => grades.has(g))

@@ -19,7 +19,7 @@ async function openSite(id) {
   $("site-title").textContent = config.name;
   $("site-url").textContent = config.url;
   $("site-url").href = /^https?:\/\//.test(config.url) ? config.url : "#";
-  $("site-grade").replaceWith(Object.assign(gradeBadge(scan && { security: scan.security }, true), { id: "site-grade" }));
+  $("site-grade").replaceWith(Object.assign(gradeBadge(summaries.find((s) => s.security) || null, true), { id: "site-grade" }));
   const summary = summaries[0] || null;  // carries the backend's availability verdict
   $("site-status").replaceChildren(statusPill({ paused: config.paused, last_scan: summary }),
     scan ? ` last scan ${ago(scan.started_at)}` + (scan.error ? ` (${scan.error.message})` : "") : "",

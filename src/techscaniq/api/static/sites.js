@@ -44,12 +44,12 @@ function siteCard(site) {
     if (scan.metrics && scan.metrics.ttfb_ms !== undefined) meta.append(el("span", { text: `TTFB ${TechCharts.formatValue(scan.metrics.ttfb_ms)} ms` }));
   }
   return el("a", { class: `site-card state-${availabilityOf(site).state}`, href: `#/site/${site.id}`, "data-config-id": site.id },
-    gradeBadge(scan), el("h3", { text: site.name }), el("div", { class: "url", text: site.url }), meta, chips);
+    siteGradeBadge(site), el("h3", { text: site.name }), el("div", { class: "url", text: site.url }), meta, chips);
 }
 
 const GRADE_ORDER = "A+ A A- B+ B B- C+ C C- D+ D D- E F".split(" ");
 const STATE_ORDER = { down: 0, unknown: 1, up: 2, paused: 3 };
-const gradeOf = (site) => (site.last_scan && site.last_scan.security ? site.last_scan.security.grade : null);
+const gradeOf = (site) => (shownGrade(site) || {}).grade || null;
 const techNames = (site) => (site.last_scan ? site.last_scan.technologies.map((t) => t.name) : []);
 
 function fillOptions(select, values, anyLabel) {
