@@ -28,7 +28,7 @@ from bench.bench_fingerprints import COMMUNITY, PAGES, load_pages, load_response
 
 from techscaniq.domain.technology import Detection  # noqa: E402
 from techscaniq.scanning.fingerprints import FingerprintEngine, PageData, builtin_database_path, load_database  # noqa: E402
-from techscaniq.scanning.fingerprints.names import name_key  # noqa: E402
+from techscaniq.domain.technology_names import name_key  # noqa: E402
 from techscaniq.scanning.fingerprints.versions import rank_name  # noqa: E402
 
 

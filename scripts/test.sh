@@ -11,6 +11,7 @@ bash scripts/install_oidc_provider.sh  # the OpenID Connect provider of the SSO 
 bash scripts/install_nss_tools.sh  # NSS selfserv: a real SSL 3.0 / RC4 server for the TLS rating tests
 "$VENV/bin/ruff" check src tests bench
 "$VENV/bin/mypy"
+"$VENV/bin/lint-imports"  # the dependency contracts of pyproject.toml
 
 # PostgreSQL, Redis and Kafka on loopback (or the ones DATABASE_URL etc. already point at).
 service_env="$(bash scripts/services.sh start --env)"

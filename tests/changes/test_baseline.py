@@ -7,7 +7,8 @@ from __future__ import annotations
 from tests.changes.builders import Site, Timeline, make_config, summary
 
 from techscaniq.changes import ChangeDetector, DetectionPolicy
-from techscaniq.changes.baseline import Baseline, pack, rebuild, unpack
+from techscaniq.changes.baseline import rebuild
+from techscaniq.domain.baseline import Baseline, pack, unpack
 from techscaniq.domain.common import new_id
 from techscaniq.storage.sql import SqlStorage
 

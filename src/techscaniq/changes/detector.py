@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from techscaniq.changes.availability import detect_availability
-from techscaniq.changes.baseline import Baseline, BaselineRepository, advance, policy_key, rebuild
+from techscaniq.changes.baseline import BaselineRepository, advance, policy_key, rebuild
 from techscaniq.changes.context import DetectionContext
 from techscaniq.changes.feedback import refresh_false_positive_rate
 from techscaniq.changes.performance import detect_performance
@@ -18,6 +18,7 @@ from techscaniq.changes.policy import DetectionPolicy
 from techscaniq.changes.reanalysis import Reanalyze, reanalyse_history
 from techscaniq.changes.security import detect_security
 from techscaniq.changes.technology import detect_technologies, technology_usable
+from techscaniq.domain.baseline import Baseline
 from techscaniq.domain.change import Change
 from techscaniq.domain.common import utcnow
 from techscaniq.domain.config import MonitoringConfig

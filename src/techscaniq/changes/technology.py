@@ -25,7 +25,7 @@ from techscaniq.changes.versions import compare_versions
 from techscaniq.domain.change import Change, ChangeKind
 from techscaniq.domain.scan import ScanResult
 from techscaniq.domain.technology import Detection
-from techscaniq.scanning.fingerprints.names import name_key
+from techscaniq.domain.technology_names import name_key
 
 TECHNOLOGY = ChangeKind.TECHNOLOGY
 ABSENT, WEAK, STRONG = 0, 1, 2

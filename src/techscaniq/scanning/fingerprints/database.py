@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from techscaniq.domain.technology_names import canonical_name, name_key
 from techscaniq.scanning.fingerprints.merging import merge_technology, renamed
-from techscaniq.scanning.fingerprints.names import canonical_name, name_key
 from techscaniq.scanning.fingerprints.patterns import Pattern, PatternError, parse_pattern, split_tags
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from techscaniq.scanning.fingerprints.names import name_key
+from techscaniq.domain.technology_names import name_key
 
 if TYPE_CHECKING:
     from techscaniq.scanning.fingerprints.database import DomCheck, Relation, Technology

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 
-from techscaniq.changes.baseline import Baseline, StoredBaseline, pack, unpack
+from techscaniq.domain.baseline import Baseline, StoredBaseline, pack, unpack
 from techscaniq.domain.common import utcnow
 from techscaniq.storage.sql.base import SqlRepository
 from techscaniq.storage.sql.tables import change_baselines as t
