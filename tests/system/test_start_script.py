@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import httpx
 from tests.support.ports import free_port
+from tests.support.testsite import LocalSite
+from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,3 +95,51 @@ def test_a_port_in_use_ends_the_process_naming_the_setting(tmp_path: Path) -> No
     assert result.returncode == 1
     assert f"error: HTTP_PORT={port}: cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "set HTTP_PORT to a free port" in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_a_second_ctrl_c_stops_at_once_while_a_scan_hangs(tmp_path: Path, local_site: LocalSite) -> None:
+    """The first Ctrl-C waits for the scan in flight (and says so); a person who will not wait presses it again
+    and the process ends at once with 130, saying the interrupted scan runs again at the next start."""
+    local_site.route("/", hang=True)  # reads the request, never answers: the scan stays in flight
+    http_port, key = free_port(), "second-ctrl-c-key-0123456789"
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_SERVERS", "REDIS_URL")},
+        "HTTP_PORT": str(http_port), "WEBSOCKET_PORT": str(free_port()), "HOST": "127.0.0.1",
+        "API_KEYS": f"org-c:{key}", "ALLOW_PRIVATE_TARGETS": "true", "SHUTDOWN_GRACE_SECONDS": "60",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "start_monitoring_system.py"), cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    assert process.stdout is not None
+    stdout = process.stdout
+
+    async def line_with(text: str) -> str:
+        async with asyncio.timeout(60):
+            while True:
+                line = (await stdout.readline()).decode()
+                if text in line or not line:
+                    return line
+
+    try:
+        assert "Ctrl+C" in await line_with("Ctrl+C")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}", headers={"X-API-Key": key}) as api:
+            created = await api.post("/api/v1/configs", json={"name": "Hanging", "url": local_site.url("/"),
+                                                              "schedule": {"type": "interval", "expression": "1d"}})
+            assert created.status_code == 201, created.text
+
+            async def in_flight() -> bool:
+                return "techscaniq_scans_in_flight 1.0" in (await api.get("/metrics")).text
+
+            await eventually(in_flight, within=30, every=0.2)
+        process.send_signal(signal.SIGINT)
+        assert "for 1 scan(s) in flight" in await line_with("stopping:")
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(20):
+            rest = (await stdout.read()).decode()
+            await process.wait()
+        assert process.returncode == 130, rest
+        assert "stopped at once; interrupted scans run again at the next start." in rest
+        assert "stopped cleanly" not in rest and "Traceback" not in rest
+    finally:
+        if process.returncode is None:
+            process.kill()
