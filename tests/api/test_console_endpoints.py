@@ -55,7 +55,12 @@ async def test_overview_and_summaries_say_down_for_503_and_404_and_uptime_counts
     scans = len(uptime["heartbeat"])
     assert scans >= 2 and uptime["windows"]["24h"]["scans"] == scans
     assert uptime["windows"]["24h"]["up"] == 1 and uptime["windows"]["24h"]["complete"] is True
-    assert uptime["windows"]["24h"]["percent"] == round(100 / scans, 2)
+    # Weighted by time: down from the first scan until the one that came back, up from then until as_of.
+    first, back = (datetime.fromisoformat(uptime["heartbeat"][i]["started_at"]) for i in (0, -1))
+    as_of = datetime.fromisoformat(uptime["as_of"])
+    assert uptime["windows"]["24h"]["observed_seconds"] == pytest.approx((as_of - first).total_seconds(), abs=0.01)
+    assert uptime["windows"]["24h"]["up_seconds"] == pytest.approx((as_of - back).total_seconds(), abs=0.01)
+    assert uptime["windows"]["24h"]["percent"] == pytest.approx(100 * (as_of - back) / (as_of - first), abs=0.01)
     assert [mark["state"] for mark in uptime["heartbeat"]][-1] == "up"  # oldest first: the newest is last
     assert uptime["heartbeat"][0] == {**uptime["heartbeat"][0], "state": "down", "reason": "HTTP 503"}
     bounded = (await api.get(f"/api/v1/configs/{ids['busy']}/uptime", params={"scans": 1})).json()

@@ -15,6 +15,7 @@ from techscaniq.api.errors import FieldError
 from techscaniq.domain.availability import scan_availability, site_availability
 from techscaniq.domain.performance import canonical_metric
 from techscaniq.domain.scan import ScanResult, ScanStatus
+from techscaniq.domain.uptime import Observation, uptime_between
 from techscaniq.realtime.messages import scan_summary
 from techscaniq.system import MonitoringSystem
 
@@ -125,14 +126,15 @@ UPTIME_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": ti
 HEARTBEATS = 60  # the bar on a site's page: its newest scans, one mark each
 
 
-@router.get("/configs/{config_id}/uptime", summary="Uptime (share of scans up) in 24 h, 7 d and 30 d; a heartbeat")
+@router.get("/configs/{config_id}/uptime", summary="Uptime weighted by time in 24 h, 7 d and 30 d; a heartbeat")
 async def uptime(
     config_id: str,
     scans: int = Query(1000, ge=1, le=5000, description="at most this many recent scans are read"),
     principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
 ) -> dict[str, Any]:
-    """Up and down as the dashboard shows them (domain/availability.py). Bounded: a window older than the
-    scans read says `complete: false`."""
+    """Up and down as the dashboard shows them (domain/availability.py), each state lasting until the next scan
+    (domain/uptime.py): `percent` is the share of the observed time up; `scans`/`up` count the scans. Bounded:
+    a window older than the scans read says `complete: false`."""
     await system.get_monitoring_config(config_id, principal.organization_id)
     now = datetime.now(UTC)
     recent = await system.storage.scans.find(config_id=config_id, organization_id=principal.organization_id,
@@ -141,16 +143,20 @@ async def uptime(
               **scan_availability(scan.succeeded, scan.response.status_code if scan.response else None,
                                   scan.error.model_dump(mode="json") if scan.error else None)}
              for scan in recent]
+    observations = [Observation(scan.started_at, mark["state"] == "up")
+                    for mark, scan in reversed(list(zip(marks, recent, strict=True)))]
     complete_until = recent[-1].started_at if len(recent) == scans else None  # older scans were not read
     windows = {}
     for label, span in UPTIME_WINDOWS.items():
         start = now - span
         inside = [mark for mark, scan in zip(marks, recent, strict=True) if scan.started_at >= start]
-        up = sum(1 for mark in inside if mark["state"] == "up")
-        windows[label] = {"scans": len(inside), "up": up,
-                          "percent": round(100 * up / len(inside), 2) if inside else None,
+        weighted = uptime_between(observations, start, now)
+        windows[label] = {"scans": len(inside), "up": sum(1 for mark in inside if mark["state"] == "up"),
+                          "percent": weighted.percent, "observed_seconds": round(weighted.observed_seconds, 3),
+                          "up_seconds": round(weighted.up_seconds, 3),
                           "complete": complete_until is None or complete_until <= start}
-    return {"config_id": config_id, "windows": windows, "heartbeat": list(reversed(marks[:HEARTBEATS]))}
+    return {"config_id": config_id, "as_of": now.isoformat(), "windows": windows,
+            "heartbeat": list(reversed(marks[:HEARTBEATS]))}
 
 
 def _check_names(names: list[str]) -> None:
