@@ -12,6 +12,7 @@ from techscaniq.domain.config import MonitoringConfig
 from techscaniq.domain.scan import ScanResult, ScanStatus
 from techscaniq.storage.protocols import MetricPoint
 from techscaniq.storage.sql import SqlStorage
+from techscaniq.storage.sql.custom_fingerprints import DisabledPattern
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -156,3 +157,24 @@ async def test_processed_events_ledger(storage: SqlStorage) -> None:
     await storage.processed.mark("detector", "e1")
     assert await storage.processed.seen("detector", "e1")
     assert not await storage.processed.seen("alerts", "e1")
+
+
+async def test_disabled_patterns_belong_to_the_set_they_were_found_in(storage: SqlStorage) -> None:
+    first, second = T0, T0 + timedelta(seconds=5)
+    await storage.custom_fingerprints.put("org-a", {"Stall": {"html": "(a|a)+y"}}, first)
+
+    def found(version: datetime, pattern_id: str) -> DisabledPattern:
+        return DisabledPattern("org-a", pattern_id, version, "Stall", "html", None, "(a|a)+y", "over budget", version)
+
+    await storage.custom_fingerprints.disable([found(first, "p1"), found(first, "p1")])  # twice: recorded once
+    assert [d.pattern_id for d in await storage.custom_fingerprints.disabled("org-a")] == ["p1"]
+    assert await storage.custom_fingerprints.disabled("org-b") == []
+
+    await storage.custom_fingerprints.put("org-a", {"Stall": {"html": "(a|a)+y"}}, second)  # replaced: cleared
+    assert await storage.custom_fingerprints.disabled() == []
+    # A replica still scanning with the old set records a pattern after the replacement: it does not count.
+    await storage.custom_fingerprints.disable([found(first, "p2")])
+    assert await storage.custom_fingerprints.disabled() == []
+    await storage.custom_fingerprints.disable([found(second, "p3")])
+    [row] = await storage.custom_fingerprints.disabled()
+    assert (row.pattern_id, row.set_version, row.disabled_at, row.key) == ("p3", second, second, None)

@@ -79,6 +79,10 @@ def _sessions_keys_audit(connection: Connection) -> None:
                                                    tables.sso_configs], checkfirst=True)
 
 
+def _disabled_patterns(connection: Connection) -> None:
+    tables.custom_fingerprint_disabled.create(connection, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "monitoring core schema", _core_schema),
     Migration(2, "silences and maintenance windows", _silences),
@@ -88,6 +92,7 @@ MIGRATIONS: list[Migration] = [
     Migration(6, "content-addressed response bodies", _body_blobs),
     Migration(7, "accounts: users, organizations, memberships, one-time tokens", _accounts),
     Migration(8, "sign-in sessions, API keys, audit log, single sign-on", _sessions_keys_audit),
+    Migration(11, "custom fingerprint patterns disabled over their budget, shared by replicas", _disabled_patterns),
 ]
 
 
