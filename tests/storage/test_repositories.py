@@ -76,6 +76,26 @@ async def test_due_runs_are_claimed_once_until_completed_or_lease_expires(storag
     assert await storage.configs.next_run_at(due.id) == T0 + timedelta(minutes=1)
 
 
+async def test_claims_take_the_organization_with_least_in_flight_first_however_small(storage: SqlStorage) -> None:
+    """Fair across replicas: A has runs in flight (claimed by some replica) and older due runs; a claim of
+    one run (a replica with one free worker) still takes B's newer one, then shares out by turns."""
+    flood = [make_config("org-a", f"a{index}") for index in range(8)]
+    for config in flood:
+        await storage.configs.add(config, next_run_at=T0)
+    in_flight = await storage.configs.claim_due(T0, 3, lease_seconds=60, owner="replica-1")
+    assert len(in_flight) == 3
+    b1, b2 = make_config("org-b", "b1"), make_config("org-b", "b2")
+    await storage.configs.add(b1, next_run_at=T0 + timedelta(seconds=5))
+    await storage.configs.add(b2, next_run_at=T0 + timedelta(seconds=6))
+    now = T0 + timedelta(seconds=10)
+    [first] = await storage.configs.claim_due(now, 1, lease_seconds=60, owner="replica-2")
+    assert first.config_id == b1.id
+    # B: 1 in flight, 1 due; A: 3 in flight, 5 due. B's second ranks 2, A's next ones 4, 5, ...
+    rest = await storage.configs.claim_due(now, 3, lease_seconds=60, owner="replica-1")
+    assert len(rest) == 3 and rest[0].config_id == b2.id
+    assert {run.config_id for run in rest[1:]} <= {c.id for c in flood}
+
+
 async def test_scans_are_stored_once_with_body_and_history_order(storage: SqlStorage) -> None:
     scans = [
         ScanResult(config_id="c1", organization_id="org-a", url="https://e.x", started_at=T0 + timedelta(minutes=i))
