@@ -55,6 +55,7 @@ from techscaniq.scanning.analyzers import build_analyzers
 from techscaniq.scanning.browser import browser_status
 from techscaniq.scanning.fetch import Fetcher
 from techscaniq.scanning.fingerprints.registry import FingerprintRegistry
+from techscaniq.scanning.fingerprints.shared_disables import SharedDisables
 from techscaniq.scanning.reanalysis import TechnologyReanalyzer
 from techscaniq.scanning.scanner import Scanner
 from techscaniq.search.factory import create_search_backend, shared_index
@@ -102,7 +103,8 @@ class MonitoringSystem:
         self.bus: EventBus = self._create_bus()
         self.fetcher = Fetcher(self.settings)
         self.fingerprints = FingerprintRegistry(self.settings)
-        self.analyzers = build_analyzers(self.settings, self.fingerprints)
+        self.disabled_patterns = SharedDisables(self.fingerprints, self.storage.custom_fingerprints)
+        self.analyzers = build_analyzers(self.settings, self.fingerprints, self.disabled_patterns.share)
         self.scanner = Scanner(self.settings, self.analyzers, self.fetcher)
         self.scheduler = Scheduler(self.storage, self.bus, self.settings, self.instance_id, clock)
         self.worker = ScanWorker(self.storage, self.bus, self.scanner, clock, on_finished=self.scheduler.scan_finished,
@@ -346,18 +348,21 @@ class MonitoringSystem:
         if isinstance(technologies, dict):
             quotas.check_custom_fingerprints(len(technologies), self.settings)
         # Parsing and compiling a tenant's regexes is CPU work: off the event loop.
-        warnings = await asyncio.to_thread(self.fingerprints.set_custom, organization_id, technologies)
-        await self.storage.custom_fingerprints.put(organization_id, technologies or {}, self.clock())
+        at = self.clock()
+        warnings = await asyncio.to_thread(self.fingerprints.set_custom, organization_id, technologies, at)
+        await self.storage.custom_fingerprints.put(organization_id, technologies or {}, at)
         return warnings
 
     async def sync_custom_fingerprints(self) -> int:
         """Load the custom fingerprints other replicas (or a previous run) stored; returns how many changed."""
         changed = await self.storage.custom_fingerprints.changed_since(self._custom_fingerprints_seen)
         for organization_id, technologies, updated_at in changed:
-            warnings = await asyncio.to_thread(self.fingerprints.set_custom, organization_id, technologies or None)
+            warnings = await asyncio.to_thread(self.fingerprints.set_custom, organization_id, technologies or None,
+                                               updated_at)
             for warning in warnings:
                 log.warning("custom fingerprints of %s: %s", organization_id, warning)
             self._custom_fingerprints_seen = max(self._custom_fingerprints_seen or updated_at, updated_at)
+        await self.disabled_patterns.load()  # patterns any replica found over their budget stop running here too
         return len(changed)
 
     async def _search_site(self, organization_id: str, config_id: str) -> None:

@@ -119,3 +119,26 @@ async def test_a_backtracking_tenant_pattern_neither_stalls_ready_nor_other_orga
             await http.put(CUSTOM_API, json=CUSTOM, headers={"Authorization": f"Bearer {tokens['org-a']}"})
             again = (await http.get(CUSTOM_API, headers={"Authorization": f"Bearer {tokens['org-a']}"})).json()
             assert again["disabled"] == []
+
+
+async def test_a_disabled_pattern_stays_disabled_after_a_restart(settings: Settings, local_site: LocalSite) -> None:
+    """The disabled state is in the database (SQLite here), so a restart does not run the pattern again."""
+    local_site.route("/", body=HOSTILE_PAGE)
+    settings = settings.model_copy(update={"fingerprints_custom_budget_ms": 50})
+    async with MonitoringSystem(settings, serve_http=False) as system:
+        await system.set_custom_fingerprints("org-a", CUSTOM)
+        config_id = await system.add_monitoring_config(site("org-a", local_site.url("/")))
+        await system.pause_monitoring_config(config_id)
+        assert isinstance(await system.scan_now(config_id, wait=True), ScanResult)
+        before = (await system.disabled_patterns.status("org-a"))["disabled"]
+        assert [d["technology"] for d in before] == ["Stall"]
+
+    async with MonitoringSystem(settings, serve_http=False) as system:
+        after = (await system.disabled_patterns.status("org-a"))["disabled"]
+        assert after == before
+        [stall] = [p for p in system.fingerprints.engine("org-a").tenant_patterns if p.technology == "Stall"]
+        assert stall.disabled == before[0]["reason"]
+        scan = await system.scan_now(config_id, wait=True)
+        assert isinstance(scan, ScanResult)
+        assert ("Acme CMS", "4.2") not in {(t.name, t.version) for t in scan.technologies}  # no header on this page
+        assert "disabled for this organization: Stall " in scan.analysis_errors["technologies.custom"]

@@ -12,6 +12,7 @@ from techscaniq.domain.config import MonitoringConfig
 from techscaniq.domain.scan import ScanResult, ScanStatus
 from techscaniq.storage.protocols import MetricPoint
 from techscaniq.storage.sql import SqlStorage
+from techscaniq.storage.sql.custom_fingerprints import DisabledPattern
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -73,6 +74,26 @@ async def test_due_runs_are_claimed_once_until_completed_or_lease_expires(storag
     # Completing a run that is no longer current changes nothing.
     await storage.configs.complete_run(due.id, T0, next_run_at=T0 + timedelta(days=1))
     assert await storage.configs.next_run_at(due.id) == T0 + timedelta(minutes=1)
+
+
+async def test_claims_take_the_organization_with_least_in_flight_first_however_small(storage: SqlStorage) -> None:
+    """Fair across replicas: A has runs in flight (claimed by some replica) and older due runs; a claim of
+    one run (a replica with one free worker) still takes B's newer one, then shares out by turns."""
+    flood = [make_config("org-a", f"a{index}") for index in range(8)]
+    for config in flood:
+        await storage.configs.add(config, next_run_at=T0)
+    in_flight = await storage.configs.claim_due(T0, 3, lease_seconds=60, owner="replica-1")
+    assert len(in_flight) == 3
+    b1, b2 = make_config("org-b", "b1"), make_config("org-b", "b2")
+    await storage.configs.add(b1, next_run_at=T0 + timedelta(seconds=5))
+    await storage.configs.add(b2, next_run_at=T0 + timedelta(seconds=6))
+    now = T0 + timedelta(seconds=10)
+    [first] = await storage.configs.claim_due(now, 1, lease_seconds=60, owner="replica-2")
+    assert first.config_id == b1.id
+    # B: 1 in flight, 1 due; A: 3 in flight, 5 due. B's second ranks 2, A's next ones 4, 5, ...
+    rest = await storage.configs.claim_due(now, 3, lease_seconds=60, owner="replica-1")
+    assert len(rest) == 3 and rest[0].config_id == b2.id
+    assert {run.config_id for run in rest[1:]} <= {c.id for c in flood}
 
 
 async def test_scans_are_stored_once_with_body_and_history_order(storage: SqlStorage) -> None:
@@ -177,3 +198,24 @@ async def test_keyset_pages_walk_every_row_once_in_id_order(storage: SqlStorage)
     first = await storage.configs.page(limit=2)
     rest = await storage.configs.page(first[-1].id, limit=10)
     assert [c.id for c in first + rest] == sorted(c.id for c in configs)
+
+
+async def test_disabled_patterns_belong_to_the_set_they_were_found_in(storage: SqlStorage) -> None:
+    first, second = T0, T0 + timedelta(seconds=5)
+    await storage.custom_fingerprints.put("org-a", {"Stall": {"html": "(a|a)+y"}}, first)
+
+    def found(version: datetime, pattern_id: str) -> DisabledPattern:
+        return DisabledPattern("org-a", pattern_id, version, "Stall", "html", None, "(a|a)+y", "over budget", version)
+
+    await storage.custom_fingerprints.disable([found(first, "p1"), found(first, "p1")])  # twice: recorded once
+    assert [d.pattern_id for d in await storage.custom_fingerprints.disabled("org-a")] == ["p1"]
+    assert await storage.custom_fingerprints.disabled("org-b") == []
+
+    await storage.custom_fingerprints.put("org-a", {"Stall": {"html": "(a|a)+y"}}, second)  # replaced: cleared
+    assert await storage.custom_fingerprints.disabled() == []
+    # A replica still scanning with the old set records a pattern after the replacement: it does not count.
+    await storage.custom_fingerprints.disable([found(first, "p2")])
+    assert await storage.custom_fingerprints.disabled() == []
+    await storage.custom_fingerprints.disable([found(second, "p3")])
+    [row] = await storage.custom_fingerprints.disabled()
+    assert (row.pattern_id, row.set_version, row.disabled_at, row.key) == ("p3", second, second, None)

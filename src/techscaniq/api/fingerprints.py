@@ -35,8 +35,9 @@ async def get_custom(
     principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system)
 ) -> dict[str, Any]:
     """`disabled` lists patterns that no longer run in this organization's scans, with the reason (a search
-    over its time budget); uploading the fingerprints again re-enables them. Seen by this replica."""
-    return system.fingerprints.custom_status(principal.organization_id)
+    over its time budget, found by any replica: it stops running on all of them within 30 s); uploading the
+    fingerprints again re-enables them."""
+    return await system.disabled_patterns.status(principal.organization_id)
 
 
 @router.delete("/custom", status_code=status.HTTP_204_NO_CONTENT, summary="Remove the custom fingerprints")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from techscaniq.scanning.analysis import Analyzer
 from techscaniq.scanning.browser import BrowserRenderer
-from techscaniq.scanning.fingerprints.analyzer import TechnologyAnalyzer
+from techscaniq.scanning.fingerprints.analyzer import DisabledHandler, TechnologyAnalyzer
 from techscaniq.scanning.fingerprints.registry import FingerprintRegistry
 from techscaniq.scanning.performance.analyzer import PerformanceAnalyzer
 from techscaniq.scanning.security.advisories import AdvisoryStore
@@ -14,14 +14,15 @@ from techscaniq.scanning.security.tls_rater import TLSRater
 from techscaniq.settings import Settings
 
 
-def build_analyzers(settings: Settings, fingerprints: FingerprintRegistry | None = None) -> list[Analyzer]:
+def build_analyzers(settings: Settings, fingerprints: FingerprintRegistry | None = None,
+                    on_disabled: DisabledHandler | None = None) -> list[Analyzer]:
     registry = fingerprints or FingerprintRegistry(settings)
     # Browser mode renders each page once; technologies (js/dom/xhr) and performance (web vitals) share it.
     renderer = BrowserRenderer(executable_path=settings.browser_executable,
                                policy=settings.scan_address_policy,
                                concurrency=settings.browser_concurrency, extra_ca_bundle=settings.extra_ca_bundle)
     return [
-        TechnologyAnalyzer.from_settings(registry, settings, renderer),
+        TechnologyAnalyzer.from_settings(registry, settings, renderer, on_disabled),
         PerformanceAnalyzer(renderer=renderer),
         SecurityAnalyzer(AdvisoryStore(settings.data_dir), tls_rater=TLSRater(
             settings.scan_address_policy, ca_file=str(settings.extra_ca_bundle) if settings.extra_ca_bundle else None,

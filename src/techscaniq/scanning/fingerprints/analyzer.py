@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
@@ -21,6 +21,7 @@ from techscaniq.scanning.analysis import ScanContext
 from techscaniq.scanning.browser import BrowserMeasurement, BrowserRenderer, BrowserUnavailableError, render_once
 from techscaniq.scanning.fingerprints.engine import FingerprintEngine
 from techscaniq.scanning.fingerprints.page import DomElement, PageData
+from techscaniq.scanning.fingerprints.patterns import Pattern
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,9 @@ EXTRA_FETCH_TIMEOUT = 5.0
 DNS_TIMEOUT = 2.0
 DNS_RECORD_TYPES = ("TXT", "MX", "NS", "CNAME", "SOA")
 CACHE_SIZE = 10_000
+
+# Told of an organization's patterns that went over their budget during a scan (to share with other replicas).
+DisabledHandler = Callable[[str, list[Pattern]], Awaitable[None]]
 
 
 class EngineProvider(Protocol):
@@ -58,6 +62,7 @@ class TechnologyAnalyzer:
         nameservers: Sequence[str] | None = None,
         dns_port: int = 53,
         renderer: BrowserRenderer | None = None,
+        on_disabled: DisabledHandler | None = None,
     ) -> None:
         self._provider: EngineProvider = (
             _FixedEngine(engine_provider) if isinstance(engine_provider, FingerprintEngine) else engine_provider
@@ -67,13 +72,15 @@ class TechnologyAnalyzer:
         self._nameservers = list(nameservers) if nameservers else None
         self._dns_port = dns_port
         self._renderer = renderer
+        self._on_disabled = on_disabled
         self._robots: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
 
     @classmethod
     def from_settings(cls, engine_provider: EngineProvider | FingerprintEngine, settings: Any,
-                      renderer: BrowserRenderer | None = None) -> TechnologyAnalyzer:
+                      renderer: BrowserRenderer | None = None,
+                      on_disabled: DisabledHandler | None = None) -> TechnologyAnalyzer:
         return cls(engine_provider, dns=settings.fingerprints_dns, stylesheets=settings.fingerprints_stylesheets,
-                   renderer=renderer)
+                   renderer=renderer, on_disabled=on_disabled)
 
     def enabled(self, scan_config: ScanConfig) -> bool:
         return scan_config.technologies
@@ -105,9 +112,13 @@ class TechnologyAnalyzer:
         )
         # An organization's own patterns run in a worker thread, where their budgeted searches release the GIL:
         # however they backtrack, the event loop (health checks, the API, other scans) keeps running.
+        running = [p for p in engine.tenant_patterns if p.disabled is None]
         ctx.result.technologies = await asyncio.to_thread(engine.analyze, page) if engine.tenant_patterns \
             else engine.analyze(page)
         ctx.result.fingerprint_version = engine.version
+        over_budget = [p for p in running if p.disabled is not None]
+        if over_budget and self._on_disabled is not None and ctx.organization_id:
+            await self._on_disabled(ctx.organization_id, over_budget)
         disabled = sorted({p.technology for p in engine.tenant_patterns if p.disabled is not None})
         if disabled:  # the scan is complete without them; the API says why each one is off
             ctx.result.analysis_errors["technologies.custom"] = (

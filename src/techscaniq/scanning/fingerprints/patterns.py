@@ -8,10 +8,13 @@ would cost most of the start-up time for patterns most pages never need.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import regex as bounded_re  # the `regex` module: timeouts, and no GIL held while matching
@@ -56,6 +59,7 @@ class Pattern:
     # A tenant's pattern (see `budgeted`): the seconds one search may take, and why it no longer runs.
     budget: float | None = None
     disabled: str | None = None
+    disabled_at: datetime | None = None  # when a search went over the budget (None: never, or not compilable)
     _parsed: Any = field(default=None, repr=False)
     _compiled: re.Pattern[str] | None = field(default=None, repr=False)
     _bounded: Any = field(default=None, repr=False)
@@ -99,6 +103,7 @@ class Pattern:
         except TimeoutError:
             milliseconds = self.budget * 1000
             self.disabled = f"a search took over its {milliseconds:.0f} ms budget (the regex backtracks too much)"
+            self.disabled_at = datetime.now(UTC)
             # No page content in the log: only which pattern.
             log.warning("custom fingerprint %r (%s%s) disabled: a search took over %.0f ms",
                         self.technology, self.source, f" {self.key}" if self.key else "", milliseconds)
@@ -107,6 +112,15 @@ class Pattern:
 
     def version_of(self, match: re.Match[str]) -> str | None:
         return resolve_version(self.version, match) if self.version else None
+
+    @property
+    def identity(self) -> str:
+        """What names this pattern in an organization's set across replicas and restarts (sha256 hex)."""
+        return pattern_identity(self.technology, self.source, self.key, self.regex_text)
+
+
+def pattern_identity(technology: str, source: str, key: str | None, regex_text: str) -> str:
+    return hashlib.sha256(json.dumps([technology, source, key, regex_text]).encode()).hexdigest()
 
 
 _EMPTY = re.compile("")

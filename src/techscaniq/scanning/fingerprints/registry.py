@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,7 @@ class FingerprintRegistry:
         self._lock = threading.RLock()
         self._base: FingerprintEngine | None = None
         self._custom: dict[str, FingerprintDatabase] = {}
+        self._versions: dict[str, datetime | None] = {}  # the stored set each organization's custom one is
         self._engines: OrderedDict[str, FingerprintEngine] = OrderedDict()
         self._cache_dir = cache_dir or settings.data_dir / "cache" / "fingerprints"
 
@@ -92,9 +94,11 @@ class FingerprintRegistry:
             self._engines.move_to_end(organization_id)
             return cached
 
-    def set_custom(self, organization_id: str, technologies_json: Mapping[str, Any] | str | None) -> list[str]:
-        """Replace an organization's custom fingerprints (None or {} removes them). Returns the warnings
-        about skipped entries; raises ValueError if the document is not a JSON object."""
+    def set_custom(self, organization_id: str, technologies_json: Mapping[str, Any] | str | None,
+                   version: datetime | None = None) -> list[str]:
+        """Replace an organization's custom fingerprints (None or {} removes them); `version` is the stored set's
+        updated_at. Returns the warnings about skipped entries; raises ValueError if the document is not a JSON
+        object."""
         custom = database_from_json(technologies_json, label=f"custom:{organization_id}") if technologies_json else None
         if custom is not None:
             budget = self.settings.fingerprints_custom_budget_ms / 1000
@@ -107,9 +111,36 @@ class FingerprintRegistry:
             self._engines.pop(organization_id, None)
             if custom is None or not custom.technologies:
                 self._custom.pop(organization_id, None)
+                self._versions.pop(organization_id, None)
             else:
                 self._custom[organization_id] = custom
+                self._versions[organization_id] = version
         return custom.warnings if custom else []
+
+    def current(self, organization_id: str, patterns: Iterable[Pattern]) -> tuple[datetime | None, list[Pattern]]:
+        """The version of the organization's set, and those of `patterns` that belong to it (not to a set
+        replaced while a scan ran them)."""
+        with self._lock:
+            custom = self._custom.get(organization_id)
+            version = self._versions.get(organization_id)
+        owned = {id(p) for p in _patterns(custom)} if custom is not None else set()
+        return version, [p for p in patterns if id(p) in owned]
+
+    def apply_disabled(self, organization_id: str, version: datetime,
+                       disabled: Mapping[str, tuple[str, datetime]]) -> int:
+        """Disable the patterns of the organization's set `version` that `disabled` names (pattern identity ->
+        reason, when), as another replica (or a previous run) found them; returns how many were running."""
+        with self._lock:
+            custom = self._custom.get(organization_id)
+            if custom is None or self._versions.get(organization_id) != version:
+                return 0
+        newly = 0
+        for pattern in _patterns(custom):
+            found = disabled.get(pattern.identity)
+            if found is not None and pattern.disabled is None:
+                pattern.disabled, pattern.disabled_at = found
+                newly += 1
+        return newly
 
     def custom_status(self, organization_id: str) -> dict[str, Any]:
         """The organization's custom technologies, and its patterns that no longer run (with why)."""
@@ -118,7 +149,8 @@ class FingerprintRegistry:
         if custom is None:
             return {"technologies": [], "disabled": []}
         disabled = [{"technology": p.technology, "source": p.source, "key": p.key, "pattern": p.regex_text,
-                     "reason": p.disabled} for p in _patterns(custom) if p.disabled is not None]
+                     "reason": p.disabled, "disabled_at": p.disabled_at}
+                    for p in _patterns(custom) if p.disabled is not None]
         return {"technologies": sorted(custom.technologies), "disabled": disabled}
 
     def reload(self) -> None:

@@ -80,10 +80,24 @@ class SqlConfigRepository(SqlRepository):
             or_(t.c.lease_until.is_(None), t.c.lease_until < now),
         )
         lease_until = now + timedelta(seconds=lease_seconds)
-        # Round robin over organizations: each one's earliest due run, then each one's second, ... so one
-        # organization with thousands of due runs cannot push another's behind all of them.
-        turn = func.row_number().over(partition_by=t.c.organization_id, order_by=t.c.next_run_at).label("turn")
-        ranked = select(t.c.id, t.c.next_run_at, turn).where(due).subquery()
+        # Round robin over organizations across the fleet: an organization's first due run ranks after the runs
+        # it has in flight on any replica (leased, not done), its second after that, ... So one organization
+        # with thousands of due runs cannot push another's behind them, however small the claims: a replica
+        # claiming one run at a time still takes the organization with the least in flight first (ranking
+        # by the turn alone restarts at each claim, and the flood's older due runs won every tie).
+        in_flight = (
+            select(t.c.organization_id, func.count().label("runs"))
+            .where(t.c.lease_until.is_not(None), t.c.lease_until >= now)
+            .group_by(t.c.organization_id)
+            .subquery()
+        )
+        turn = func.row_number().over(partition_by=t.c.organization_id, order_by=t.c.next_run_at)
+        ranked = (
+            select(t.c.id, t.c.next_run_at, (turn + func.coalesce(in_flight.c.runs, 0)).label("turn"))
+            .select_from(t.outerjoin(in_flight, in_flight.c.organization_id == t.c.organization_id))
+            .where(due)
+            .subquery()
+        )
         async with self._engine.begin() as conn:
             chosen = (await conn.execute(
                 select(ranked.c.id).order_by(ranked.c.turn, ranked.c.next_run_at).limit(limit)

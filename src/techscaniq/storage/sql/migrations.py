@@ -93,6 +93,10 @@ def _scan_shapes(connection: Connection) -> None:
         connection.execute(text(f"ALTER TABLE scans ADD COLUMN shape {kind}"))
 
 
+def _disabled_patterns(connection: Connection) -> None:
+    tables.custom_fingerprint_disabled.create(connection, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "monitoring core schema", _core_schema),
     Migration(2, "silences and maintenance windows", _silences),
@@ -104,6 +108,7 @@ MIGRATIONS: list[Migration] = [
     Migration(8, "sign-in sessions, API keys, audit log, single sign-on", _sessions_keys_audit),
     Migration(9, "scans stored as a shape (once per distinct value) and a compact check", _scan_shapes),
     Migration(10, "change detection baselines; config listing keyset indexes", _baselines_and_config_keyset),
+    Migration(11, "custom fingerprint patterns disabled over their budget, shared by replicas", _disabled_patterns),
 ]
 
 

@@ -348,3 +348,21 @@ scan_shapes = Table(
     Column("body_hash", String(64), nullable=True, index=True),
     Column("last_used", UTCDateTime, nullable=False),
 )
+
+# Custom fingerprint patterns a search took over its budget with (migration 11): disabled for that organization
+# on every replica and after a restart. Each row names the set it was found in (`set_version`, the set's
+# updated_at): a replaced set makes the rows of the one before it void.
+custom_fingerprint_disabled = Table(
+    "custom_fingerprint_disabled",
+    metadata,
+    Column("organization_id", String(200), nullable=False),
+    Column("pattern_id", String(64), nullable=False),  # sha256 of technology, source, key and regex
+    Column("set_version", UTCDateTime, nullable=False),
+    Column("technology", String(300), nullable=False),
+    Column("source", String(50), nullable=False),
+    Column("key", Text, nullable=True),
+    Column("pattern", Text, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("disabled_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("organization_id", "pattern_id", name="pk_custom_fingerprint_disabled"),
+)
