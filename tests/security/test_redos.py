@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import statistics
 import threading
 import time
 
@@ -97,9 +98,12 @@ async def test_a_backtracking_tenant_pattern_neither_stalls_ready_nor_other_orga
             assert not {"Issue 14", "Stall"} & {name for name, _ in found}
             assert "disabled for this organization: Stall " in scan.analysis_errors["technologies.custom"]
             assert len(latencies) >= 5
-            # `re` held the loop for minutes, `regex` holding the GIL 536 ms; the scan's own on-loop steps take up
-            # to ~0.1 s on a loaded 2-core machine, so the bound sits between the two.
-            assert max(latencies) < 0.25, sorted(latencies)[-5:]
+            # The failures this guards: `re` held the loop for minutes, `regex` holding the GIL one 536 ms stall.
+            # On a 2-core machine shared with other test runs a single answer took up to 0.41 s with or without
+            # the pattern (scheduling, not the loop), so the worst answer stays under the GIL stall and the
+            # typical one near what it is alone (20-50 ms).
+            assert max(latencies) < 0.5, sorted(latencies)[-5:]
+            assert statistics.median(latencies) < 0.1, sorted(latencies)
 
             status = (await http.get(CUSTOM_API, headers={"Authorization": f"Bearer {tokens['org-a']}"})).json()
             assert status["technologies"] == ["Acme CMS", "Issue 14", "Stall"]
