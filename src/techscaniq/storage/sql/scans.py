@@ -58,7 +58,10 @@ class SqlScanRepository(SqlRepository):
             "status": scan.status.value,
             "trigger": scan.trigger.value,
             "started_at": scan.started_at,
-            "document": check,  # scheduled_for, finished_at and fingerprint_version live in the check and shape
+            # The run a scheduled scan belongs to stays a column, for people and tools that query the table (the
+            # read path takes it, finished_at and fingerprint_version from the check and the shape).
+            "scheduled_for": scan.scheduled_for,
+            "document": check,
             "shape": key,
             "changes_done": False,
             "alerts_done": False,
@@ -189,7 +192,13 @@ class SqlScanRepository(SqlRepository):
 
     async def page(self, after: str | None = None, limit: int = 1000, since: datetime | None = None
                    ) -> list[ScanResult]:
-        return await self.load_page(t, ScanResult, after, limit, since, "started_at")
+        """Keyset pages in id order (see load_page), read through the shape store like every scan read."""
+        query = select(*_COLUMNS).order_by(t.c.id).limit(limit)
+        if after is not None:
+            query = query.where(t.c.id > after)
+        if since is not None:
+            query = query.where(t.c.started_at >= since)
+        return await self._load(query)
 
     async def find(
         self,
