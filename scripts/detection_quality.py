@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT / "tests" / "fingerprints"))
 from bench.bench_fingerprints import COMMUNITY, PAGES, load_pages, load_responses  # noqa: E402
 
 from techscaniq.domain.technology import Detection  # noqa: E402
-from techscaniq.scanning.fingerprints import FingerprintEngine, PageData, builtin_database_path, load_database  # noqa: E402
 from techscaniq.domain.technology_names import name_key  # noqa: E402
+from techscaniq.scanning.fingerprints import FingerprintEngine, PageData, builtin_database_path, load_database  # noqa: E402
 from techscaniq.scanning.fingerprints.versions import rank_name  # noqa: E402
 
 
@@ -57,13 +57,21 @@ def figures(found: list[list[Detection]]) -> dict[str, int]:
             "versions": sum(1 for page in found for d in page if d.version)}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def corpus_arguments(description: str | None) -> argparse.Namespace | None:
+    """--pages and --fingerprints of the corpus scripts; None (after saying so) when the shared data is absent."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=Path, help="a directory of .html/.html.gz pages")
     parser.add_argument("--fingerprints", type=Path, default=COMMUNITY)
     args = parser.parse_args()
     if not args.fingerprints.exists() or not (args.pages or PAGES).is_dir():
         print(f"skipped: {args.fingerprints} or {args.pages or PAGES} is not present")
+        return None
+    return args
+
+
+def main() -> int:
+    args = corpus_arguments(__doc__)
+    if args is None:
         return 0
     pages = read_pages(args.pages)
     sets = {"built-in": [builtin_database_path()], "community": [args.fingerprints],

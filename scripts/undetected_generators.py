@@ -13,7 +13,6 @@ Skips cleanly when the pages or the database are absent.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from collections import Counter
@@ -23,8 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench.bench_fingerprints import COMMUNITY, PAGES  # noqa: E402
-from detection_quality import read_pages  # noqa: E402
+from detection_quality import corpus_arguments, read_pages  # noqa: E402
 
 from techscaniq.scanning.fingerprints import builtin_database_path, load_database  # noqa: E402
 from techscaniq.scanning.fingerprints.document import Document  # noqa: E402
@@ -35,12 +33,8 @@ _NUMBERS = re.compile(r"\d[\d.]*")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pages", type=Path, help="a directory of .html/.html.gz pages")
-    parser.add_argument("--fingerprints", type=Path, default=COMMUNITY)
-    args = parser.parse_args()
-    if not args.fingerprints.exists() or not (args.pages or PAGES).is_dir():
-        print(f"skipped: {args.fingerprints} or {args.pages or PAGES} is not present")
+    args = corpus_arguments(__doc__)
+    if args is None:
         return 0
     patterns = generator_patterns([builtin_database_path(), args.fingerprints])
     ours = generator_patterns([builtin_database_path()])
