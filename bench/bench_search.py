@@ -364,11 +364,7 @@ def _progress() -> Callable[[str, int], None]:
 async def _drop(backend: SearchBackend) -> None:
     from techscaniq.search.opensearch_backend import OpenSearchBackend
 
-    if isinstance(backend, OpenSearchBackend):
-        await backend.client.indices.delete(index=f"{backend.prefix}*", params={"ignore_unavailable": "true"})
-        for kind in ("sites", "changes", "alerts"):
-            await backend.client.indices.delete_index_template(name=backend.alias(kind), ignore=[404])
-    await backend.close()
+    await (backend.drop_all() if isinstance(backend, OpenSearchBackend) else backend.close())
 
 
 def arguments() -> argparse.Namespace:

@@ -27,11 +27,7 @@ async def open_backend(name: str, tmp_path: Path) -> SearchBackend:
 
 
 async def drop(backend: SearchBackend) -> None:
-    if isinstance(backend, OpenSearchBackend):
-        await backend.client.indices.delete(index=f"{backend.prefix}*", params={"ignore_unavailable": "true"})
-        for kind in ("sites", "changes", "alerts"):
-            await backend.client.indices.delete_index_template(name=backend.alias(kind), ignore=[404])
-    await backend.close()
+    await (backend.drop_all() if isinstance(backend, OpenSearchBackend) else backend.close())
 
 
 BACKENDS = ["sqlite", "opensearch"]

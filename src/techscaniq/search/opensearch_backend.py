@@ -138,6 +138,13 @@ class OpenSearchBackend(RowWriter):
     async def close(self) -> None:
         await self.client.close()
 
+    async def drop_all(self) -> None:
+        """Delete every index and template of this prefix (what a test or a benchmark run made), then close."""
+        await self.client.indices.delete(index=f"{self.prefix}*", params={"ignore_unavailable": "true"})
+        for kind in ("sites", "changes", "alerts"):
+            await self.client.indices.delete_index_template(name=self.alias(kind), ignore=[404])
+        await self.close()
+
     async def ping(self) -> bool:
         try:
             return bool(await self.client.ping())

@@ -49,12 +49,8 @@ class SqlRepository:
         last page as on its first (OFFSET reads and discards every row before the page), and rows added or
         deleted during the walk never make another row come twice or go missing. `since`: only rows whose
         `time_column` is at or after it."""
-        query = select(table.c.document).order_by(table.c.id).limit(limit)
-        if after is not None:
-            query = query.where(table.c.id > after)
-        if since is not None:
-            query = query.where(table.c[time_column] >= since)
-        return await self.load_all(query, model)
+        return await self.load_all(keyset_page(select(table.c.document), table, after, limit, since, time_column),
+                                   model)
 
     async def load_one(self, query: Select[Any], model: type[M]) -> M | None:
         found = await self.load_all(query.limit(1), model)
@@ -98,3 +94,14 @@ def document(model: Any, secrets: SecretCodec | None = None) -> dict[str, Any]:
     with `secrets` when given."""
     context = REVEAL_SECRETS if secrets is None else {**REVEAL_SECRETS, "secret_box": secrets}
     return model.model_dump(mode="json", context=context)  # type: ignore[no-any-return]
+
+
+def keyset_page(query: Select[Any], table: Table, after: str | None, limit: int, since: datetime | None = None,
+                time_column: str = "") -> Select[Any]:
+    """`query` limited to the page of `table`'s rows after the id `after`, in id order (see load_page)."""
+    query = query.order_by(table.c.id).limit(limit)
+    if after is not None:
+        query = query.where(table.c.id > after)
+    if since is not None:
+        query = query.where(table.c[time_column] >= since)
+    return query

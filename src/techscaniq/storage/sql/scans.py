@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from techscaniq.domain.common import utcnow
 from techscaniq.domain.scan import ScanResult, ScanStatus
 from techscaniq.storage.protocols import MetricPoint
-from techscaniq.storage.sql.base import SqlRepository, document, where_given
+from techscaniq.storage.sql.base import SqlRepository, document, keyset_page, where_given
 from techscaniq.storage.sql.scan_shapes import join, shape_hash, split
 from techscaniq.storage.sql.tables import body_blobs, scan_bodies, scan_body_refs, scan_shapes
 from techscaniq.storage.sql.tables import changes as changes_table
@@ -193,12 +193,7 @@ class SqlScanRepository(SqlRepository):
     async def page(self, after: str | None = None, limit: int = 1000, since: datetime | None = None
                    ) -> list[ScanResult]:
         """Keyset pages in id order (see load_page), read through the shape store like every scan read."""
-        query = select(*_COLUMNS).order_by(t.c.id).limit(limit)
-        if after is not None:
-            query = query.where(t.c.id > after)
-        if since is not None:
-            query = query.where(t.c.started_at >= since)
-        return await self._load(query)
+        return await self._load(keyset_page(select(*_COLUMNS), t, after, limit, since, "started_at"))
 
     async def find(
         self,
