@@ -21,6 +21,9 @@ async def test_a_pattern_one_replica_disables_stops_on_the_other_and_a_new_set_c
     shared = settings.model_copy(update={"database_url": fresh_database_url, "fingerprints_custom_budget_ms": 50})
     async with MonitoringSystem(shared.model_copy(update={"instance_id": "replica-a"}), serve_http=False) as first, \
             MonitoringSystem(shared.model_copy(update={"instance_id": "replica-b"}), serve_http=False) as second:
+        # Both claim from one database: B only serves here, so the scan-now request is A's to run (B scanning it
+        # would disable the pattern itself, and "B knows of it from the database alone" would not be shown).
+        second.scheduler.stop()
         await first.set_custom_fingerprints("org-a", CUSTOM)
         await second.sync_custom_fingerprints()
         config_id = await first.add_monitoring_config(site("org-a", local_site.url("/")))
