@@ -51,3 +51,31 @@ async def test_an_organizations_page_is_an_index_range(storage: SqlStorage) -> N
             "AND (created_at, id) > ('2026-01-01 00:00:00', 'x') ORDER BY created_at, id LIMIT 100"))).all()
     details = " ".join(str(row[-1]) for row in plan)
     assert "ix_monitoring_configs_org_created" in details and "TEMP B-TREE" not in details
+
+
+async def test_a_claim_counts_the_runs_in_flight_from_the_leased_rows_only(storage: SqlStorage) -> None:
+    """Each fair claim counts every organization's leased runs: with 100,000 configs that count must read the
+    few leased rows (a partial index), not the whole table."""
+    if storage.dialect != "sqlite":
+        return  # the plan is SQLite's; PostgreSQL has the same partial index from the same migration
+    from sqlalchemy import event
+
+    for index in range(3):
+        await storage.configs.add(config(index, "org-a"), T0)
+    statements: list[tuple[str, object]] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, parameters: object, *_: object) -> None:
+        if "row_number" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(storage.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        assert len(await storage.configs.claim_due(T0 + timedelta(hours=1), 2, 60, "replica-1")) == 2
+    finally:
+        event.remove(storage.engine.sync_engine, "before_cursor_execute", capture)
+    [(statement, parameters)] = statements
+    async with storage.engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        plan = await raw.driver_connection.execute("EXPLAIN QUERY PLAN " + statement, parameters)  # type: ignore[union-attr]
+        details = " ".join(str(row[-1]) for row in await plan.fetchall())
+    assert "ix_monitoring_configs_leased" in details, details

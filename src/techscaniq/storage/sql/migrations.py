@@ -97,6 +97,10 @@ def _disabled_patterns(connection: Connection) -> None:
     tables.custom_fingerprint_disabled.create(connection, checkfirst=True)
 
 
+def _leased_configs_index(connection: Connection) -> None:
+    connection.execute(text(tables.LEASED_CONFIGS_INDEX))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "monitoring core schema", _core_schema),
     Migration(2, "silences and maintenance windows", _silences),
@@ -109,6 +113,7 @@ MIGRATIONS: list[Migration] = [
     Migration(9, "scans stored as a shape (once per distinct value) and a compact check", _scan_shapes),
     Migration(10, "change detection baselines; config listing keyset indexes", _baselines_and_config_keyset),
     Migration(11, "custom fingerprint patterns disabled over their budget, shared by replicas", _disabled_patterns),
+    Migration(16, "an index of the leased configs, which each fair claim counts", _leased_configs_index),
 ]
 
 

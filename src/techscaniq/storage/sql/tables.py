@@ -338,6 +338,13 @@ CONFIG_LISTING_INDEXES = (
     "CREATE INDEX IF NOT EXISTS ix_monitoring_configs_created ON monitoring_configs (created_at, id)",
 )
 
+# The runs in flight (leased, not done) per organization, which every claim counts to rank organizations fairly:
+# partial, so it holds only the leased rows and the count reads those instead of the whole table (migration 16).
+LEASED_CONFIGS_INDEX = (
+    "CREATE INDEX IF NOT EXISTS ix_monitoring_configs_leased ON monitoring_configs (organization_id, lease_until)"
+    " WHERE lease_until IS NOT NULL"
+)
+
 # What repeats between scans of an unchanged page (see scan_shapes.py), once per distinct value. `last_used`
 # (the hour the newest scan using it started) keeps a shape a scan is being written with from being collected.
 scan_shapes = Table(
