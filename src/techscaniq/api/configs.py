@@ -3,6 +3,7 @@ one organization. Secrets are masked on output; a masked value sent back means "
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any, Literal
 
@@ -99,7 +100,8 @@ async def import_configs_route(
     request: Request, dry_run: bool = Query(False, description="validate only, store nothing"),
     principal: Principal = Depends(require_writer), system: MonitoringSystem = Depends(get_system),
 ) -> ImportOutcome:
-    items = parse_document(await request.body(), request.headers.get("content-type", ""))
+    # Off the event loop: a 5 MB document takes a while to parse, and the API answers meanwhile.
+    items = await asyncio.to_thread(parse_document, await request.body(), request.headers.get("content-type", ""))
     return await import_configs(system, principal.organization_id, items, dry_run=dry_run)
 
 
