@@ -60,9 +60,11 @@ async def test_pending_invitations_are_listed_and_a_revoked_one_no_longer_lets_a
     assert revoked.status_code == 200 and revoked.json() == {"revoked": editor_invitation}
     assert (await admin.delete(f"/api/v1/invitations/{editor_invitation}")).status_code == 404
     public = client(None)
-    dead = await public.post("/api/v1/invitations/accept", json={"token": links["ed@example.com"], "password": PASSWORD})
+    dead = await public.post("/api/v1/invitations/accept",
+                             json={"token": links["ed@example.com"], "password": PASSWORD})
     assert dead.status_code == 401 and "not a valid invitation" in dead.json()["detail"]
-    joined = await public.post("/api/v1/invitations/accept", json={"token": links["vi@example.com"], "password": PASSWORD})
+    joined = await public.post("/api/v1/invitations/accept",
+                               json={"token": links["vi@example.com"], "password": PASSWORD})
     assert joined.status_code == 200, joined.text
     assert [i["email"] for i in (await admin.get("/api/v1/invitations")).json()] == ["own@example.com"]
     attempts = await system.storage.audit.find("org-a", action="DELETE /api/v1/invitations/{invitation_id}",
