@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from techscaniq import __version__
 from techscaniq.domain.errors import QuotaExceededError
 from techscaniq.settings import Settings
-from techscaniq.terminal import table
+from techscaniq.terminal import Progress, table
 from techscaniq.wording.validation import describe_errors
 
 
@@ -301,8 +301,10 @@ def _config_add(args: argparse.Namespace) -> int:
 
     async def add() -> None:
         async with opened_storage(settings) as storage:
-            for config in configs:
-                await storage.configs.add(config, next_run_at=None if config.paused else config.created_at)
+            with Progress("adding configs", len(configs)) as progress:
+                for config in configs:
+                    await storage.configs.add(config, next_run_at=None if config.paused else config.created_at)
+                    progress.advance(note=config.name)
         print(table(["ID", "ORGANIZATION", "NAME", "URL"],
                     [[c.id, c.organization_id, c.name, c.url] for c in configs]))
         print(f"added {len(configs)} config{'s' if len(configs) != 1 else ''}")

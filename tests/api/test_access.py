@@ -239,8 +239,9 @@ async def test_every_write_route_is_in_the_audit_log_with_secrets_masked(system:
 
 
 async def test_ending_a_session_a_member_or_a_key_closes_its_websockets_on_every_replica(settings: Settings) -> None:
-    """Signing out on one replica, removing a member or revoking a key closes the WebSockets that credential
-    opened on another replica (at its next revocation reload, called here instead of waiting 30 s)."""
+    """Signing out on one replica, removing a member (also from an organization their session switched away
+    from) or revoking a key closes the WebSockets that credential opened on another replica (at its next
+    revocation reload, called here instead of waiting 30 s)."""
     shared = settings.model_copy(update={"database_url": service_url("DATABASE_URL"), "api_keys": "org-w:boot-key-2"})
     async with MonitoringSystem(shared.model_copy(update={"instance_id": "r1"}), configure_logs=False) as one, \
             MonitoringSystem(shared.model_copy(update={"instance_id": "r2"}), configure_logs=False) as two:
@@ -272,6 +273,17 @@ async def test_ending_a_session_a_member_or_a_key_closes_its_websockets_on_every
             admin = {"X-API-Key": "boot-key-2"}
             assert (await on_one.delete(f"/api/v1/members/{leaving.user_id}", headers=admin)).status_code == 200
             assert await closed_as_ended(leaving_ws)
+
+            # A session that switched to another organization since still has its socket here: removal ends it.
+            await member(one.storage, "left@w.test", "org-v", "viewer")
+            await member(one.storage, "left@w.test", "org-w", "viewer")  # invited back
+            moved = await session_of(one.storage, leaving.user_id, "org-w")
+            moved_ws = await socket_on_two({**moved.headers, **origin})
+            assert (await on_one.put("/api/v1/session/organization", json={"organization_id": "org-v"},
+                                     headers=moved.headers)).status_code == 200
+            assert (await on_one.delete(f"/api/v1/members/{leaving.user_id}", headers=admin)).status_code == 200
+            assert await closed_as_ended(moved_ws)
+            assert (await on_one.get("/api/v1/session", headers=moved.headers)).json()["organization_id"] == "org-v"
 
             created = (await on_one.post("/api/v1/api-keys", json={"name": "feed", "role": "viewer"},
                                          headers=admin)).json()

@@ -1,7 +1,9 @@
-"""The console's Access section in real Chromium, without curl: an owner invites a person, changes their role
+"""The console's Access section in real Chromium, without curl: an owner invites a person (the invitation is
+pending until accepted; another one, revoked, stops working), changes their role
 and finds it in the audit log, creates an API key (shown once; it works) and revokes it (it stops working),
 is told which field of the single sign-on form is wrong, turns the TOTP second factor on and off; the
-invited person (viewer, then editor) sees only their own account and signs out everywhere. axe-core finds no
+invited person (viewer, then editor) sees only their own account, switches to a second organization
+they belong to, and signs out everywhere. The audit log is searched by who and route. axe-core finds no
 serious violation on the page."""
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from playwright.async_api import Browser, Page, expect
 from tests.browser.console import AXE, Console, needs_chromium, overflowing, serious_violations
 
 from techscaniq.accounts.first_run import setup_link
+from techscaniq.domain.common import utcnow
 from techscaniq.settings import Settings
 from techscaniq.system import MonitoringSystem
 
 pytestmark = [needs_chromium, pytest.mark.browser]
-OWNER, GUEST = "owner@example.com", "guest@example.com"
+OWNER, GUEST, LATE = "owner@example.com", "guest@example.com", "late@example.com"
 
 
 async def watched(browser: Browser, system: MonitoringSystem) -> Console:
@@ -62,6 +65,12 @@ async def test_owner_manages_people_and_keys_in_the_console(settings: Settings, 
         await page.get_by_role("button", name="Create invitation link").click()
         link = await page.locator("#iv-result-value").input_value()
         assert link.startswith(f"{owner.base.replace('127.0.0.1', 'localhost')}/static/accept.html#invite=")
+        await expect(page.locator(".invitation-row", has_text=GUEST).locator(".pill")).to_have_text("viewer")
+        await page.get_by_label("Email", exact=True).fill(LATE)
+        await page.locator("#iv-role").select_option("editor")
+        await page.get_by_role("button", name="Create invitation link").click()
+        late_link = await page.locator("#iv-result-value").input_value()
+        await expect(page.locator(".invitation-row")).to_have_count(2)
         guest = await watched(browser, system)
         await guest.page.goto(link)
         await guest.page.get_by_label("Password (at least 10 characters)").fill("guest password 0123")
@@ -72,8 +81,18 @@ async def test_owner_manages_people_and_keys_in_the_console(settings: Settings, 
         await expect(guest.page.get_by_role("button", name="Set up an authenticator app")).to_be_visible()
         await admin_parts_hidden(guest.page)
 
-        # A role change, seen in the members list and in the audit log with who made it.
+        # The accepted invitation is no longer pending; the other one, revoked, stops letting anyone in.
         await page.reload()
+        await expect(page.locator(".invitation-row")).to_have_count(1)
+        await page.get_by_role("button", name=f"Revoke the invitation of {LATE}").click()
+        await confirm(page, "Revoke invitation")
+        await expect(page.locator("#invitations")).to_contain_text("None:")
+        async with httpx.AsyncClient(base_url=owner.base) as client:
+            late = await client.post("/api/v1/invitations/accept", json={
+                "token": late_link.split("#invite=", 1)[1], "password": "late password 0123"})
+            assert late.status_code == 401
+
+        # A role change, seen in the members list and in the audit log with who made it.
         row = page.locator(".member-row", has_text=GUEST)
         await expect(row.locator(".pill")).to_have_text("viewer")
         await row.get_by_label(f"Role of {GUEST}", exact=True).select_option("editor")
@@ -105,6 +124,13 @@ async def test_owner_manages_people_and_keys_in_the_console(settings: Settings, 
         await page.get_by_label("Filter (who, action or target)").fill("api-keys")
         await expect(page.locator(".audit-row")).to_have_count(2)  # created, revoked
         await expect(page.locator(".audit-row").first).to_contain_text("DELETE /api/v1/api-keys/{key_id}")
+        # The log's own filters (asked of the API): who, and a route prefix.
+        await page.get_by_label("Filter (who, action or target)").fill("")
+        await page.get_by_label("Who (exactly)").fill(f"user:{OWNER}")
+        await page.get_by_label("Action or route starts with").fill("/api/v1/invitations")
+        await page.get_by_role("button", name="Search the log").click()
+        await expect(page.locator(".audit-row")).to_have_count(3)  # two invitations, one revoked
+        await expect(page.locator(".audit-row").first).to_contain_text("DELETE /api/v1/invitations/{invitation_id}")
 
         # Single sign-on: a wrong field is named (the role map's line here, then the issuer by the API).
         await page.get_by_label("Issuer").fill("http://127.0.0.1:9/")
@@ -146,8 +172,20 @@ async def test_owner_manages_people_and_keys_in_the_console(settings: Settings, 
         await expect(guest.page.locator("#me-who")).to_contain_text(f"{GUEST} · editor")
         await admin_parts_hidden(guest.page)
         assert await serious_violations(guest.page) == [], "access page of an editor"
+
+        # A member of a second organization switches to it in the top bar, and works there with its role.
+        await system.storage.accounts.add_organization("beta", "Beta", utcnow())
+        await system.storage.accounts.set_membership(guest_user.id, "beta", "admin", utcnow())
+        await guest.page.reload()
+        switch = guest.page.get_by_label("Organization", exact=True)
+        await expect(switch).to_have_value("acme")
+        await switch.select_option("beta")
+        await expect(guest.page.locator("#access-summary")).to_contain_text("You are admin of beta")
+        await expect(guest.page.get_by_role("heading", name="Members")).to_be_visible()
+        await expect(switch).to_have_value("beta")
+        assert await serious_violations(guest.page) == [], "access page with the organization switcher"
         await guest.page.get_by_role("button", name="Sign out everywhere").click()
         await confirm(guest.page, "Sign out everywhere")
         await expect(guest.page.get_by_role("heading", name="Sign in to TechScanIQ")).to_be_visible()
         assert await system.storage.sessions.delete_of_user(guest_user.id) == []  # none was left
-        guest.assert_no_errors()
+        guest.assert_no_errors(404)  # as admin of beta: beta has no single sign-on (404)

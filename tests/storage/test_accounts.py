@@ -103,3 +103,34 @@ async def test_sessions_keys_and_audit_entries(storage: SqlStorage) -> None:
     assert await storage.audit.find("other-org") == []
     assert await storage.audit.prune(T0 + timedelta(minutes=1)) == 1
     assert len(await storage.audit.find("acme")) == 2
+
+
+async def test_audit_filters_and_keyset_pages_and_pending_invitations(storage: SqlStorage) -> None:
+    """The queries behind the audit log's filters (the same answers on both databases: the prefix in any case,
+    LIKE's wildcards as plain text, (at, id) keyset order with ties) and the pending invitations."""
+    for minute, action in enumerate(["POST /api/v1/configs", "DELETE /api/v1/configs/{config_id}", "PUT /api/v1/sso",
+                                     "POST /api/v1/a_b%"]):
+        await storage.audit.add("acme", T0 + timedelta(minutes=minute // 2), "user:a@example.com", "", action,
+                                str(minute), 200, {})
+    audit = storage.audit
+    assert {e.action for e in await audit.find("acme", action_prefix="/API/v1/configs")} == {
+        "DELETE /api/v1/configs/{config_id}", "POST /api/v1/configs"}  # the same minute: in id order
+    assert [e.target for e in await audit.find("acme", action_prefix="POST /api/v1/a_")] == ["3"]
+    assert await audit.find("acme", action_prefix="POST /api/v1/a%") == []
+    everything = await audit.find("acme")
+    paged, after = [], None
+    while page := await audit.find("acme", limit=1, after=after):
+        paged += page
+        after = (page[-1].at, page[-1].id)
+    assert [e.id for e in paged] == [e.id for e in everything] and len(paged) == 4  # two share each minute
+
+    tokens = storage.one_time_tokens
+    await tokens.add("h1", "invite", T0, expires_at=T0 + timedelta(days=7), organization_id="acme", email="a@x.test",
+                     role="viewer", created_by="user:o@x.test")
+    await tokens.add("h2", "invite", T0, expires_at=T0 + timedelta(minutes=1), organization_id="acme",
+                     email="b@x.test", role="editor")
+    await tokens.add("h3", "reset", T0, expires_at=T0 + timedelta(days=7), email="a@x.test")
+    assert [h for h, _ in await tokens.pending("acme", "invite", T0 + timedelta(minutes=2))] == ["h1"]
+    assert not await tokens.revoke("h1", "other-org", "invite")
+    assert await tokens.revoke("h1", "acme", "invite")
+    assert await tokens.use("h1", "invite", T0) is None  # a revoked invitation no longer works

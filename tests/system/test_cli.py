@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -18,12 +19,37 @@ from techscaniq.storage.sql.migrations import MIGRATIONS
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def techscaniq(*args: str, cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def embedded_env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "METRICS_DATABASE_URL", "KAFKA_SERVERS",
                                                            "REDIS_URL", "ELASTICSEARCH_URL")}
     env.update(extra_env or {})
-    return subprocess.run([sys.executable, "-m", "techscaniq", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return env
+
+
+def techscaniq(*args: str, cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "techscaniq", *args], cwd=cwd, env=embedded_env(extra_env),
+                          capture_output=True, text=True, timeout=120)
+
+
+def on_terminal(*args: str, cwd: Path) -> tuple[int, str]:
+    """Runs the CLI with its stderr on a real pseudo-terminal; its exit code and what the terminal showed."""
+    terminal, child_side = pty.openpty()
+    try:
+        done = subprocess.run([sys.executable, "-m", "techscaniq", *args], cwd=cwd, env=embedded_env(),
+                              stdout=subprocess.DEVNULL, stderr=child_side, timeout=120)
+    finally:
+        os.close(child_side)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # EIO: the other side is closed and everything was read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(terminal)
+    return done.returncode, shown.decode()
 
 
 async def test_scan_prints_the_full_result_as_json(local_site: LocalSite, tmp_path: Path) -> None:
@@ -138,3 +164,19 @@ def test_first_contact_help_and_one_line_errors(tmp_path: Path) -> None:
     assert added.returncode == 0, added.stderr
     assert added.stdout.splitlines()[0].split() == ["ID", "ORGANIZATION", "NAME", "URL"]
     assert "org-2" in added.stdout and added.stdout.rstrip().endswith("added 1 config")
+
+
+def test_long_work_shows_a_progress_line_on_a_terminal_and_nothing_in_a_pipe(tmp_path: Path) -> None:
+    entries = tmp_path / "entries.yaml"
+    entries.write_text("".join(f"- {{name: Site {n}, url: https://example.com/{n}, schedule: {{type: interval, "
+                               f"expression: 1h}}}}\n" for n in (1, 2, 3)))
+    code, shown = on_terminal("config", "add", str(entries), "--organization", "org-1", cwd=tmp_path)
+    assert code == 0
+    assert "adding configs: 3/3 (100%) · Site 3" in shown and shown.endswith("\r\x1b[K")  # cleared at the end
+    code, shown = on_terminal("changes", "rebuild-baselines", "--organization", "org-1", cwd=tmp_path)
+    assert code == 0 and "rebuilding baselines: 3/3 (100%)" in shown
+
+    piped = techscaniq("changes", "rebuild-baselines", cwd=tmp_path)  # a pipe, as in cron or a log
+    assert piped.returncode == 0 and piped.stderr == "" and piped.stdout.startswith("rebuilt ")
+    added = techscaniq("config", "add", str(entries), "--organization", "org-2", cwd=tmp_path)
+    assert added.returncode == 0 and added.stderr == "" and added.stdout.rstrip().endswith("added 3 configs")

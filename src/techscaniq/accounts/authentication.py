@@ -129,8 +129,17 @@ async def websocket_session(system: MonitoringSystem, cookie: str) -> Credential
         session, _ = await live_session(system, cookie)
     except AuthError:
         return None
-    return Credential(session.organization_id, frozenset({session.id_hash}),
+    in_organization = session_in(session.id_hash, session.organization_id)
+    if system.revocations.is_revoked(session.organization_id, in_organization):
+        return None  # removed from the organization since (and invited back): sign in again to follow it live
+    return Credential(session.organization_id, frozenset({session.id_hash, in_organization}),
                       (session.expires_at - utcnow()).total_seconds())
+
+
+def session_in(session_id_hash: str, organization_id: str) -> str:
+    """The revocation id of a session's WebSockets in one organization: a session that switched to another
+    organization keeps the connections it opened before, and they must end if the person leaves that one."""
+    return f"{session_id_hash}@{organization_id}"
 
 
 def api_key_ending(key_id: str) -> str:

@@ -41,6 +41,15 @@ class Link(BaseModel):
     emailed: bool
 
 
+class PendingInvitation(BaseModel):
+    id: str = Field(description="revoke it with DELETE /api/v1/invitations/{id}")
+    email: str
+    role: Role
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+
+
 class AcceptRequest(BaseModel):
     token: str = Field(min_length=1, max_length=200)
     password: str = Field(max_length=1000, description="a new password; or the existing one, if the email "
@@ -72,6 +81,31 @@ async def invite(body: InvitationRequest, principal: Principal = Depends(get_pri
                               " on TechScanIQ", f"You are invited as {body.role.value}. Accept within "
                               f"{INVITATION_DAYS} days:\n\n{link}\n")
     return Link(email=body.email.lower(), link=link, expires_at=expires_at, emailed=emailed)
+
+
+@router.get("/invitations", summary="The organization's pending invitations (not accepted, not expired), newest "
+            "first")
+async def pending_invitations(principal: Principal = Depends(get_principal),
+                              system: MonitoringSystem = Depends(get_system)) -> list[PendingInvitation]:
+    pending = await system.storage.one_time_tokens.pending(principal.organization_id, INVITE, utcnow())
+    return [PendingInvitation(id=hashed, email=token.email or "", role=Role(token.role or Role.VIEWER.value),
+                              created_by=token.created_by or "", created_at=token.created_at,
+                              expires_at=token.expires_at or token.created_at) for hashed, token in pending]
+
+
+@router.delete("/invitations/{invitation_id}", summary="Revoke a pending invitation: its link stops working")
+async def revoke_invitation(invitation_id: str, principal: Principal = Depends(get_principal),
+                            system: MonitoringSystem = Depends(get_system)) -> dict[str, str]:
+    pending = {hashed: token for hashed, token in
+               await system.storage.one_time_tokens.pending(principal.organization_id, INVITE, utcnow())}
+    invitation = pending.get(invitation_id)
+    if invitation is None:
+        raise NotFoundError(f"invitation {invitation_id} not found (accepted, expired, revoked or never issued)")
+    if not principal.role.allows(Role(invitation.role or Role.VIEWER.value)):
+        raise ForbiddenError(f"revoking an invitation as {invitation.role} needs that role")
+    if not await system.storage.one_time_tokens.revoke(invitation_id, principal.organization_id, INVITE):
+        raise NotFoundError(f"invitation {invitation_id} not found (accepted or revoked meanwhile)")
+    return {"revoked": invitation_id}
 
 
 @router.post("/invitations/accept", summary="Accept an invitation: join (creating the account if new) and sign in")

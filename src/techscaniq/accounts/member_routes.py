@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from techscaniq.accounts.authentication import end_sessions
+from techscaniq.accounts.authentication import end_sessions, session_in
 from techscaniq.api.auth import Principal, Role
 from techscaniq.api.dependencies import get_principal, get_system
 from techscaniq.api.errors import ConflictError, ForbiddenError, NotFoundError
@@ -59,6 +59,9 @@ async def remove_member(user_id: str, principal: Principal = Depends(get_princip
     await system.storage.accounts.remove_membership(user_id, principal.organization_id)
     ended = await system.storage.sessions.delete_of_user(user_id, principal.organization_id)
     await end_sessions(system, ended, "removed from the organization")
+    for switched in await system.storage.sessions.of_user(user_id):  # working elsewhere now, maybe still live here
+        await system.revocations.revoke(session_in(switched.id_hash, principal.organization_id),
+                                        principal.organization_id, switched.expires_at, "removed from the organization")
     return {"removed": user_id}
 
 

@@ -46,6 +46,8 @@ ROUTES: dict[tuple[str, str], Role | None] = {
     ("DELETE", "/api/v1/api-keys/{key_id}"): A,
     ("POST", "/api/v1/invitations"): A,
     ("POST", "/api/v1/invitations/accept"): PUBLIC,  # the invitation's token is the credential
+    ("GET", "/api/v1/invitations"): A,
+    ("DELETE", "/api/v1/invitations/{invitation_id}"): A,  # an owner's invitation needs owner (checked in the route)
     ("POST", "/api/v1/password-reset"): PUBLIC,  # emails a link; answers the same for any address
     ("POST", "/api/v1/password-reset/complete"): PUBLIC,  # the reset token is the credential
     ("POST", "/api/v1/members/{user_id}/password-reset"): A,  # an owner's needs owner (checked in the route)

@@ -12,7 +12,7 @@ from techscaniq.changes.feedback import mark_false_positive
 from techscaniq.domain.change import ChangeKind
 from techscaniq.domain.common import Impact
 from techscaniq.settings import Settings
-from techscaniq.terminal import table
+from techscaniq.terminal import Progress, table
 from techscaniq.wording import describe_change, with_change_summary
 
 
@@ -67,10 +67,12 @@ async def _rebuild_baselines(args: argparse.Namespace, settings: Settings) -> in
             rebuilt += await detector.rebuild_baseline(config.id, config.organization_id)
         else:
             after: tuple[datetime, str] | None = None
-            while page := await storage.configs.find(args.organization, limit=500, after=after):
-                for config in page:
-                    rebuilt += await detector.rebuild_baseline(config.id, config.organization_id)
-                after = (page[-1].created_at, page[-1].id)
+            with Progress("rebuilding baselines", await storage.configs.count(args.organization)) as progress:
+                while page := await storage.configs.find(args.organization, limit=500, after=after):
+                    for config in page:
+                        rebuilt += await detector.rebuild_baseline(config.id, config.organization_id)
+                        progress.advance(note=config.name)
+                    after = (page[-1].created_at, page[-1].id)
     print(f"rebuilt {rebuilt} baseline{'s' if rebuilt != 1 else ''}")
     return 0
 

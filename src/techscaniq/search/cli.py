@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from techscaniq.settings import Settings
+from techscaniq.terminal import Progress
 
 REINDEX = "reindex"
 
@@ -85,18 +86,12 @@ async def _reindex() -> int:
     settings = Settings()
     backend = create_search_backend(settings)
     started = time.monotonic()
-    last = [0.0]
-
-    def progress(kind: str, count: int) -> None:
-        if time.monotonic() - last[0] >= 1.0:
-            last[0] = time.monotonic()
-            print(f"indexed {count} {kind}", file=sys.stderr, flush=True)
-
     print(f"rebuilding the search index ({backend.description}); the current one keeps answering",
           file=sys.stderr)
     try:
         async with opened_storage(settings) as storage:
-            counts = await SearchIndexer(storage, backend).rebuild(progress)
+            with Progress("indexing") as progress:
+                counts = await SearchIndexer(storage, backend).rebuild(lambda kind, count: progress.update(count, kind))
     finally:
         await backend.close()
     print(f"swapped in: {counts.sites} sites, {counts.changes} changes, {counts.alerts} alerts in "

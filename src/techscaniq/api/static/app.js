@@ -53,6 +53,7 @@ async function api(path, options = {}) {
   const response = await fetch(path, { method: options.method || "GET", headers, credentials: "same-origin",
     body: options.json !== undefined ? JSON.stringify(options.json) : undefined });
   if (response.status === 401 && (state.token || state.csrf)) { signOut("Your session has ended — please sign in again."); }
+  if (options.onResponse) options.onResponse(response);  // for headers such as X-Next-Cursor
   if (response.status === 204) return null;
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
@@ -108,7 +109,7 @@ async function resumeSession() {
   const setup = await fetch("/api/v1/setup").then((r) => r.json()).catch(() => ({ needed: true }));
   if (setup.needed) { show("signin-view"); return; }
   const response = await fetch("/api/v1/session", { headers: { Accept: "application/json" }, credentials: "same-origin" });
-  if (response.ok) { state.csrf = (await response.json()).csrf_token; await start(); return; }
+  if (response.ok) { state.session = await response.json(); state.csrf = state.session.csrf_token; await start(); return; }
   if (location.hash === "#api-key") { show("signin-view"); return; }
   location.replace("/static/login.html");
 }
@@ -129,6 +130,7 @@ async function start() {
   const me = await api("/api/v1/auth/me");
   state.org = me;
   $("org-name").textContent = me.organization_id + (me.can_write ? "" : " (read only)");
+  renderOrganizationSwitch();
   $("session").hidden = false;
   applyRole();
   connect();

@@ -65,7 +65,36 @@ async function openAccess() {
     : `You are ${state.org.role} of ${state.org.organization_id}. Members, keys and the audit log are for its owners and admins.`;
   if (!admin) return;
   for (const select of document.querySelectorAll("#access-view .role-choice")) roleOptions(select, select.value);
-  await Promise.all([renderMembers(), renderKeys(), renderAudit(), renderSso()]);
+  await Promise.all([renderMembers(), renderInvitations(), renderKeys(), renderAudit(), renderSso()]);
+}
+
+// ---- the organization switcher (top bar) --------------------------------------------------------
+
+// A person in several organizations picks the one they work in; the API refuses any they are not a member of.
+function renderOrganizationSwitch() {
+  const organizations = state.session && !state.token ? state.session.organizations : [];
+  const select = $("org-switch");
+  select.hidden = organizations.length < 2;
+  $("org-name").hidden = !select.hidden;
+  if (select.hidden) return;
+  select.replaceChildren(...organizations.map((org) => el("option", { value: org.organization_id,
+    text: `${org.organization_name || org.organization_id} · ${org.role}` })));
+  select.value = state.session.organization_id;
+}
+
+async function switchOrganization() {
+  const select = $("org-switch");
+  try {
+    await api("/api/v1/session/organization", { method: "PUT", json: { organization_id: select.value } });
+  } catch (error) {
+    select.value = state.session.organization_id;
+    toast(error.message);
+    return;
+  }
+  // Everything shown (sites, the live connection) belongs to the other organization now: start afresh, on the
+  // same section (a site or a scan of the one left is not in the other).
+  if (/^#\/(site|scan)\//.test(location.hash)) location.hash = "#/";
+  location.reload();
 }
 
 // ---- the signed-in person ----------------------------------------------------------------------
@@ -180,7 +209,29 @@ async function invite() {
   showOnce($("iv-result"), `Invitation link for ${link.email} (${$("iv-role").value})`, link.link,
     `Shown only now. Works once, until ${when(link.expires_at)}.${link.emailed ? " It was emailed to them too." : " Give it to them."}`);
   $("iv-email").value = "";
-  await renderAudit();
+  await Promise.all([renderInvitations(), renderAudit()]);
+}
+
+async function renderInvitations() {
+  const pending = await api("/api/v1/invitations");
+  $("invitations").replaceChildren(...(pending.length ? pending.map(invitationRow)
+    : [el("li", { class: "muted", text: "None: every invitation was accepted, revoked or has expired." })]));
+}
+
+function invitationRow(invitation) {
+  const item = el("li", { class: "invitation-row", "data-invitation-id": invitation.id },
+    el("span", { class: "grow" }, el("strong", { text: invitation.email }),
+      el("small", { class: "muted", text: ` by ${invitation.created_by}, works until ${when(invitation.expires_at)}` })),
+    el("span", { class: "pill idle", text: invitation.role }));
+  if (!grants(state.org.role, invitation.role)) return item;
+  item.append(accessButton("Revoke", async () => {
+    if (!await confirmAction(`Revoke the invitation of ${invitation.email}?`, "Its link stops working at once. " +
+      "You can invite them again.", "Revoke invitation")) return;
+    await api(`/api/v1/invitations/${encodeURIComponent(invitation.id)}`, { method: "DELETE" });
+    toast(`The invitation of ${invitation.email} was revoked.`);
+    await Promise.all([renderInvitations(), renderAudit()]);
+  }, $("invitations-error"), { cls: "ghost small danger", label: `Revoke the invitation of ${invitation.email}` }));
+  return item;
 }
 
 // ---- API keys ----------------------------------------------------------------------------------
@@ -227,10 +278,28 @@ function auditSince() {
   return days ? new Date(Date.now() - Number(days) * 86400e3).toISOString() : null;
 }
 
-async function renderAudit() {
-  const query = new URLSearchParams({ limit: "500" });
+const AUDIT_PAGE = 200;
+
+// The log's own filters (the API's): who, action or route prefix, target, time range.
+function auditQuery() {
+  const query = new URLSearchParams({ limit: String(AUDIT_PAGE) });
   if (auditSince()) query.set("since", auditSince());
-  accessState.audit = await api(`/api/v1/audit?${query}`);
+  for (const [id, name] of [["au-actor", "actor"], ["au-action", "action_prefix"], ["au-target", "target"]]) {
+    if ($(id).value.trim()) query.set(name, $(id).value.trim());
+  }
+  if ($("au-until").value) query.set("until", new Date($("au-until").value).toISOString());
+  return query;
+}
+
+// The newest page, or (`older`) the next page after what is shown, by the API's cursor.
+async function renderAudit(older = false) {
+  const query = auditQuery();
+  if (older && accessState.auditCursor) query.set("cursor", accessState.auditCursor);
+  let cursor = null;
+  const page = await api(`/api/v1/audit?${query}`, { onResponse: (response) => { cursor = response.headers.get("X-Next-Cursor"); } });
+  accessState.audit = older ? accessState.audit.concat(page) : page;
+  accessState.auditCursor = cursor;
+  $("au-more").hidden = !cursor;
   renderAuditRows();
 }
 
@@ -238,8 +307,8 @@ function renderAuditRows() {
   const wanted = $("au-filter").value.trim().toLowerCase();
   const shown = accessState.audit.filter((entry) => !wanted ||
     [entry.actor, entry.action, entry.target].some((text) => text.toLowerCase().includes(wanted)));
-  $("au-summary").textContent = `${shown.length} of the newest ${accessState.audit.length} entries` +
-    (accessState.audit.length === 500 ? " (export for all of them)" : "");
+  $("au-summary").textContent = `${shown.length} of the newest ${accessState.audit.length} matching entries` +
+    (accessState.auditCursor ? " (older ones: “Show older entries”, or export)" : "");
   $("audit").replaceChildren(...(shown.length ? shown.map(auditRow) : [el("li", { class: "muted", text: "No entries match." })]));
 }
 
@@ -340,5 +409,8 @@ function wireAccess() {
   $("sso-delete").addEventListener("click", () => deleteSso().catch((error) => { $("sso-error").textContent = error.message; }));
   $("au-filter").addEventListener("input", renderAuditRows);
   $("au-since").addEventListener("change", () => renderAudit().catch((error) => toast(error.message)));
+  onSubmit("au-search", "au-error", () => renderAudit());
+  $("au-more").addEventListener("click", () => renderAudit(true).catch((error) => { $("au-error").textContent = error.message; }));
+  $("org-switch").addEventListener("change", switchOrganization);
   $("au-export").addEventListener("click", () => exportAudit().catch((error) => toast(error.message)));
 }

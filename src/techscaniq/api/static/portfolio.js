@@ -46,6 +46,29 @@ async function openPortfolio() {
     : [el("li", { class: "muted", text: "Nothing changed in the last 7 days." })]));
 }
 
+// Who runs WordPress below 6.5: the search API's query language, its matching sites and the versions their
+// technologies run (the facets of the same query).
+async function findPortfolioSites() {
+  const q = $("pf-query").value.trim();
+  if (!q) throw new Error("query: e.g. tech:WordPress version:<6.5");
+  const query = encodeURIComponent(q);
+  const [found, facets] = await Promise.all([api(`/api/v1/search?kind=sites&limit=100&q=${query}`),
+    api(`/api/v1/search/facets?weeks=1&q=${query}`)]);
+  $("pf-query-summary").textContent = `${found.total} site${found.total === 1 ? "" : "s"} match` +
+    (found.total > found.items.length ? ` (the first ${found.items.length} shown)` : "");
+  $("pf-found").replaceChildren(...found.items.map((site) => el("li", { class: "found-site" },
+    el("a", { class: "grow", href: `#/site/${encodeURIComponent(site.id)}`, text: site.name || site.url }),
+    el("small", { class: "muted", text: (site.technologies || []).filter((t) => t.version).slice(0, 4)
+      .map((t) => `${t.name} ${t.version}`).join(", ") }))));
+  $("pf-versions").replaceChildren(...facets.technologies.filter((tech) => tech.versions.length).slice(0, 10)
+    .flatMap((tech) => tech.versions.map((v) => barRow(`${tech.name} ${v.version}`, v.sites, facets.sites))));
+}
+
 function wirePortfolio() {
   $("pf-tech-search").addEventListener("input", renderPortfolioTech);
+  $("pf-query-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("pf-query-error").textContent = "";
+    try { await findPortfolioSites(); } catch (error) { $("pf-query-error").textContent = error.message; }
+  });
 }

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from techscaniq.settings import Settings
+from techscaniq.terminal import Progress
 
 
 def register(subparsers: Any) -> None:
@@ -25,7 +26,9 @@ def update_command(args: argparse.Namespace, settings: Settings | None = None) -
     from techscaniq.scanning.fingerprints.registry import installed_database_path
 
     settings = settings or Settings()
-    manifest = install(args.source, args.ref, installed_database_path(settings), settings.scan_address_policy)
+    with Progress("downloading fingerprints (KiB)") as progress:
+        manifest = install(args.source, args.ref, installed_database_path(settings), settings.scan_address_policy,
+                           downloaded=lambda size: progress.update(size // 1024))
     print(f"installed {manifest['technologies']} technologies and {manifest['categories']} categories "
           f"from {manifest['source']} into {installed_database_path(settings)}")
     print(f"version: {manifest['version']}")

@@ -13,6 +13,7 @@ import shutil
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -28,10 +29,12 @@ _DATA_FILES = ("categories.json", "groups.json")
 
 
 def install(
-    source: str | None, ref: str | None, destination: Path, policy: AddressPolicy = AddressPolicy()
+    source: str | None, ref: str | None, destination: Path, policy: AddressPolicy = AddressPolicy(),
+    downloaded: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Install and return the manifest. Raises ValueError with the cause when the source is unusable.
-    A download connects only where `policy` allows (the scan policy: the same network scans may reach)."""
+    A download connects only where `policy` allows (the scan policy: the same network scans may reach);
+    `downloaded` hears the bytes received so far."""
     source = source or DEFAULT_REPOSITORY
     with tempfile.TemporaryDirectory(prefix="fingerprints-") as scratch:
         if Path(source).is_dir():
@@ -39,7 +42,7 @@ def install(
             source_name = Path(source).resolve().name
         else:
             url = _archive_url(source, ref)
-            _extract(_download(url, policy), Path(scratch) / "unpacked")
+            _extract(_download(url, policy, downloaded or (lambda size: None)), Path(scratch) / "unpacked")
             root = _find_root(Path(scratch) / "unpacked")
             source_name = _repository_name(source) or PurePosixPath(url).name.split(".")[0]
         staged = Path(scratch) / "staged"
@@ -92,7 +95,7 @@ def _archive_url(source: str, ref: str | None) -> str:
     return source
 
 
-def _download(url: str, policy: AddressPolicy) -> bytes:
+def _download(url: str, policy: AddressPolicy, downloaded: Callable[[int], None]) -> bytes:
     import httpx
 
     chunks: list[bytes] = []
@@ -106,6 +109,7 @@ def _download(url: str, policy: AddressPolicy) -> bytes:
                 if size > MAX_DOWNLOAD_BYTES:
                     raise ValueError(f"download of {url} is larger than {MAX_DOWNLOAD_BYTES} bytes")
                 chunks.append(chunk)
+                downloaded(size)
     except (httpx.HTTPError, BlockedAddressError) as exc:
         raise ValueError(f"download of {url} failed: {exc}") from exc
     return b"".join(chunks)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 
@@ -26,8 +27,7 @@ class SqlOneTimeTokenRepository(SqlRepository):
             row = (await conn.execute(select(t).where(*_usable(token_hash, purpose, now)))).first()
         if row is None:
             return None
-        return OneTimeToken(row.purpose, row.organization_id, row.email, row.role, row.created_by, row.created_at,
-                            row.expires_at)
+        return _token(row)
 
     async def use(self, token_hash: str, purpose: str, now: datetime) -> OneTimeToken | None:
         """Mark the token used and return it; None when it was used already, expired or never issued. One
@@ -45,6 +45,23 @@ class SqlOneTimeTokenRepository(SqlRepository):
                 t.c.purpose == purpose, t.c.used_at.is_(None),
                 or_(t.c.expires_at.is_(None), t.c.expires_at > now)))).scalar_one())
 
+    async def pending(self, organization_id: str, purpose: str, now: datetime) -> list[tuple[str, OneTimeToken]]:
+        """An organization's unused, unexpired tokens of a purpose (its pending invitations) with their
+        hashes, newest first."""
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(select(t).where(
+                t.c.organization_id == organization_id, t.c.purpose == purpose, t.c.used_at.is_(None),
+                or_(t.c.expires_at.is_(None), t.c.expires_at > now)).order_by(t.c.created_at.desc()))).all()
+        return [(row.token_hash, _token(row)) for row in rows]
+
+    async def revoke(self, token_hash: str, organization_id: str, purpose: str) -> bool:
+        """Forget an unused token of the organization (a revoked invitation's link stops working)."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(t).where(t.c.token_hash == token_hash, t.c.purpose == purpose,
+                                                        t.c.organization_id == organization_id,
+                                                        t.c.used_at.is_(None)))
+        return bool(result.rowcount)
+
     async def discard(self, purpose: str) -> int:
         """Forget every unused token of a purpose (a new setup link replaces the old one)."""
         async with self._engine.begin() as conn:
@@ -55,3 +72,8 @@ class SqlOneTimeTokenRepository(SqlRepository):
 def _usable(token_hash: str, purpose: str, now: datetime) -> list[ColumnElement[bool]]:
     return [t.c.token_hash == token_hash, t.c.purpose == purpose, t.c.used_at.is_(None),
             or_(t.c.expires_at.is_(None), t.c.expires_at > now)]
+
+
+def _token(row: Any) -> OneTimeToken:
+    return OneTimeToken(row.purpose, row.organization_id, row.email, row.role, row.created_by, row.created_at,
+                        row.expires_at)

@@ -48,6 +48,10 @@ class SqlSessionRepository(SqlRepository):
             await conn.execute(delete(t).where(*where))
         return ended
 
+    async def of_user(self, user_id: str) -> list[Session]:
+        async with self._engine.connect() as conn:
+            return [_session(row) for row in await conn.execute(select(t).where(t.c.user_id == user_id))]
+
     async def prune(self, now: datetime, idle_before: datetime) -> int:
         async with self._engine.begin() as conn:
             result = await conn.execute(delete(t).where((t.c.expires_at <= now) | (t.c.last_seen_at < idle_before)))
