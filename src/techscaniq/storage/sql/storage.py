@@ -36,6 +36,7 @@ from techscaniq.storage.sql.scan_requests import SqlScanRequestRepository
 from techscaniq.storage.sql.scans import SqlScanRepository
 from techscaniq.storage.sql.sessions import SqlSessionRepository
 from techscaniq.storage.sql.silences import SqlSilenceRepository
+from techscaniq.storage.sql.sqlite_lock import ATTEMPT_MILLISECONDS, LOCKED_BY_ANOTHER, wait_for_write_lock
 from techscaniq.storage.sql.sso import SqlSsoRepository
 from techscaniq.storage.sql.write_health import WriteHealth, probe_write
 
@@ -65,6 +66,8 @@ class SqlStorage:
         self.engine = _create_engine(self.url, settings)
         self.write_health = WriteHealth()
         self.write_health.watch(self.engine)
+        if self.engine.dialect.name == "sqlite":
+            wait_for_write_lock(self.engine, self._locked_by_another_process)
         self.secrets = SecretBox.from_settings(settings)
         self.configs = SqlConfigRepository(self.engine, self.secrets)
         self.scans = SqlScanRepository(self.engine)
@@ -87,6 +90,10 @@ class SqlStorage:
         self.audit = SqlAuditRepository(self.engine)
         self.sso = SqlSsoRepository(self.engine, self.secrets)
         self.baselines = SqlBaselineRepository(self.engine)
+
+    def _locked_by_another_process(self) -> bool:
+        failure = self.write_health.failure
+        return failure is not None and LOCKED_BY_ANOTHER in failure.reason
 
     @property
     def dialect(self) -> str:
@@ -213,7 +220,8 @@ def _create_engine(url: str, settings: Settings) -> AsyncEngine:
             private_directory(Path(path).parent)
             private_file(Path(path))
         # JSON documents are stored as text here: without the spaces json.dumps puts after ',' and ':'.
-        engine = create_async_engine(url, pool_size=5, max_overflow=5, connect_args={"timeout": 30},
+        engine = create_async_engine(url, pool_size=5, max_overflow=5,
+                                     connect_args={"timeout": ATTEMPT_MILLISECONDS / 1000},
                                      json_serializer=_compact_json)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -222,7 +230,8 @@ def _create_engine(url: str, settings: Settings) -> AsyncEngine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            # Short: sqlite_lock waits in attempts of this length and tells our own writers from another process.
+            cursor.execute(f"PRAGMA busy_timeout={ATTEMPT_MILLISECONDS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
