@@ -72,7 +72,8 @@ class SqlStorage:
         self.configs = SqlConfigRepository(self.engine, self.secrets)
         self.scans = SqlScanRepository(self.engine)
         # Time series go to their own database (TimescaleDB or day partitions) when METRICS_DATABASE_URL is set.
-        self._metrics_store = MetricsStoreRepository.from_settings(settings) if settings.metrics_database_url else None
+        self._metrics_store = (MetricsStoreRepository.from_settings(settings)
+                               if settings.separate_metrics_database_url else None)
         self._core_metrics = SqlMetricRepository(self.engine, self.scans)
         self.metrics: MetricRepository = self._metrics_store or self._core_metrics
         self.changes = SqlChangeRepository(self.engine)
@@ -103,8 +104,12 @@ class SqlStorage:
         applied = await migrate(self.engine)
         if applied:
             log.info("database migrated to version %s", max(applied))
+        if self._metrics_store is None and self._settings.metrics_database_url:
+            log.info("METRICS_DATABASE_URL names the database of DATABASE_URL: metrics are kept in its "
+                     "performance_metrics table")
         if self._metrics_store is not None:
-            log.info("metrics database: %s", await apply_metrics_schema(self._settings.metrics_database_url or ""))
+            log.info("metrics database: %s",
+                     await apply_metrics_schema(self._settings.separate_metrics_database_url or ""))
             await self._metrics_store.start()
             await self.maintain()
 
