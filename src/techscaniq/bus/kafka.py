@@ -28,6 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import ValidationError
 
+from techscaniq.bus.coordinator_wait import wait_for_coordinator_quietly
 from techscaniq.bus.protocol import Handler, retry_line
 from techscaniq.domain.events import Event, Topic
 from techscaniq.observability.metrics import EVENT_HANDLER_ERRORS, EVENTS_PUBLISHED
@@ -333,6 +334,7 @@ class KafkaEventBus:
                                            headers=headers)
 
     async def start(self) -> None:
+        wait_for_coordinator_quietly()
         await self.ensure_topics()
         producer = AIOKafkaProducer(
             bootstrap_servers=self.servers,
