@@ -49,15 +49,15 @@ async def export_audit_log(since: datetime | None = None, until: datetime | None
                            principal: Principal = Depends(get_principal),
                            system: MonitoringSystem = Depends(get_system)) -> StreamingResponse:
     async def lines() -> AsyncIterator[str]:
-        offset = 0
-        while True:
+        last: AuditEntry | None = None
+        while True:  # keyset pages: entries written during the export do not shift them (OFFSET repeated rows)
             page = await system.storage.audit.find(principal.organization_id, since=since, until=until,
-                                                   limit=EXPORT_PAGE, offset=offset)
+                                                   limit=EXPORT_PAGE, after=last)
             for entry in page:
                 yield json.dumps(_record(entry).model_dump(mode="json")) + "\n"
             if len(page) < EXPORT_PAGE:
                 return
-            offset += EXPORT_PAGE
+            last = page[-1]
 
     return StreamingResponse(lines(), media_type="application/x-ndjson", headers={
         "Content-Disposition": f'attachment; filename="audit-{principal.organization_id}.jsonl"'})

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, bindparam, delete, insert, or_, select
 
 from techscaniq.accounts.models import AuditEntry
 from techscaniq.storage.sql.base import SqlRepository
@@ -24,8 +24,14 @@ class SqlAuditRepository(SqlRepository):
         return entry_id
 
     async def find(self, organization_id: str, *, since: datetime | None = None, until: datetime | None = None,
-                   action: str | None = None, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+                   action: str | None = None, limit: int = 100, offset: int = 0,
+                   after: AuditEntry | None = None) -> list[AuditEntry]:
+        """Newest first. `after`: the last entry of the previous page (keyset: entries written meanwhile neither
+        shift a page nor come twice, and a deep page costs what the first does)."""
         query = select(t).where(t.c.organization_id == organization_id)
+        if after is not None:
+            at = bindparam(None, after.at, type_=t.c.at.type)
+            query = query.where(or_(t.c.at < at, and_(t.c.at == at, t.c.id > after.id)))
         if since is not None:
             query = query.where(t.c.at >= since)
         if until is not None:
