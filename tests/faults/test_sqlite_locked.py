@@ -30,10 +30,12 @@ async def test_a_database_locked_by_another_process_is_named_and_nothing_accepte
     holder_script.write_text(HOLDER)
     replica = Replica("locked", tmp_path / "replica", {"API_KEYS": f"org-l:{KEY}", "SCHEDULER_LEASE_SECONDS": "10"})
     holders: list[subprocess.Popen[str]] = []
+    armed: list[bool] = []  # set once scan-now is accepted (the config's first scheduled run may fetch before)
 
     def lock_then_answer(_: ReceivedRequest) -> Route:
-        # The first fetch takes the lock before the site answers: the scan in flight must store into a locked file.
-        if not holders:
+        # The first fetch once armed takes the lock before the site answers: the scan in flight must store into a
+        # locked file.
+        if armed and not holders:
             holder = subprocess.Popen([sys.executable, str(holder_script), str(replica.workdir / "data" /
                                       "techscaniq.db")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             assert holder.stdout is not None and holder.stdout.readline() == "held\n"
@@ -55,6 +57,7 @@ async def test_a_database_locked_by_another_process_is_named_and_nothing_accepte
                 accepted = await api.post(f"/api/v1/configs/{config_id}/scan")
                 assert accepted.status_code == 202, accepted.text
                 scan_id = accepted.json()["scan_id"]
+                armed.append(True)
 
                 async def locked_reported() -> bool:
                     return "locked by another process" in (await api.get("/health")).text
