@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -205,6 +206,24 @@ class Settings(BaseSettings):
         if self.database_url:
             return _asyncpg_url(self.database_url)
         return f"sqlite+aiosqlite:///{self.sqlite_path}"
+
+    @property
+    def separate_metrics_database_url(self) -> str | None:
+        """METRICS_DATABASE_URL when it names a database of its own; None when unset or when it names the core
+        database again (scripts/services.sh sets both so when only DATABASE_URL is given): the time series then
+        live in the core schema's table — one database, one pool, no second schema clashing with the first."""
+        url = self.metrics_database_url
+        if url and self.database_url and _database_identity(url) == _database_identity(self.database_url):
+            return None
+        return url
+
+
+def _database_identity(url: str) -> tuple[str, int, str]:
+    """(host, port, database) of a PostgreSQL URL, loopback spelled one way."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "localhost").lower()
+    host = "loopback" if host in ("localhost", "127.0.0.1", "::1") else host
+    return host, parts.port or 5432, unquote(parts.path.lstrip("/")) or unquote(parts.username or "")
 
 
 def _asyncpg_url(url: str) -> str:

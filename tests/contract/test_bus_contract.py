@@ -5,6 +5,8 @@ Each Kafka test uses fresh topics and groups (a unique topic prefix), on the rea
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -151,7 +153,9 @@ async def test_one_keys_events_keep_their_order_and_never_overlap(new_bus: BusFa
     assert all(seen[key] == list(range(25)) for key in keys), dict(seen)
 
 
-async def test_a_failing_handler_is_retried_in_place_until_it_succeeds(new_bus: BusFactory) -> None:
+async def test_a_failing_handler_is_retried_in_place_until_it_succeeds(new_bus: BusFactory,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="techscaniq.bus")
     bus = new_bus()
     attempts: dict[int, int] = defaultdict(int)
     done: list[int] = []
@@ -171,6 +175,13 @@ async def test_a_failing_handler_is_retried_in_place_until_it_succeeds(new_bus: 
     await eventually(lambda: len(done) == 5)
     assert done == [0, 1, 2, 3, 4]  # not skipped, and the events behind it waited for it
     assert attempts[2] == 3
+    # One line per failed attempt: which of how many, the error and the next try; no traceback until the last.
+    assert isinstance(bus, InMemoryEventBus | KafkaEventBus)
+    retries = [record for record in caplog.records if "failed (attempt" in record.getMessage()]
+    assert [re.sub(r"event \w+ on \S+ ", "", record.getMessage()) for record in retries] == [
+        f"failed (attempt {n} of {bus.max_attempts}): ConnectionError: database briefly away; retrying in "
+        f"{0.01 * 2 ** (n - 1):.2f} s" for n in (1, 2)]
+    assert all(record.exc_info is None for record in retries)
 
 
 async def test_redelivered_events_carry_their_id_so_handlers_apply_them_once(new_bus: BusFactory) -> None:

@@ -101,8 +101,13 @@ async def test_sessions_keys_and_audit_entries(storage: SqlStorage) -> None:
     assert [entry.action for entry in entries] == ["action-2", "action-1", "action-0"]
     assert entries[0].details == {"changed": {"name": "x"}}
     assert await storage.audit.find("other-org") == []
+    first_page = await storage.audit.find("acme", limit=2)
+    await storage.audit.add("acme", T0 + timedelta(hours=1), "user:bob@example.com", "127.0.0.1", "newer", "x", 200,
+                            {})  # written between two pages of an export: OFFSET would repeat action-1
+    rest = await storage.audit.find("acme", limit=2, after=(first_page[-1].at, first_page[-1].id))
+    assert [entry.action for entry in first_page + rest] == ["action-2", "action-1", "action-0"]
     assert await storage.audit.prune(T0 + timedelta(minutes=1)) == 1
-    assert len(await storage.audit.find("acme")) == 2
+    assert len(await storage.audit.find("acme")) == 3
 
 
 async def test_audit_filters_and_keyset_pages_and_pending_invitations(storage: SqlStorage) -> None:

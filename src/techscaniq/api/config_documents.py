@@ -6,7 +6,9 @@ refused with the fields that are wrong, so a file of 200 sites with one typo loa
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any, Literal, Protocol
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
@@ -14,6 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from techscaniq.api.errors import BadRequestError, field_errors
 from techscaniq.api.masking import masked_field, restore_masked
 from techscaniq.domain.common import REVEAL_SECRETS
+from techscaniq.domain.config import MonitoringConfig
 from techscaniq.domain.documents import MAX_NESTING, DocumentError, check_document
 from techscaniq.system import MonitoringSystem
 
@@ -35,11 +38,43 @@ class ImportOutcome(BaseModel):
     errors: list[ItemError] = Field(default_factory=list)
 
 
-def render_export(documents: list[dict[str, Any]], format: Literal["json", "yaml"]) -> tuple[str, str]:
-    document = {"configs": documents}
+EXPORT_PAGE = 500  # configs read, rendered and sent at a time
+
+
+class ConfigPages(Protocol):
+    async def find(self, organization_id: str | None = None, limit: int = 1000, offset: int = 0,
+                   after: tuple[datetime, str] | None = None) -> list[MonitoringConfig]: ...
+
+
+async def export_chunks(configs: ConfigPages, organization_id: str, format: Literal["json", "yaml"],
+                        context: dict[str, Any] | None = None, page_size: int = EXPORT_PAGE) -> AsyncIterator[str]:
+    """The export document ({"configs": [...]}, as json.dumps(indent=2) or yaml.safe_dump would write it whole) in
+    pieces, one keyset page of configs at a time: memory stays at one page however many configs there are, and
+    every config is in it (the whole document was built in memory, and stopped at 100,000 configs)."""
+    after: tuple[datetime, str] | None = None
+    started = False
+    while True:
+        page = await configs.find(organization_id, limit=page_size, after=after)
+        documents = [config.model_dump(mode="json", context=context) for config in page]
+        if documents:
+            yield _rendered(documents, format, first=not started)
+            started = True
+        if len(page) < page_size:
+            break
+        after = (page[-1].created_at, page[-1].id)
     if format == "yaml":
-        return yaml.safe_dump(document, sort_keys=False, allow_unicode=True), "application/yaml"
-    return json.dumps(document, indent=2), "application/json"
+        yield "" if started else "configs: []\n"
+    else:
+        yield "\n  ]\n}" if started else '{\n  "configs": []\n}'
+
+
+def _rendered(documents: list[dict[str, Any]], format: Literal["json", "yaml"], *, first: bool) -> str:
+    if format == "yaml":  # a top-level list renders as the mapping's unindented sequence would
+        head = "configs:\n" if first else ""
+        return head + yaml.safe_dump(documents, sort_keys=False, allow_unicode=True)
+    items = ",\n".join("\n".join("    " + line for line in json.dumps(item, indent=2).splitlines())
+                       for item in documents)
+    return ('{\n  "configs": [\n' if first else ",\n") + items
 
 
 def parse_document(raw: bytes, content_type: str) -> list[Any]:

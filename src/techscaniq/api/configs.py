@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from techscaniq.api.auth import Principal, Role
 from techscaniq.api.config_cursor import decode_cursor, encode_cursor
-from techscaniq.api.config_documents import ImportOutcome, import_configs, parse_document, render_export
+from techscaniq.api.config_documents import ImportOutcome, export_chunks, import_configs, parse_document
 from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system, require_writer
 from techscaniq.api.errors import ConflictError, FieldError, ForbiddenError, RateLimitedError
 from techscaniq.api.masking import refuse_masked, restore_masked
@@ -81,12 +82,19 @@ async def export_configs(
 ) -> Response:
     if include_secrets and not principal.role.allows(Role.ADMIN):
         raise ForbiddenError("include_secrets needs the admin role")
-    configs = await system.list_monitoring_configs(principal.organization_id, limit=100_000)
     context = REVEAL_SECRETS if include_secrets else None
-    documents = [config.model_dump(mode="json", context=context) for config in configs]
-    text, media_type = render_export(documents, format)
-    return Response(text, media_type=media_type,
-                    headers={"Content-Disposition": f'attachment; filename="techscaniq-configs.{format}"'})
+    chunks = export_chunks(system.storage.configs, principal.organization_id, format, context)
+    # The first page is read before the answer starts: a database that cannot answer gets its 503, not a 200
+    # cut short.
+    first = await anext(chunks)
+
+    async def document() -> AsyncIterator[str]:
+        yield first
+        async for chunk in chunks:
+            yield chunk
+
+    return StreamingResponse(document(), media_type=f"application/{format}",
+                             headers={"Content-Disposition": f'attachment; filename="techscaniq-configs.{format}"'})
 
 
 @router.post(

@@ -28,7 +28,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import ValidationError
 
-from techscaniq.bus.protocol import Handler
+from techscaniq.bus.coordinator_wait import wait_for_coordinator_quietly
+from techscaniq.bus.protocol import Handler, retry_line
 from techscaniq.domain.events import Event, Topic
 from techscaniq.observability.metrics import EVENT_HANDLER_ERRORS, EVENTS_PUBLISHED
 from techscaniq.observability.outage import Outage
@@ -236,9 +237,9 @@ class _Subscription(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
                                   self.name, attempt)
                     await self._dead_letter(event, attempt, error)
                     return
-                log.warning("event %s on %s failed (attempt %d); retrying", event.id, self.name, attempt,
-                            exc_info=True)
-                await asyncio.sleep(min(self.bus.max_retry_delay, self.bus.retry_base_seconds * 2 ** (attempt - 1)))
+                delay = min(self.bus.max_retry_delay, self.bus.retry_base_seconds * 2 ** (attempt - 1))
+                log.warning(retry_line(event, self.name, attempt, attempts, error, delay))
+                await asyncio.sleep(delay)
 
     async def _dead_letter(self, event: Event, attempts: int, error: BaseException) -> None:
         while True:  # the event must land somewhere before its offset is committed
@@ -333,6 +334,7 @@ class KafkaEventBus:
                                            headers=headers)
 
     async def start(self) -> None:
+        wait_for_coordinator_quietly()
         await self.ensure_topics()
         producer = AIOKafkaProducer(
             bootstrap_servers=self.servers,

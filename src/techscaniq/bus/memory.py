@@ -13,7 +13,7 @@ import logging
 import zlib
 from dataclasses import dataclass, field
 
-from techscaniq.bus.protocol import Handler
+from techscaniq.bus.protocol import Handler, retry_line
 from techscaniq.domain.events import Event, Topic
 from techscaniq.observability.metrics import EVENT_HANDLER_ERRORS, EVENTS_PUBLISHED, QUEUE_CAPACITY
 
@@ -36,7 +36,7 @@ class _Subscription:
 class InMemoryEventBus:
     def __init__(self, queue_size: int = 10_000, max_attempts: int = 8, retry_base_seconds: float = 0.05) -> None:
         self._queue_size = queue_size
-        self._max_attempts = max_attempts
+        self.max_attempts = max_attempts
         self._retry_base = retry_base_seconds
         self._subscriptions: list[_Subscription] = []
         self._running = False
@@ -103,19 +103,19 @@ class InMemoryEventBus:
                 queue.task_done()
 
     async def _handle(self, subscription: _Subscription, event: Event) -> None:
-        for attempt in range(1, self._max_attempts + 1):
+        for attempt in range(1, self.max_attempts + 1):
             try:
                 await subscription.handler(event)
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as error:
                 EVENT_HANDLER_ERRORS.labels(subscription.topic.value, subscription.group).inc()
-                if attempt == self._max_attempts:
+                if attempt == self.max_attempts:
                     log.exception(
                         "event %s on %s failed %d times; giving up (dead letter)", event.id, subscription.name, attempt
                     )
                     return
-                log.warning("event %s on %s failed (attempt %d); retrying", event.id, subscription.name, attempt,
-                            exc_info=True)
-                await asyncio.sleep(min(5.0, self._retry_base * 2 ** (attempt - 1)))
+                delay = min(5.0, self._retry_base * 2 ** (attempt - 1))
+                log.warning(retry_line(event, subscription.name, attempt, self.max_attempts, error, delay))
+                await asyncio.sleep(delay)

@@ -34,3 +34,12 @@ class EventBus(Protocol):
 
     @property
     def healthy(self) -> bool: ...
+
+
+def retry_line(event: Event, consumer: str, attempt: int, attempts: int, error: BaseException, delay: float) -> str:
+    """One log line per failed attempt of a handler: which attempt of how many, the error, the next try. The
+    traceback is logged once, with the last attempt (a traceback per attempt buried the line that mattered)."""
+    message = str(error).strip()
+    first_line = message.splitlines()[0] if message else "(no message)"
+    return (f"event {event.id} on {consumer} failed (attempt {attempt} of {attempts}): {type(error).__name__}: "
+            f"{first_line}; retrying in {delay:.2f} s")

@@ -30,9 +30,9 @@ class MetricsStoreRepository:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MetricsStoreRepository:
-        if not settings.metrics_database_url:
-            raise ValueError("METRICS_DATABASE_URL is not set")
-        return cls(settings.metrics_database_url, settings.database_pool_min_size, settings.database_pool_max_size)
+        if not (url := settings.separate_metrics_database_url):
+            raise ValueError("METRICS_DATABASE_URL is not set (or names the core database)")
+        return cls(url, settings.database_pool_min_size, settings.database_pool_max_size)
 
     async def start(self) -> None:
         self._pool = await asyncpg.create_pool(

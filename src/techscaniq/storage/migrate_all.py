@@ -16,8 +16,10 @@ async def migrate_all(settings: Settings) -> list[str]:
         await storage.close()
     where = "PostgreSQL" if settings.database_url else str(settings.sqlite_path)
     lines = [f"core schema ({where}): " + (f"applied {applied}" if applied else "up to date")]
-    if settings.metrics_database_url:
+    if url := settings.separate_metrics_database_url:
         from techscaniq.storage.metrics_schema import apply_metrics_schema
 
-        lines.append(await apply_metrics_schema(settings.metrics_database_url))
+        lines.append(await apply_metrics_schema(url))
+    elif settings.metrics_database_url:
+        lines.append("metrics: METRICS_DATABASE_URL names the core database; its performance_metrics table holds them")
     return lines

@@ -36,6 +36,7 @@ from techscaniq.storage.sql.scan_requests import SqlScanRequestRepository
 from techscaniq.storage.sql.scans import SqlScanRepository
 from techscaniq.storage.sql.sessions import SqlSessionRepository
 from techscaniq.storage.sql.silences import SqlSilenceRepository
+from techscaniq.storage.sql.sqlite_lock import ATTEMPT_MILLISECONDS, LOCKED_BY_ANOTHER, wait_for_write_lock
 from techscaniq.storage.sql.sso import SqlSsoRepository
 from techscaniq.storage.sql.write_health import WriteHealth, probe_write
 
@@ -65,11 +66,14 @@ class SqlStorage:
         self.engine = _create_engine(self.url, settings)
         self.write_health = WriteHealth()
         self.write_health.watch(self.engine)
+        if self.engine.dialect.name == "sqlite":
+            wait_for_write_lock(self.engine, self._locked_by_another_process)
         self.secrets = SecretBox.from_settings(settings)
         self.configs = SqlConfigRepository(self.engine, self.secrets)
         self.scans = SqlScanRepository(self.engine)
         # Time series go to their own database (TimescaleDB or day partitions) when METRICS_DATABASE_URL is set.
-        self._metrics_store = MetricsStoreRepository.from_settings(settings) if settings.metrics_database_url else None
+        self._metrics_store = (MetricsStoreRepository.from_settings(settings)
+                               if settings.separate_metrics_database_url else None)
         self._core_metrics = SqlMetricRepository(self.engine, self.scans)
         self.metrics: MetricRepository = self._metrics_store or self._core_metrics
         self.changes = SqlChangeRepository(self.engine)
@@ -88,6 +92,10 @@ class SqlStorage:
         self.sso = SqlSsoRepository(self.engine, self.secrets)
         self.baselines = SqlBaselineRepository(self.engine)
 
+    def _locked_by_another_process(self) -> bool:
+        failure = self.write_health.failure
+        return failure is not None and LOCKED_BY_ANOTHER in failure.reason
+
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
@@ -96,8 +104,12 @@ class SqlStorage:
         applied = await migrate(self.engine)
         if applied:
             log.info("database migrated to version %s", max(applied))
+        if self._metrics_store is None and self._settings.metrics_database_url:
+            log.info("METRICS_DATABASE_URL names the database of DATABASE_URL: metrics are kept in its "
+                     "performance_metrics table")
         if self._metrics_store is not None:
-            log.info("metrics database: %s", await apply_metrics_schema(self._settings.metrics_database_url or ""))
+            log.info("metrics database: %s",
+                     await apply_metrics_schema(self._settings.separate_metrics_database_url or ""))
             await self._metrics_store.start()
             await self.maintain()
 
@@ -213,7 +225,8 @@ def _create_engine(url: str, settings: Settings) -> AsyncEngine:
             private_directory(Path(path).parent)
             private_file(Path(path))
         # JSON documents are stored as text here: without the spaces json.dumps puts after ',' and ':'.
-        engine = create_async_engine(url, pool_size=5, max_overflow=5, connect_args={"timeout": 30},
+        engine = create_async_engine(url, pool_size=5, max_overflow=5,
+                                     connect_args={"timeout": ATTEMPT_MILLISECONDS / 1000},
                                      json_serializer=_compact_json)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -222,7 +235,8 @@ def _create_engine(url: str, settings: Settings) -> AsyncEngine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            # Short: sqlite_lock waits in attempts of this length and tells our own writers from another process.
+            cursor.execute(f"PRAGMA busy_timeout={ATTEMPT_MILLISECONDS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 

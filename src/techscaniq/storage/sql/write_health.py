@@ -95,7 +95,10 @@ class WriteHealth:
         if reason is None:
             return
         if context.connection is not None:
-            context.connection.info.pop("committing", None)  # the commit itself failed: nothing recovered
+            # The write or its commit failed: nothing recovered (a stale "wrote" made the next read-only commit on
+            # this connection say "work again" while the file was still locked).
+            context.connection.info.pop("wrote", None)
+            context.connection.info.pop("committing", None)
         self.failed(reason)
         if context.engine is not None and context.engine.dialect.name == "sqlite" and any(
                 marker in reason.lower() for marker in _SQLITE_REOPEN):
