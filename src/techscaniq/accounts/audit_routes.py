@@ -13,8 +13,8 @@ from pydantic import BaseModel
 
 from techscaniq.accounts.models import AuditEntry
 from techscaniq.api.auth import Principal
-from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system
-from techscaniq.system import MonitoringSystem
+from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_services
+from techscaniq.api.services import ApiServices
 
 router = APIRouter(prefix="/api/v1/audit", tags=["access"])
 
@@ -37,9 +37,9 @@ async def audit_log(
     since: datetime | None = None, until: datetime | None = None,
     action: str | None = Query(None, max_length=200, description="e.g. 'POST /api/v1/configs'"),
     limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
-    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
+    principal: Principal = Depends(get_principal), services: ApiServices = Depends(get_services),
 ) -> list[AuditRecord]:
-    entries = await system.storage.audit.find(principal.organization_id, since=since, until=until, action=action,
+    entries = await services.storage.audit.find(principal.organization_id, since=since, until=until, action=action,
                                               limit=limit, offset=offset)
     return [_record(entry) for entry in entries]
 
@@ -47,11 +47,11 @@ async def audit_log(
 @router.get("/export", summary="The whole audit log (or a time range) as JSON lines, newest first")
 async def export_audit_log(since: datetime | None = None, until: datetime | None = None,
                            principal: Principal = Depends(get_principal),
-                           system: MonitoringSystem = Depends(get_system)) -> StreamingResponse:
+                           services: ApiServices = Depends(get_services)) -> StreamingResponse:
     async def lines() -> AsyncIterator[str]:
         offset = 0
         while True:
-            page = await system.storage.audit.find(principal.organization_id, since=since, until=until,
+            page = await services.storage.audit.find(principal.organization_id, since=since, until=until,
                                                    limit=EXPORT_PAGE, offset=offset)
             for entry in page:
                 yield json.dumps(_record(entry).model_dump(mode="json")) + "\n"
