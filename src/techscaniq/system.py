@@ -37,7 +37,7 @@ from techscaniq.pipeline.scheduler import Scheduler
 from techscaniq.pipeline.stages import AlertStage, ChangeStage, finish_interrupted_work
 from techscaniq.pipeline.worker import ScanWorker
 from techscaniq.realtime.hub import Credential, RealtimeHub
-from techscaniq.scanning.analyzers import build_analyzers
+from techscaniq.scanning.analyzers import build_analysis
 from techscaniq.scanning.browser import browser_status
 from techscaniq.scanning.fetch import Fetcher
 from techscaniq.scanning.fingerprints.registry import FingerprintRegistry
@@ -66,14 +66,14 @@ class MonitoringSystem:
         self.fetcher = Fetcher(self.settings)
         self.fingerprints = FingerprintRegistry(self.settings)
         self.disabled_patterns = SharedDisables(self.fingerprints, self.storage.custom_fingerprints)
-        self.analyzers = build_analyzers(self.settings, self.fingerprints, self.disabled_patterns.share)
-        self.scanner = Scanner(self.settings, self.analyzers, self.fetcher)
+        self.analysis = build_analysis(self.settings, self.fingerprints, self.disabled_patterns.share)
+        self.scanner = Scanner(self.settings, self.analysis.ordered(), self.fetcher)
         self.scheduler = Scheduler(self.storage, self.bus, self.settings, self.instance_id, clock)
         self.worker = ScanWorker(self.storage, self.bus, self.scanner, clock, on_finished=self.scheduler.scan_finished,
                                  min_interval_seconds=self.settings.min_scan_interval_seconds)
         self.change_detector = ChangeDetector(
             self.storage, DetectionPolicy.model_validate(self.settings.change_policy),
-            reanalyze=TechnologyReanalyzer(self.storage.scans, self.analyzers[0]),
+            reanalyze=TechnologyReanalyzer(self.storage.scans, self.analysis.technology),
         )
         lease = self.settings.notification_lease_seconds
         self.notifier = Notifier(self.storage, self.settings, clock=clock, lease_seconds=lease,
@@ -89,7 +89,7 @@ class MonitoringSystem:
         self.rate_limiter = RedisRateLimiter(self.redis, prefix=namespace) if self.redis else None
         self.change_stage = ChangeStage(self.storage, self.bus, self.change_detector)
         self.alert_stage = AlertStage(self.storage, self.bus, self.alert_engine)
-        self.realtime = RealtimeHub(self.bus, self._authenticate_websocket, self.instance_id,
+        self.realtime = RealtimeHub(self._authenticate_websocket,
                                     max_connections_per_organization=self.settings.websocket_max_connections_per_org,
                                     authenticate_session=self._authenticate_websocket_session)
         # Revoked JWTs: refused at once here, on other replicas after their next reload (30 s).
@@ -164,6 +164,7 @@ class MonitoringSystem:
         self.bus.subscribe(Topic.CHANGE_DETECTED, "alert-engine", self.alert_stage.handle, concurrency=4)
         self.search_indexer.subscribe(
             self.bus, "search-indexer" if shared_index(self.settings) else f"search-{self.instance_id}")
+        self.realtime.subscribe(self.bus, f"realtime-{self.instance_id}")
         await self.bus.start()
         self.status.set("event_bus", "running", type(self.bus).__name__)
         # Compile the fingerprint database before the first scan needs it (it holds the GIL a moment).
