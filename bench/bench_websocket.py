@@ -82,7 +82,8 @@ async def serve_hub(rate: float, seconds: float, organizations: int) -> dict[str
         return Credential(token) if token and token.startswith("org-") else None
 
     bus = InMemoryEventBus(queue_size=100_000)
-    hub = RealtimeHub(bus, authenticate, "bench", queue_size=1000)
+    hub = RealtimeHub(authenticate, queue_size=1000)
+    hub.subscribe(bus, "realtime-bench")
     await bus.start()
     sock = socket.create_server(("127.0.0.1", 0), backlog=4096)
     server = uvicorn.Server(uvicorn.Config(hub.app, log_config=None, access_log=False, lifespan="off",

@@ -84,7 +84,7 @@ async def run_forever(settings: Settings | None = None, out: TextIO = sys.stdout
             print(line, file=sys.stderr)
         await system.stop()
         return 1
-    print(banner(system, await setup_link(system)), file=out, flush=True)
+    print(banner(system, await setup_link(system.api_services)), file=out, flush=True)
     failed = [c.name for c in system.components.values() if c.state == "failed"]
     if failed:
         print(f"  components failed to start: {', '.join(failed)}", file=out, flush=True)

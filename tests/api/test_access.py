@@ -48,10 +48,10 @@ def token_of(link: str) -> str:
 
 async def test_the_setup_link_creates_the_first_owner_once(system: MonitoringSystem, http: httpx.AsyncClient) -> None:
     assert (await http.get("/api/v1/setup")).json() == {"needed": True}
-    link = await setup_link(system)
+    link = await setup_link(system.api_services)
     assert link is not None and link.startswith("http://localhost:") and "/static/setup.html#token=" in link
     assert link in banner(system, link)
-    other_replica = await setup_link(system)  # every replica's link works until the first owner exists
+    other_replica = await setup_link(system.api_services)  # every replica's link works until the first owner exists
     assert other_replica is not None and other_replica != link
     async with system.storage.engine.connect() as conn:
         stored = set((await conn.execute(select(one_time_tokens.c.token_hash))).scalars())
@@ -69,7 +69,7 @@ async def test_the_setup_link_creates_the_first_owner_once(system: MonitoringSys
     assert (session["email"], session["organization_id"], session["role"]) == ("owner@example.com", "acme-inc",
                                                                                "owner")
     assert "techscaniq_session" in done.cookies
-    assert await setup_link(system) is None  # setup is done: no link in the banner any more
+    assert await setup_link(system.api_services) is None  # setup is done: no link in the banner any more
     for token in (token_of(link), token_of(other_replica)):
         again = await http.post("/api/v1/setup", json={**body, "token": token, "email": "intruder@example.com"})
         assert again.status_code == 403, again.text

@@ -32,7 +32,7 @@ async def test_setup_invite_sign_in_and_single_sign_on(settings: Settings, brows
         errors: list[str] = []
         owner_page.on("pageerror", lambda error: errors.append(str(error)))
 
-        link = await setup_link(system)
+        link = await setup_link(system.api_services)
         assert link is not None and link.startswith(base)
         await owner_page.goto(link)
         assert "#token=" not in owner_page.url  # the token left the address bar at once

@@ -50,7 +50,7 @@ async def test_owner_manages_people_and_keys_in_the_console(settings: Settings, 
     async with MonitoringSystem(settings, configure_logs=False) as system:
         owner = await watched(browser, system)
         page = owner.page
-        await page.goto(await setup_link(system) or "")
+        await page.goto(await setup_link(system.api_services) or "")
         await page.get_by_label("Organization name").fill("Acme")
         await page.get_by_label("Your email").fill(OWNER)
         await page.get_by_label("Password").fill("owner password 0123")

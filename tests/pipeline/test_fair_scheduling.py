@@ -10,7 +10,7 @@ import pytest
 from tests.support.testsite import LocalSite
 from tests.support.waiting import eventually
 
-import techscaniq.system as system_module
+import techscaniq.health as health_module
 from techscaniq.settings import Settings
 from techscaniq.system import MonitoringSystem
 
@@ -20,7 +20,7 @@ FLOOD = 200
 async def test_organization_b_runs_on_time_while_organization_a_floods(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(system_module, "SATURATED_AFTER_SECONDS", 1.0)
+    monkeypatch.setattr(health_module, "SATURATED_AFTER_SECONDS", 1.0)
     few_workers = settings.model_copy(update={"scan_concurrency": 2, "per_host_concurrency": 2})
     async with LocalSite() as slow, LocalSite() as fast:
         slow.route("/", body="<html>slow</html>", delay=0.25)

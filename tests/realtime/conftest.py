@@ -39,7 +39,8 @@ async def hub_factory() -> AsyncIterator[HubFactory]:
 
     async def make(**options: Any) -> tuple[RealtimeHub, InMemoryEventBus, int]:
         bus = InMemoryEventBus()
-        hub = RealtimeHub(bus, authenticate, "test", **options)
+        hub = RealtimeHub(authenticate, **options)
+        hub.subscribe(bus, "realtime-test")
         await bus.start()
         server, task, port = await serve(hub.app)
         running.append((server, task, bus))

@@ -21,7 +21,7 @@ from techscaniq.domain.common import utcnow
 
 if TYPE_CHECKING:
     from techscaniq.api.auth import Principal
-    from techscaniq.system import MonitoringSystem
+    from techscaniq.api.services import ApiServices
 
 log = logging.getLogger("techscaniq.audit")
 
@@ -67,8 +67,8 @@ def masked(value: Any, in_channel: bool = False) -> Any:
 
 
 class AuditTrail:
-    def __init__(self, app: ASGIApp, system: MonitoringSystem) -> None:
-        self.app, self.system = app, system
+    def __init__(self, app: ASGIApp, services: ApiServices) -> None:
+        self.app, self.services = app, services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in WRITE_METHODS or not scope["path"].startswith("/api/"):
@@ -114,7 +114,7 @@ class AuditTrail:
         target = "/".join(str(value) for value in path_params.values())
         try:
             for organization_id in organizations:
-                await self.system.storage.audit.add(
+                await self.services.storage.audit.add(
                     organization_id, utcnow(), str(context.get("actor", "anonymous")),
                     client[0] if client else "", f"{scope['method']} {template}", target, status, details)
         except Exception:  # the answer is sent; a failed audit write must not turn it into an error

@@ -14,9 +14,9 @@ from pydantic import BaseModel
 from techscaniq.accounts.models import AuditEntry
 from techscaniq.api.auth import Principal
 from techscaniq.api.config_cursor import decode_cursor, encode_cursor
-from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system
+from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_services
 from techscaniq.api.errors import FieldError
-from techscaniq.system import MonitoringSystem
+from techscaniq.api.services import ApiServices
 
 router = APIRouter(prefix="/api/v1/audit", tags=["access"])
 
@@ -48,13 +48,13 @@ async def audit_log(
     target: str | None = Query(None, max_length=500, description="what, exactly: the id in the route's path"),
     cursor: str | None = Query(None, max_length=500, description="X-Next-Cursor of the previous page"),
     limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
-    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
+    principal: Principal = Depends(get_principal), services: ApiServices = Depends(get_services),
 ) -> list[AuditRecord]:
     if cursor is not None and offset:
         raise FieldError("offset", "give either offset or cursor, not both", location="query")
     if since is not None and until is not None and until <= since:
         raise FieldError("until", "must be after since", location="query")
-    entries = await system.storage.audit.find(
+    entries = await services.storage.audit.find(
         principal.organization_id, since=since, until=until, action=action, action_prefix=action_prefix,
         actor=actor, target=target, after=decode_cursor(cursor) if cursor is not None else None, limit=limit,
         offset=offset)
@@ -66,11 +66,11 @@ async def audit_log(
 @router.get("/export", summary="The whole audit log (or a time range) as JSON lines, newest first")
 async def export_audit_log(since: datetime | None = None, until: datetime | None = None,
                            principal: Principal = Depends(get_principal),
-                           system: MonitoringSystem = Depends(get_system)) -> StreamingResponse:
+                           services: ApiServices = Depends(get_services)) -> StreamingResponse:
     async def lines() -> AsyncIterator[str]:
         after: tuple[datetime, str] | None = None
         while True:
-            page = await system.storage.audit.find(principal.organization_id, since=since, until=until,
+            page = await services.storage.audit.find(principal.organization_id, since=since, until=until,
                                                    after=after, limit=EXPORT_PAGE)
             for entry in page:
                 yield json.dumps(_record(entry).model_dump(mode="json")) + "\n"

@@ -23,7 +23,7 @@ from techscaniq.domain.common import utcnow
 from techscaniq.realtime.hub import Credential
 
 if TYPE_CHECKING:
-    from techscaniq.system import MonitoringSystem
+    from techscaniq.api.services import ApiServices
 
 SESSION_COOKIE = "techscaniq_session"
 CSRF_HEADER = "x-csrf-token"
@@ -43,13 +43,13 @@ def client_address(connection: HTTPConnection) -> str:
     return connection.client.host if connection.client else "unknown"
 
 
-async def principal_of_request(system: MonitoringSystem, request: HTTPConnection, method: str) -> Principal:
+async def principal_of_request(services: ApiServices, request: HTTPConnection, method: str) -> Principal:
     credential = credentials_of(request)
     if credential:
-        return await principal_of_credential(system, credential)
+        return await principal_of_credential(services, credential)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        principal, session = await principal_of_session(system, cookie)
+        principal, session = await principal_of_session(services, cookie)
         if method in UNSAFE_METHODS and not hmac.compare_digest(request.headers.get(CSRF_HEADER, "").encode(),
                                                                 session.csrf_token.encode()):
             raise ForbiddenError("X-CSRF-Token: a change made with the session cookie must send the session's "
@@ -58,44 +58,44 @@ async def principal_of_request(system: MonitoringSystem, request: HTTPConnection
     raise AuthError("missing credentials: sign in, or send 'Authorization: Bearer <token>' or 'X-API-Key: <key>'")
 
 
-async def principal_of_credential(system: MonitoringSystem, credential: str) -> Principal:
+async def principal_of_credential(services: ApiServices, credential: str) -> Principal:
     if credential.startswith(API_KEY_PREFIX):
-        return await _principal_of_stored_key(system, credential)
-    principal = principal_from_credentials(system.settings, credential, system.revocations)
-    if principal.api_key_id is not None and await system.storage.api_keys.active(principal.api_key_id) is None:
+        return await _principal_of_stored_key(services, credential)
+    principal = principal_from_credentials(services.settings, credential, services.revocations)
+    if principal.api_key_id is not None and await services.storage.api_keys.active(principal.api_key_id) is None:
         raise AuthError("token revoked: the API key it was issued for was revoked")
     return principal
 
 
-async def _principal_of_stored_key(system: MonitoringSystem, key: str) -> Principal:
+async def _principal_of_stored_key(services: ApiServices, key: str) -> Principal:
     key_id = key[len(API_KEY_PREFIX):].partition("_")[0]
-    found = await system.storage.api_keys.active(key_id) if key_id else None
+    found = await services.storage.api_keys.active(key_id) if key_id else None
     if found is None or not hmac.compare_digest(found[1], token_hash(key)):
         raise AuthError("invalid API key (unknown or revoked)")
     stored: ApiKey = found[0]
     now = utcnow()
     if stored.last_used_at is None or now - stored.last_used_at >= TOUCH_EVERY:
-        await system.storage.api_keys.touch(stored.id, now)
+        await services.storage.api_keys.touch(stored.id, now)
     return Principal(stored.organization_id, Role(stored.role), f"api-key:{stored.id}", api_key_id=stored.id)
 
 
-async def principal_of_session(system: MonitoringSystem, cookie: str) -> tuple[Principal, Session]:
-    session, membership = await live_session(system, cookie)
-    user = await system.storage.accounts.user(session.user_id)
+async def principal_of_session(services: ApiServices, cookie: str) -> tuple[Principal, Session]:
+    session, membership = await live_session(services, cookie)
+    user = await services.storage.accounts.user(session.user_id)
     email = user.email if user is not None else session.user_id
     return Principal(session.organization_id, Role(membership.role), f"user:{email}", user_id=session.user_id,
                      session_id=session.id_hash, token_expires_at=session.expires_at), session
 
 
-async def live_session(system: MonitoringSystem, cookie: str) -> tuple[Session, Membership]:
+async def live_session(services: ApiServices, cookie: str) -> tuple[Session, Membership]:
     """The session of the cookie and the person's membership in its organization; AuthError when it has
     ended (signed out, idle too long, past its absolute expiry) or the person left the organization."""
-    storage = system.storage
+    storage = services.storage
     session = await storage.sessions.get(token_hash(cookie))
     if session is None:
         raise AuthError("session ended: sign in again")
     now = utcnow()
-    idle = timedelta(minutes=system.settings.session_idle_minutes)
+    idle = timedelta(minutes=services.settings.session_idle_minutes)
     if now >= session.expires_at or now - session.last_seen_at >= idle:
         await storage.sessions.delete(session.id_hash)
         raise AuthError("session expired: sign in again")
@@ -107,12 +107,12 @@ async def live_session(system: MonitoringSystem, cookie: str) -> tuple[Session, 
     return session, membership
 
 
-async def credential_of_token(system: MonitoringSystem, token: str | None) -> Credential | None:
+async def credential_of_token(services: ApiServices, token: str | None) -> Credential | None:
     """Who a token (JWT, API_KEYS key, stored API key) is for and what ends it (a WebSocket of it), or None."""
     if not token:
         return None
     try:
-        principal = await principal_of_credential(system, token)
+        principal = await principal_of_credential(services, token)
     except AuthError:
         return None
     ends_with = {principal.token_id} if principal.token_id else set()
@@ -123,14 +123,14 @@ async def credential_of_token(system: MonitoringSystem, token: str | None) -> Cr
                       None if expires is None else max(0.0, (expires - utcnow()).total_seconds()))
 
 
-async def websocket_session(system: MonitoringSystem, cookie: str) -> Credential | None:
+async def websocket_session(services: ApiServices, cookie: str) -> Credential | None:
     """What a WebSocket opened with the session cookie is for; signing out (on any replica) ends it."""
     try:
-        session, _ = await live_session(system, cookie)
+        session, _ = await live_session(services, cookie)
     except AuthError:
         return None
     in_organization = session_in(session.id_hash, session.organization_id)
-    if system.revocations.is_revoked(session.organization_id, in_organization):
+    if services.revocations.is_revoked(session.organization_id, in_organization):
         return None  # removed from the organization since (and invited back): sign in again to follow it live
     return Credential(session.organization_id, frozenset({session.id_hash, in_organization}),
                       (session.expires_at - utcnow()).total_seconds())
@@ -147,8 +147,8 @@ def api_key_ending(key_id: str) -> str:
     return f"key:{key_id}"
 
 
-async def end_sessions(system: MonitoringSystem, ended: list[Session], reason: str) -> None:
+async def end_sessions(services: ApiServices, ended: list[Session], reason: str) -> None:
     """Sessions just deleted: their WebSocket connections close here at once and on the other replicas at
     their next revocation reload (the session id is stored as a revocation until the session would expire)."""
     for session in ended:
-        await system.revocations.revoke(session.id_hash, session.organization_id, session.expires_at, reason)
+        await services.revocations.revoke(session.id_hash, session.organization_id, session.expires_at, reason)

@@ -11,27 +11,27 @@ from techscaniq.accounts.secrets import new_token, token_hash
 from techscaniq.domain.common import utcnow
 
 if TYPE_CHECKING:
-    from techscaniq.system import MonitoringSystem
+    from techscaniq.api.services import ApiServices
 
 SETUP = "setup"
 SETUP_PAGE = "/static/setup.html"
 
 
-async def setup_link(system: MonitoringSystem) -> str | None:
+async def setup_link(services: ApiServices) -> str | None:
     """A new setup link when no user exists yet (each start prints one; any unused one works until the
     first owner is created), else None."""
-    storage = system.storage
+    storage = services.storage
     if await storage.accounts.count_users():
         return None
     token = new_token()
     await storage.one_time_tokens.add(token_hash(token), SETUP, utcnow())
-    return f"{public_url(system)}{SETUP_PAGE}#token={token}"
+    return f"{public_url(services)}{SETUP_PAGE}#token={token}"
 
 
-def public_url(system: MonitoringSystem) -> str:
-    if system.settings.public_url:
-        return system.settings.public_url.rstrip("/")
-    return f"http://localhost:{system.ports.get('api', system.settings.http_port)}"
+def public_url(services: ApiServices) -> str:
+    if services.settings.public_url:
+        return services.settings.public_url.rstrip("/")
+    return f"http://localhost:{services.ports.get('api', services.settings.http_port)}"
 
 
 def organization_id_of(name: str) -> str:

@@ -13,10 +13,10 @@ from techscaniq.accounts.authentication import API_KEY_PREFIX, api_key_ending
 from techscaniq.accounts.models import ApiKey
 from techscaniq.accounts.secrets import token_hash
 from techscaniq.api.auth import Principal, Role
-from techscaniq.api.dependencies import get_principal, get_system
+from techscaniq.api.dependencies import get_principal, get_services
 from techscaniq.api.errors import FieldError, NotFoundError
+from techscaniq.api.services import ApiServices
 from techscaniq.domain.common import utcnow
-from techscaniq.system import MonitoringSystem
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["access"])
 
@@ -42,33 +42,33 @@ class CreatedKey(KeyInfo):
 
 @router.get("", summary="The organization's API keys (never the keys themselves)")
 async def list_keys(principal: Principal = Depends(get_principal),
-                    system: MonitoringSystem = Depends(get_system)) -> list[KeyInfo]:
-    return [_info(key) for key in await system.storage.api_keys.find(principal.organization_id)]
+                    services: ApiServices = Depends(get_services)) -> list[KeyInfo]:
+    return [_info(key) for key in await services.storage.api_keys.find(principal.organization_id)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create an API key (the answer is the only time "
              "the key is shown)")
 async def create_key(body: KeyRequest, principal: Principal = Depends(get_principal),
-                     system: MonitoringSystem = Depends(get_system)) -> CreatedKey:
+                     services: ApiServices = Depends(get_services)) -> CreatedKey:
     if not principal.role.allows(body.role):
         raise FieldError("role", f"a key cannot outrank its creator ({principal.role.value})")
     key_id = secrets.token_hex(8)
     secret = f"{API_KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
     key = ApiKey(key_id, principal.organization_id, body.name, body.role.value, principal.subject, utcnow())
-    await system.storage.api_keys.add(key, token_hash(secret))
+    await services.storage.api_keys.add(key, token_hash(secret))
     return CreatedKey(**_info(key).model_dump(), key=secret)
 
 
 @router.delete("/{key_id}", summary="Revoke an API key (refused at once on every replica; tokens exchanged "
                "for it too)")
 async def revoke_key(key_id: str, principal: Principal = Depends(get_principal),
-                     system: MonitoringSystem = Depends(get_system)) -> KeyInfo:
-    revoked = await system.storage.api_keys.revoke(key_id, principal.organization_id, utcnow())
+                     services: ApiServices = Depends(get_services)) -> KeyInfo:
+    revoked = await services.storage.api_keys.revoke(key_id, principal.organization_id, utcnow())
     if revoked is None:
         raise NotFoundError(f"API key {key_id} not found")
     # Requests with the key read its row; open WebSockets (of the key, or of tokens issued for it) close here
     # now and on other replicas at their next revocation reload, which a day leaves ample time for.
-    await system.revocations.revoke(api_key_ending(key_id), principal.organization_id, utcnow() + timedelta(days=1),
+    await services.revocations.revoke(api_key_ending(key_id), principal.organization_id, utcnow() + timedelta(days=1),
                                     "API key revoked")
     return _info(revoked)
 

@@ -27,11 +27,11 @@ from techscaniq.accounts.oidc import (
 )
 from techscaniq.accounts.sign_in import is_https, limit_attempts, start_session
 from techscaniq.api.auth import ALGORITHM, Principal, Role, signing_key
-from techscaniq.api.dependencies import get_principal, get_system
+from techscaniq.api.dependencies import get_principal, get_services
 from techscaniq.api.errors import FieldError, NotFoundError
 from techscaniq.api.masking import MASK
+from techscaniq.api.services import ApiServices
 from techscaniq.domain.common import utcnow
-from techscaniq.system import MonitoringSystem
 
 router = APIRouter(prefix="/api/v1/sso", tags=["access"])
 
@@ -57,55 +57,55 @@ class SsoAnswer(SsoSettings):
 
 @router.get("", summary="The organization's single sign-on settings (the secret masked)")
 async def get_sso(principal: Principal = Depends(get_principal),
-                  system: MonitoringSystem = Depends(get_system)) -> SsoAnswer:
-    config = await system.storage.sso.get(principal.organization_id)
+                  services: ApiServices = Depends(get_services)) -> SsoAnswer:
+    config = await services.storage.sso.get(principal.organization_id)
     if config is None:
         raise NotFoundError("single sign-on is not set up for this organization")
-    return _answer(system, config)
+    return _answer(services, config)
 
 
 @router.put("", summary="Set up single sign-on (the provider's discovery document is checked now)")
 async def put_sso(body: SsoSettings, principal: Principal = Depends(get_principal),
-                  system: MonitoringSystem = Depends(get_system)) -> SsoAnswer:
+                  services: ApiServices = Depends(get_services)) -> SsoAnswer:
     secret = body.client_secret
     if secret == MASK:
-        current = await system.storage.sso.get(principal.organization_id)
+        current = await services.storage.sso.get(principal.organization_id)
         if current is None:
             raise FieldError("client_secret", "send the secret itself (there is none to keep)")
         secret = current.client_secret
     try:
-        await provider_metadata(system.settings, body.issuer)
+        await provider_metadata(services.settings, body.issuer)
     except SsoError as exc:
         raise FieldError("issuer", str(exc)) from None
     config = SsoConfig(principal.organization_id, body.issuer, body.client_id, secret, body.role_claim,
                        {value: role.value for value, role in body.role_map.items()},
                        body.default_role.value if body.default_role else None)
-    await system.storage.sso.put(config, utcnow())
-    return _answer(system, config)
+    await services.storage.sso.put(config, utcnow())
+    return _answer(services, config)
 
 
 @router.delete("", summary="Turn single sign-on off (accounts stay; they sign in with a password or a reset)")
 async def delete_sso(principal: Principal = Depends(get_principal),
-                     system: MonitoringSystem = Depends(get_system)) -> dict[str, bool]:
-    return {"deleted": await system.storage.sso.delete(principal.organization_id)}
+                     services: ApiServices = Depends(get_services)) -> dict[str, bool]:
+    return {"deleted": await services.storage.sso.delete(principal.organization_id)}
 
 
 @router.get("/{organization_id}/login", summary="Start signing in with the organization's identity provider")
 async def login(organization_id: str, request: Request,
-                system: MonitoringSystem = Depends(get_system)) -> RedirectResponse:
-    await limit_attempts(request, system, "sso")
-    config = await system.storage.sso.get(organization_id)
+                services: ApiServices = Depends(get_services)) -> RedirectResponse:
+    await limit_attempts(request, services, "sso")
+    config = await services.storage.sso.get(organization_id)
     if config is None:
         raise NotFoundError(f"single sign-on is not set up for {organization_id!r}")
     try:
-        metadata = await provider_metadata(system.settings, config.issuer)
+        metadata = await provider_metadata(services.settings, config.issuer)
     except SsoError as exc:
         return _back_to_login(str(exc))
     flow = new_flow(organization_id)
-    response = RedirectResponse(authorization_url(metadata, config, flow, _redirect_uri(system)), 302)
+    response = RedirectResponse(authorization_url(metadata, config, flow, _redirect_uri(services)), 302)
     cookie = pyjwt.encode({"org": flow.organization_id, "state": flow.state, "nonce": flow.nonce,
                            "verifier": flow.verifier, "exp": int(time.time()) + FLOW_SECONDS},
-                          signing_key(system.settings), algorithm=ALGORITHM)
+                          signing_key(services.settings), algorithm=ALGORITHM)
     # Lax, not Strict: the provider's redirect back is a navigation from its site, which must carry it.
     response.set_cookie(FLOW_COOKIE, cookie, max_age=FLOW_SECONDS, path=CALLBACK, httponly=True, samesite="lax",
                         secure=is_https(request))
@@ -114,17 +114,17 @@ async def login(organization_id: str, request: Request,
 
 @router.get("/callback", summary="Where the identity provider sends the person back (signs them in)")
 async def callback(request: Request, code: str | None = None, state: str | None = None, error: str | None = None,
-                   system: MonitoringSystem = Depends(get_system)) -> RedirectResponse:
-    flow = _flow(system, request.cookies.get(FLOW_COOKIE))
+                   services: ApiServices = Depends(get_services)) -> RedirectResponse:
+    flow = _flow(services, request.cookies.get(FLOW_COOKIE))
     if error is not None or flow is None or code is None or state != flow.state:
         return _back_to_login(f"single sign-on failed: {error or 'the sign-in expired or was not started here'}")
-    config = await system.storage.sso.get(flow.organization_id)
+    config = await services.storage.sso.get(flow.organization_id)
     if config is None:
         return _back_to_login("single sign-on was turned off for this organization")
     note_organizations(request.scope, [flow.organization_id])
     try:
-        metadata = await provider_metadata(system.settings, config.issuer)
-        claims = await signed_in_claims(system.settings, metadata, config, flow, code, _redirect_uri(system))
+        metadata = await provider_metadata(services.settings, config.issuer)
+        claims = await signed_in_claims(services.settings, metadata, config, flow, code, _redirect_uri(services))
     except SsoError as exc:
         return _back_to_login(str(exc))
     email = claims.get("email")
@@ -134,7 +134,7 @@ async def callback(request: Request, code: str | None = None, state: str | None 
     role = role_of(config, claims)
     if role is None:
         return _back_to_login("single sign-on: your account has no role in this organization (ask its owner)")
-    accounts = system.storage.accounts
+    accounts = services.storage.accounts
     user = await accounts.user_by_email(email) or await accounts.add_user(email, None, utcnow(),
                                                                           str(claims.get("name", ""))[:300])
     current = await accounts.membership(user.id, flow.organization_id)
@@ -142,22 +142,22 @@ async def callback(request: Request, code: str | None = None, state: str | None 
         await accounts.set_membership(user.id, flow.organization_id, role.value, utcnow())
     response = RedirectResponse("/", 302)
     response.delete_cookie(FLOW_COOKIE, path=CALLBACK)
-    await start_session(system, request, response, user.id, flow.organization_id)
+    await start_session(services, request, response, user.id, flow.organization_id)
     return response
 
 
-def _flow(system: MonitoringSystem, cookie: str | None) -> Flow | None:
+def _flow(services: ApiServices, cookie: str | None) -> Flow | None:
     if not cookie:
         return None
     try:
-        claims: dict[str, Any] = pyjwt.decode(cookie, signing_key(system.settings), algorithms=[ALGORITHM])
+        claims: dict[str, Any] = pyjwt.decode(cookie, signing_key(services.settings), algorithms=[ALGORITHM])
         return Flow(str(claims["org"]), str(claims["state"]), str(claims["nonce"]), str(claims["verifier"]))
     except (pyjwt.PyJWTError, KeyError):
         return None
 
 
-def _redirect_uri(system: MonitoringSystem) -> str:
-    return f"{public_url(system)}{CALLBACK}"
+def _redirect_uri(services: ApiServices) -> str:
+    return f"{public_url(services)}{CALLBACK}"
 
 
 def _back_to_login(message: str) -> RedirectResponse:
@@ -166,9 +166,9 @@ def _back_to_login(message: str) -> RedirectResponse:
     return RedirectResponse(f"/static/login.html#error={quote(message[:300])}", 302)
 
 
-def _answer(system: MonitoringSystem, config: SsoConfig) -> SsoAnswer:
+def _answer(services: ApiServices, config: SsoConfig) -> SsoAnswer:
     return SsoAnswer(issuer=config.issuer, client_id=config.client_id, client_secret=MASK,
                      role_claim=config.role_claim, role_map={k: Role(v) for k, v in config.role_map.items()},
                      default_role=Role(config.default_role) if config.default_role else None,
-                     login_url=f"{public_url(system)}/api/v1/sso/{config.organization_id}/login",
-                     redirect_uri=_redirect_uri(system))
+                     login_url=f"{public_url(services)}/api/v1/sso/{config.organization_id}/login",
+                     redirect_uri=_redirect_uri(services))

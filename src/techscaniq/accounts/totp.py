@@ -12,7 +12,7 @@ from techscaniq.accounts.models import User
 from techscaniq.accounts.secrets import token_hash
 
 if TYPE_CHECKING:
-    from techscaniq.system import MonitoringSystem
+    from techscaniq.api.services import ApiServices
 
 ISSUER = "TechScanIQ"
 RECOVERY_CODES = 10
@@ -35,11 +35,11 @@ def code_matches(secret: str, code: str) -> bool:
     return pyotp.TOTP(secret).verify(code.strip().replace(" ", ""), valid_window=1)
 
 
-async def second_factor_ok(system: MonitoringSystem, user: User, code: str) -> bool:
+async def second_factor_ok(services: ApiServices, user: User, code: str) -> bool:
     """The current TOTP code, or an unused recovery code (struck off as it is used)."""
     if user.totp_secret is None:
         return False
-    secret = system.storage.secrets.decrypt(user.totp_secret)
+    secret = services.storage.secrets.decrypt(user.totp_secret)
     if code_matches(secret, code):
         return True
-    return await system.storage.accounts.use_recovery_code(user.id, token_hash(code.strip().lower()))
+    return await services.storage.accounts.use_recovery_code(user.id, token_hash(code.strip().lower()))

@@ -1,9 +1,9 @@
-"""The FastAPI application of one MonitoringSystem (OpenAPI at /docs, the dashboard at /)."""
+"""The FastAPI application over the services the composition root gives it (OpenAPI at /docs, dashboard at /)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from fastapi import FastAPI, Request, Response
 
@@ -42,23 +42,29 @@ from techscaniq.api.error_models import ERROR_RESPONSES
 from techscaniq.api.errors import install_error_handlers
 from techscaniq.api.ratelimit import InMemoryRateLimiter, RateLimiter
 from techscaniq.api.security_headers import SecurityHeaders
+from techscaniq.api.services import ApiServices
 from techscaniq.observability.metrics import HTTP_REQUESTS
-
-if TYPE_CHECKING:
-    from techscaniq.system import MonitoringSystem
 
 DESCRIPTION = """Continuous monitoring of websites: technology stack, performance, security grade, changes
 and alerts. Authenticate with `Authorization: Bearer <JWT>` (from `techscaniq token --organization ORG` or
 `POST /api/v1/auth/token`) or `X-API-Key: <key>`. Every response is limited to your organization."""
 
 
-def create_app(system: MonitoringSystem, rate_limiter: RateLimiter | None = None) -> FastAPI:
+class ServesApi(Protocol):
+    """Whatever can give the API its services (the running system: tests pass it whole)."""
+
+    @property
+    def api_services(self) -> ApiServices: ...
+
+
+def create_app(source: ApiServices | ServesApi, rate_limiter: RateLimiter | None = None) -> FastAPI:
     """`rate_limiter`: a shared implementation (e.g. Redis) when several replicas serve the API."""
+    services = source if isinstance(source, ApiServices) else source.api_services
     app = FastAPI(title="TechScanIQ Continuous Monitoring", version=__version__, description=DESCRIPTION,
                   docs_url=None, redoc_url=None)
     install_docs(app)
     install_body_schemas(app)
-    app.state.system = system
+    app.state.services = services
     app.state.rate_limiter = rate_limiter or InMemoryRateLimiter()
     install_error_handlers(app)
     app.add_middleware(RequestGuard)
@@ -67,8 +73,8 @@ def create_app(system: MonitoringSystem, rate_limiter: RateLimiter | None = None
                    invitation_routes, totp_routes, sso_routes):
         # The probes answer no error body of ours; every other operation documents the ones it may return.
         app.include_router(module.router, responses=None if module is operations else ERROR_RESPONSES)
-    app.add_api_websocket_route("/ws", system.realtime.endpoint)
-    if system.settings.dashboard_enabled:
+    app.add_api_websocket_route("/ws", services.realtime.endpoint)
+    if services.settings.dashboard_enabled:
         install_dashboard(app)
 
     @app.middleware("http")
@@ -79,8 +85,8 @@ def create_app(system: MonitoringSystem, rate_limiter: RateLimiter | None = None
         HTTP_REQUESTS.labels(request.method, template, str(response.status_code)).inc()
         return response
 
-    app.add_middleware(AuditTrail, system=system)  # every write, whichever route and whatever its answer
+    app.add_middleware(AuditTrail, services=services)  # every write, whichever route and whatever its answer
     # Added last, so outside every middleware and route: none reads a byte of a body over the limit.
-    app.add_middleware(BodyLimit, max_bytes=system.settings.max_request_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=services.settings.max_request_body_bytes)
     app.add_middleware(SecurityHeaders)  # outside the body limit, so its 413 carries the headers too
     return app

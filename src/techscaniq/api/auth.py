@@ -27,7 +27,7 @@ from techscaniq.settings import Settings
 
 if TYPE_CHECKING:
     from techscaniq.api.revocation import RevocationList
-    from techscaniq.system import MonitoringSystem
+    from techscaniq.api.services import ApiServices
 
 ALGORITHM = "HS256"
 # The `key` claim of a token exchanged for a key of the api_keys table (API_KEYS keys have a bare hash prefix).
@@ -166,9 +166,9 @@ def _key_ids_of(settings: Settings, organization_id: str) -> set[str]:
     return {api_key_id(key) for organization, key in _api_keys(settings) if organization == organization_id}
 
 
-async def organization_from_token(system: MonitoringSystem, token: str | None) -> str | None:
+async def organization_from_token(services: ApiServices, token: str | None) -> str | None:
     """The organization of any credential (JWT, API_KEYS key, stored API key), or None."""
     from techscaniq.accounts.authentication import credential_of_token
 
-    credential = await credential_of_token(system, token)
+    credential = await credential_of_token(services, token)
     return None if credential is None else credential.organization_id

@@ -20,12 +20,12 @@ from techscaniq.api.auth import (
     create_token,
     principal_of_api_key,
 )
-from techscaniq.api.dependencies import WINDOW_SECONDS, get_principal, get_system
+from techscaniq.api.dependencies import WINDOW_SECONDS, get_principal, get_services
 from techscaniq.api.errors import FieldError, ForbiddenError, RateLimitedError
 from techscaniq.api.ratelimit import RateLimiter
 from techscaniq.api.revocation import JTI_ONLY_RETENTION, revocation_target
+from techscaniq.api.services import ApiServices
 from techscaniq.domain.common import utcnow
-from techscaniq.system import MonitoringSystem
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -55,8 +55,8 @@ class Identity(BaseModel):
 
 @router.post("/token", summary="Exchange an organization API key for a short-lived JWT")
 async def issue_token(request: Request, body: TokenRequest | None = None,
-                      system: MonitoringSystem = Depends(get_system)) -> TokenResponse:
-    settings = system.settings
+                      services: ApiServices = Depends(get_services)) -> TokenResponse:
+    settings = services.settings
     limiter: RateLimiter = request.app.state.rate_limiter
     client = request.client.host if request.client else "unknown"
     allowed, retry_after = await limiter.hit(f"auth:{client}", settings.rate_limit_per_minute, WINDOW_SECONDS)
@@ -71,7 +71,7 @@ async def issue_token(request: Request, body: TokenRequest | None = None,
     principal = principal_of_api_key(settings, api_key)
     key_id = api_key_id(api_key)
     if principal is None and api_key.startswith(API_KEY_PREFIX):  # a key created in the API
-        principal = await principal_of_credential(system, api_key)
+        principal = await principal_of_credential(services, api_key)
         key_id = f"{STORED_KEY_CLAIM_PREFIX}{principal.api_key_id}"
     if principal is None:
         raise AuthError("api_key is not an API key of any organization (tokens cannot be exchanged for tokens)")
@@ -107,10 +107,10 @@ class RevokeResponse(BaseModel):
 
 @router.post("/revoke", summary="Revoke a JWT before it expires (admin of its organization, or the token itself)")
 async def revoke_token(body: RevokeRequest, principal: Principal = Depends(get_principal),
-                       system: MonitoringSystem = Depends(get_system)) -> RevokeResponse:
+                       services: ApiServices = Depends(get_services)) -> RevokeResponse:
     """Refused at once on this replica and within 30 s on every other. Idempotent. API keys are
     revoked by removing them from API_KEYS, not here."""
-    jti, organization_id, expires_at = _target(system, body, principal)
+    jti, organization_id, expires_at = _target(services, body, principal)
     is_self = principal.token_id == jti and principal.organization_id == organization_id
     if not is_self:
         if organization_id != principal.organization_id:
@@ -118,17 +118,17 @@ async def revoke_token(body: RevokeRequest, principal: Principal = Depends(get_p
         if not principal.role.allows(Role.ADMIN):
             raise ForbiddenError("revoking another token needs the admin role")
     if expires_at > utcnow():  # an expired token is refused anyway: nothing to store
-        await system.revocations.revoke(jti, organization_id, expires_at, body.reason)
+        await services.revocations.revoke(jti, organization_id, expires_at, body.reason)
     return RevokeResponse(jti=jti, organization_id=organization_id, revoked=True, expires_at=expires_at)
 
 
-def _target(system: MonitoringSystem, body: RevokeRequest, principal: Principal) -> tuple[str, str, datetime]:
+def _target(services: ApiServices, body: RevokeRequest, principal: Principal) -> tuple[str, str, datetime]:
     """(jti, organization, expiry) of the token the request names."""
     if (body.token is None) == (body.jti is None):
         raise FieldError("token", "send either token (the JWT) or jti (its id), not both or neither")
     if body.token is not None:
         try:
-            return revocation_target(system.settings, body.token)
+            return revocation_target(services.settings, body.token)
         except ValueError as exc:
             raise FieldError("token", str(exc)) from None
     assert body.jti is not None

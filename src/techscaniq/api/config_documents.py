@@ -15,10 +15,10 @@ from pydantic import BaseModel, Field, ValidationError
 
 from techscaniq.api.errors import BadRequestError, field_errors
 from techscaniq.api.masking import masked_field, restore_masked
+from techscaniq.api.services import ApiServices
 from techscaniq.domain.common import REVEAL_SECRETS
 from techscaniq.domain.config import MonitoringConfig
 from techscaniq.domain.documents import MAX_NESTING, DocumentError, check_document
-from techscaniq.system import MonitoringSystem
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 MAX_ITEMS = 1000
@@ -138,18 +138,18 @@ def _safe_yaml(text: str) -> Any:
         raise BadRequestError(f"document is not valid YAML: {exc}") from None
 
 
-async def import_configs(system: MonitoringSystem, organization_id: str, items: list[Any],
+async def import_configs(services: ApiServices, organization_id: str, items: list[Any],
                          dry_run: bool = False) -> ImportOutcome:
     outcome = ImportOutcome(dry_run=dry_run)
     for index, item in enumerate(items):
         name = item.get("name") if isinstance(item, dict) and isinstance(item.get("name"), str) else None
-        problem = await _import_one(system, organization_id, item, dry_run, outcome)
+        problem = await _import_one(services, organization_id, item, dry_run, outcome)
         if problem:
             outcome.errors.append(ItemError(index=index, name=name, detail=problem))
     return outcome
 
 
-async def _import_one(system: MonitoringSystem, organization_id: str, item: Any, dry_run: bool,
+async def _import_one(services: ApiServices, organization_id: str, item: Any, dry_run: bool,
                       outcome: ImportOutcome) -> list[dict[str, Any]]:
     if not isinstance(item, dict):
         return [_problem("", "each config must be an object")]
@@ -159,8 +159,8 @@ async def _import_one(system: MonitoringSystem, organization_id: str, item: Any,
     data["organization_id"] = organization_id
     existing = None
     if isinstance(data.get("id"), str):
-        existing = await system.storage.configs.get(data["id"], organization_id)
-        if existing is None and await system.storage.configs.get(data["id"]) is not None:
+        existing = await services.storage.configs.get(data["id"], organization_id)
+        if existing is None and await services.storage.configs.get(data["id"]) is not None:
             return [_problem("id", "is already in use")]
         if existing is not None:
             data = restore_masked(data, existing.model_dump(mode="json", context=REVEAL_SECRETS))
@@ -168,16 +168,16 @@ async def _import_one(system: MonitoringSystem, organization_id: str, item: Any,
     if masked is not None:
         return [_problem(masked, "a masked secret cannot be imported; export with include_secrets=true")]
     try:
-        config = system.validate_config(data, existing)
+        config = services.configs.validate_config(data, existing)
     except ValidationError as exc:
         return field_errors(list(exc.errors()))
     if existing is not None:
         if not dry_run:
-            await system.update_monitoring_config(config.id, data, organization_id)
+            await services.configs.update_monitoring_config(config.id, data, organization_id)
         outcome.updated.append(config.id)
     else:
         if not dry_run:
-            await system.add_monitoring_config(config)
+            await services.configs.add_monitoring_config(config)
         outcome.created.append(config.id)
     return []
 

@@ -10,11 +10,11 @@ from pydantic import BaseModel, Field
 
 from techscaniq.alerts.channels.base import scrub, secrets_of
 from techscaniq.api.auth import Principal
-from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system, require_writer
+from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_services, require_writer
 from techscaniq.api.errors import ConflictError, NotFoundError
+from techscaniq.api.services import ApiServices
 from techscaniq.domain.alert import Delivery, DeliveryStatus
 from techscaniq.domain.config import MonitoringConfig
-from techscaniq.system import MonitoringSystem
 
 router = APIRouter(prefix="/api/v1/deliveries", tags=["alerts"])
 
@@ -35,55 +35,55 @@ async def list_deliveries(
     status: DeliveryStatus | None = None, config_id: str | None = None, rule_id: str | None = None,
     channel_index: int | None = Query(None, ge=0),
     limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
-    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
+    principal: Principal = Depends(get_principal), services: ApiServices = Depends(get_services),
 ) -> list[dict[str, Any]]:
     organization, wanted = principal.organization_id, status.value if status else None
     if config_id is None and rule_id is None and channel_index is None:
-        chosen = await system.storage.deliveries.find(organization, wanted, limit=limit, offset=offset)
+        chosen = await services.storage.deliveries.find(organization, wanted, limit=limit, offset=offset)
     else:  # the channel lives in the document, not in a column: filtered here, within RETRY_ALL_LIMIT
-        found = await system.storage.deliveries.find(organization, wanted, limit=RETRY_ALL_LIMIT)
+        found = await services.storage.deliveries.find(organization, wanted, limit=RETRY_ALL_LIMIT)
         chosen = [d for d in found if _on_channel(d, config_id, rule_id, channel_index)][offset:offset + limit]
-    return await public_deliveries(system, chosen)
+    return await public_deliveries(services, chosen)
 
 
 @router.post("/{delivery_id}/retry", summary="Send a dead (or waiting) delivery again now")
 async def retry_one(
-    delivery_id: str, principal: Principal = Depends(require_writer), system: MonitoringSystem = Depends(get_system),
+    delivery_id: str, principal: Principal = Depends(require_writer), services: ApiServices = Depends(get_services),
 ) -> dict[str, Any]:
-    delivery = await system.storage.deliveries.get(delivery_id, principal.organization_id)
+    delivery = await services.storage.deliveries.get(delivery_id, principal.organization_id)
     if delivery is None:
         raise NotFoundError(f"no delivery with id {delivery_id!r}")
     if delivery.status is DeliveryStatus.DELIVERED:
         raise ConflictError(f"delivery {delivery_id!r} was delivered; it is not sent twice")
-    retried = await system.notifier.retry(delivery, by=principal.subject)
-    [public] = await public_deliveries(system, [retried])
+    retried = await services.notifier.retry(delivery, by=principal.subject)
+    [public] = await public_deliveries(services, [retried])
     return public
 
 
 @router.post("/retry", summary="Send every dead letter of one channel again now")
 async def retry_channel(
     channel: ChannelRef, principal: Principal = Depends(require_writer),
-    system: MonitoringSystem = Depends(get_system),
+    services: ApiServices = Depends(get_services),
 ) -> dict[str, int]:
-    if await system.storage.configs.get(channel.config_id, principal.organization_id) is None:
+    if await services.storage.configs.get(channel.config_id, principal.organization_id) is None:
         raise NotFoundError(f"no config with id {channel.config_id!r}")
-    dead = await system.storage.deliveries.find(organization_id=principal.organization_id,
+    dead = await services.storage.deliveries.find(organization_id=principal.organization_id,
                                                 status=DeliveryStatus.DEAD.value, limit=RETRY_ALL_LIMIT)
     retried = 0
     for delivery in dead:
         if _on_channel(delivery, channel.config_id, channel.rule_id, channel.channel_index):
-            await system.notifier.retry(delivery, by=principal.subject)
+            await services.notifier.retry(delivery, by=principal.subject)
             retried += 1
     return {"retried": retried}
 
 
-async def public_deliveries(system: MonitoringSystem, deliveries: list[Delivery]) -> list[dict[str, Any]]:
+async def public_deliveries(services: ApiServices, deliveries: list[Delivery]) -> list[dict[str, Any]]:
     """The deliveries without their channels' secrets, each config read once (a listing is mostly one config)."""
     configs: dict[tuple[str, str], MonitoringConfig | None] = {}
     for delivery in deliveries:
         key = (delivery.config_id, delivery.organization_id)
         if key not in configs:
-            configs[key] = await system.storage.configs.get(*key)
+            configs[key] = await services.storage.configs.get(*key)
     return [public_delivery(d, configs[(d.config_id, d.organization_id)]) for d in deliveries]
 
 

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the system, the calling principal (authenticated, allowed by the permission
+"""FastAPI dependencies: the services, the calling principal (authenticated, allowed by the permission
 table, rate limited)."""
 
 from __future__ import annotations
@@ -16,24 +16,24 @@ from techscaniq.api.permissions import NoPermissionRow, least_role
 from techscaniq.api.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
-    from techscaniq.system import MonitoringSystem
+    from techscaniq.api.services import ApiServices
 
-__all__ = ["MAX_OFFSET", "WINDOW_SECONDS", "credentials_of", "get_principal", "get_system", "require_writer"]
+__all__ = ["MAX_OFFSET", "WINDOW_SECONDS", "credentials_of", "get_principal", "get_services", "require_writer"]
 
 WINDOW_SECONDS = 60.0
 # Pagination beyond this is a mistake (and SQLite integers are 64-bit): refused with a 422, not a crash.
 MAX_OFFSET = 1_000_000
 
 
-def get_system(request: Request) -> MonitoringSystem:
-    system: MonitoringSystem = request.app.state.system
-    return system
+def get_services(request: Request) -> ApiServices:
+    services: ApiServices = request.app.state.services
+    return services
 
 
 async def get_principal(request: Request) -> Principal:
-    system = get_system(request)
-    settings = system.settings
-    principal = await principal_of_request(system, request, request.method)
+    services = get_services(request)
+    settings = services.settings
+    principal = await principal_of_request(services, request, request.method)
     note_principal(request.scope, principal)  # the audit trail records who, even when refused below
     authorize(request, principal)
     limiter: RateLimiter = request.app.state.rate_limiter

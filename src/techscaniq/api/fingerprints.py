@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, status
 
 from techscaniq.api.auth import Principal
-from techscaniq.api.dependencies import get_principal, get_system, require_writer
+from techscaniq.api.dependencies import get_principal, get_services, require_writer
 from techscaniq.api.errors import BadRequestError
-from techscaniq.system import MonitoringSystem
+from techscaniq.api.services import ApiServices
 
 router = APIRouter(prefix="/api/v1/fingerprints", tags=["fingerprints"])
 
@@ -21,10 +21,10 @@ EXAMPLE = {"Acme CMS": {"cats": [1], "headers": {"X-Powered-By": "AcmeCMS(?:/([\
 @router.put("/custom", summary="Replace the organization's custom fingerprints (technologies.json format)")
 async def set_custom(
     body: dict[str, Any] = Body(..., examples=[EXAMPLE]), principal: Principal = Depends(require_writer),
-    system: MonitoringSystem = Depends(get_system),
+    services: ApiServices = Depends(get_services),
 ) -> dict[str, Any]:
     try:
-        warnings = await system.set_custom_fingerprints(principal.organization_id, body)
+        warnings = await services.fingerprints.set_custom_fingerprints(principal.organization_id, body)
     except ValueError as exc:
         raise BadRequestError(f"fingerprints: {exc}") from None
     return {"technologies": len(body), "warnings": warnings}
@@ -32,16 +32,16 @@ async def set_custom(
 
 @router.get("/custom", summary="The organization's custom technologies, and the patterns disabled for it")
 async def get_custom(
-    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system)
+    principal: Principal = Depends(get_principal), services: ApiServices = Depends(get_services)
 ) -> dict[str, Any]:
     """`disabled` lists patterns that no longer run in this organization's scans, with the reason (a search
     over its time budget, found by any replica: it stops running on all of them within 30 s); uploading the
     fingerprints again re-enables them."""
-    return await system.disabled_patterns.status(principal.organization_id)
+    return await services.disabled_patterns.status(principal.organization_id)
 
 
 @router.delete("/custom", status_code=status.HTTP_204_NO_CONTENT, summary="Remove the custom fingerprints")
 async def remove_custom(
-    principal: Principal = Depends(require_writer), system: MonitoringSystem = Depends(get_system)
+    principal: Principal = Depends(require_writer), services: ApiServices = Depends(get_services)
 ) -> None:
-    await system.set_custom_fingerprints(principal.organization_id, None)
+    await services.fingerprints.set_custom_fingerprints(principal.organization_id, None)

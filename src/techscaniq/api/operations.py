@@ -7,33 +7,33 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from techscaniq.api.auth import organization_from_token
-from techscaniq.api.dependencies import credentials_of, get_system
+from techscaniq.api.dependencies import credentials_of, get_services
+from techscaniq.api.services import ApiServices
 from techscaniq.observability.metrics import REGISTRY
-from techscaniq.system import MonitoringSystem
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/health", summary="Status of every component: healthy, degraded (working, short of something) or "
                                "unhealthy (503, a component is down)")
-async def health(request: Request, system: MonitoringSystem = Depends(get_system)) -> JSONResponse:
+async def health(request: Request, services: ApiServices = Depends(get_services)) -> JSONResponse:
     """Without credentials: the status and each component's status. With a token or API key: also the
     instance, the mode and each component's detail (paths, counts, what is failing)."""
-    report = await system.health()
+    report = await services.health.health()
     status_code = 503 if report["status"] == "unhealthy" else 200
-    if await organization_from_token(system, credentials_of(request)) is None:
+    if await organization_from_token(services, credentials_of(request)) is None:
         report = {"status": report["status"],
                   "components": {name: {"status": c["status"]} for name, c in report["components"].items()}}
     return JSONResponse(report, status_code=status_code)
 
 
 @router.get("/ready", summary="200 when this replica can take work")
-async def ready(system: MonitoringSystem = Depends(get_system)) -> JSONResponse:
-    ok = await system.ready()
+async def ready(services: ApiServices = Depends(get_services)) -> JSONResponse:
+    ok = await services.health.ready()
     return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(system: MonitoringSystem = Depends(get_system)) -> Response:
-    await system.observe()
+async def metrics(services: ApiServices = Depends(get_services)) -> Response:
+    await services.health.observe()
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

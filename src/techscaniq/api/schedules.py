@@ -10,10 +10,10 @@ from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, Field
 
 from techscaniq.api.auth import Principal
-from techscaniq.api.dependencies import get_principal, get_system
+from techscaniq.api.dependencies import get_principal, get_services
+from techscaniq.api.services import ApiServices
 from techscaniq.domain.config import MIN_INTERVAL, Schedule
 from techscaniq.pipeline.schedule import next_run_after
-from techscaniq.system import MonitoringSystem
 
 router = APIRouter(prefix="/api/v1/schedules", tags=["schedules"])
 
@@ -28,10 +28,10 @@ class PreviewRequest(BaseModel):
 @router.post("/preview", summary="The next runs of a schedule (validated as a config's schedule is)")
 async def preview(
     body: PreviewRequest = Body(..., examples=[PREVIEW_EXAMPLE]), principal: Principal = Depends(get_principal),
-    system: MonitoringSystem = Depends(get_system),
+    services: ApiServices = Depends(get_services),
 ) -> dict[str, Any]:
     schedule = Schedule.model_validate(body.schedule,
-                                       context={MIN_INTERVAL: system.settings.min_scan_interval_seconds})
+                                       context={MIN_INTERVAL: services.settings.min_scan_interval_seconds})
     runs: list[str] = []
     after = datetime.now(UTC)
     for _ in range(body.count):

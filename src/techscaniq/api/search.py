@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from techscaniq.api.auth import Principal
-from techscaniq.api.dependencies import get_principal, get_system
+from techscaniq.api.dependencies import get_principal, get_services
 from techscaniq.api.errors import FieldError
+from techscaniq.api.services import ApiServices
 from techscaniq.search.backend import MAX_LIMIT, MAX_OFFSET
 from techscaniq.search.query import MAX_QUERY_CHARS, Kind, QuerySyntaxError, parse, parse_sort
-from techscaniq.system import MonitoringSystem
 
 router = APIRouter(prefix="/api/v1/search", tags=["search"])
 log = logging.getLogger("techscaniq.api.search")
@@ -32,10 +32,10 @@ def _query(q: str, kind: Kind) -> Any:
         raise FieldError("q", str(exc), location="query", kind="query_syntax") from None
 
 
-def _unavailable(system: MonitoringSystem, exc: Exception) -> JSONResponse:
+def _unavailable(services: ApiServices, exc: Exception) -> JSONResponse:
     log.warning("search backend failed: %s", exc)
     return JSONResponse({"error": "search_unavailable",
-                         "detail": f"the search backend ({system.search.description}) is not answering; try again "
+                         "detail": f"the search backend ({services.search.description}) is not answering; try again "
                                    "shortly"}, 503)
 
 
@@ -46,7 +46,7 @@ async def search(
     limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET),
     sort: str | None = Query(None, max_length=40, description="sites: name, url, grade (best first), score, "
                              "scanned, changed; changes and alerts: changed, impact/severity. `-` first: descending"),
-    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
+    principal: Principal = Depends(get_principal), services: ApiServices = Depends(get_services),
 ) -> Any:
     query = _query(q, kind)
     try:
@@ -54,9 +54,9 @@ async def search(
     except ValueError as exc:
         raise FieldError("sort", str(exc), location="query") from None
     try:
-        page = await system.search.search(principal.organization_id, query, order, limit, offset)
+        page = await services.search.search(principal.organization_id, query, order, limit, offset)
     except Exception as exc:
-        return _unavailable(system, exc)
+        return _unavailable(services, exc)
     return {"kind": kind, "q": q, "sort": f"{'-' if order.descending else ''}{order.field}", "total": page.total,
             "limit": limit, "offset": offset, "items": page.items}
 
@@ -65,11 +65,11 @@ async def search(
 async def facets(
     q: str = Query("", max_length=MAX_QUERY_CHARS, description="Only the sites matching this query (sites fields)"),
     weeks: int = Query(12, ge=1, le=104, description="Changes per week over this many weeks, this one included"),
-    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
+    principal: Principal = Depends(get_principal), services: ApiServices = Depends(get_services),
 ) -> Any:
     query = _query(q, "sites")
     try:
-        result = await system.search.facets(principal.organization_id, query, weeks)
+        result = await services.search.facets(principal.organization_id, query, weeks)
     except Exception as exc:
-        return _unavailable(system, exc)
+        return _unavailable(services, exc)
     return result.as_dict()

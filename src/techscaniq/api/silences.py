@@ -9,9 +9,9 @@ from fastapi import APIRouter, Body, Depends, status
 
 from techscaniq.alerts.silences import Silence
 from techscaniq.api.auth import Principal
-from techscaniq.api.dependencies import get_principal, get_system, require_writer
+from techscaniq.api.dependencies import get_principal, get_services, require_writer
 from techscaniq.api.errors import NotFoundError
-from techscaniq.system import MonitoringSystem
+from techscaniq.api.services import ApiServices
 
 router = APIRouter(prefix="/api/v1/silences", tags=["silences"])
 
@@ -21,27 +21,28 @@ SILENCE_EXAMPLE = {"kind": "maintenance", "weekdays": [6], "daily_start": "02:00
 
 @router.get("", summary="Silences and maintenance windows")
 async def list_silences(
-    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system)
+    principal: Principal = Depends(get_principal), services: ApiServices = Depends(get_services)
 ) -> list[dict[str, Any]]:
-    return [s.model_dump(mode="json") for s in await system.alert_engine.silences.list(principal.organization_id)]
+    return [s.model_dump(mode="json") for s in await services.silences.list(principal.organization_id)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Add a silence or maintenance window")
 async def add_silence(
     body: dict[str, Any] = Body(..., examples=[SILENCE_EXAMPLE]), principal: Principal = Depends(require_writer),
-    system: MonitoringSystem = Depends(get_system),
+    services: ApiServices = Depends(get_services),
 ) -> dict[str, Any]:
     silence = Silence.model_validate({**body, "organization_id": principal.organization_id,
                                       "created_by": principal.subject})
     if silence.config_id is not None:
-        await system.get_monitoring_config(silence.config_id, principal.organization_id)  # 404 for another tenant
-    await system.alert_engine.silences.add(silence)
+        # 404 for another tenant
+        await services.configs.get_monitoring_config(silence.config_id, principal.organization_id)
+    await services.silences.add(silence)
     return silence.model_dump(mode="json")
 
 
 @router.delete("/{silence_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a silence")
 async def remove_silence(
-    silence_id: str, principal: Principal = Depends(require_writer), system: MonitoringSystem = Depends(get_system)
+    silence_id: str, principal: Principal = Depends(require_writer), services: ApiServices = Depends(get_services)
 ) -> None:
-    if not await system.alert_engine.silences.remove(silence_id, principal.organization_id):
+    if not await services.silences.remove(silence_id, principal.organization_id):
         raise NotFoundError(f"no silence with id {silence_id!r}")

@@ -10,14 +10,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from techscaniq.api.auth import Principal
-from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_system
+from techscaniq.api.dependencies import MAX_OFFSET, get_principal, get_services
 from techscaniq.api.errors import FieldError
+from techscaniq.api.services import ApiServices
 from techscaniq.domain.availability import scan_availability, site_availability
 from techscaniq.domain.performance import canonical_metric
 from techscaniq.domain.scan import ScanResult, ScanStatus
 from techscaniq.domain.uptime import Observation, uptime_between
 from techscaniq.realtime.messages import scan_summary
-from techscaniq.system import MonitoringSystem
 
 router = APIRouter(prefix="/api/v1", tags=["sites"])
 
@@ -27,18 +27,18 @@ METRIC_NAME = r"^[A-Za-z0-9_]{1,64}$"
 @router.get("/overview", summary="Every site of the organization with its latest scan (compact)")
 async def overview(
     limit: int = Query(200, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
-    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
+    principal: Principal = Depends(get_principal), services: ApiServices = Depends(get_services),
 ) -> list[dict[str, Any]]:
-    configs = await system.list_monitoring_configs(principal.organization_id, limit=limit, offset=offset)
+    configs = await services.configs.list_monitoring_configs(principal.organization_id, limit=limit, offset=offset)
     ids = [config.id for config in configs]  # the organization's own configs, so the lookups stay in it
-    latest = await system.storage.scans.latest(ids)
-    next_runs = await system.storage.configs.next_runs(ids)
+    latest = await services.storage.scans.latest(ids)
+    next_runs = await services.storage.configs.next_runs(ids)
     sites = []
     for config in configs:
         last_scan = scan_summary(latest[config.id]) if config.id in latest else None
         graded = latest.get(config.id)
         if graded is not None and graded.security is None and config.scan_config.security:
-            graded = await _last_graded(system, config.id, principal.organization_id)
+            graded = await _last_graded(services, config.id, principal.organization_id)
         sites.append({"id": config.id, "name": config.name, "url": config.url, "paused": config.paused,
                       "tags": config.tags, "schedule": config.schedule.model_dump(mode="json"),
                       "rules": len(config.alert_rules),
@@ -51,10 +51,10 @@ async def overview(
 GRADE_LOOKBACK = 10  # successful scans read for the grade of a site whose newest scan has none
 
 
-async def _last_graded(system: MonitoringSystem, config_id: str, organization_id: str) -> ScanResult | None:
+async def _last_graded(services: ApiServices, config_id: str, organization_id: str) -> ScanResult | None:
     """The newest graded scan of a site whose newest scan failed (down: no answer to grade): the dashboard
     keeps showing the grade it had, not "no grade"."""
-    recent = await system.storage.scans.find(config_id=config_id, organization_id=organization_id,
+    recent = await services.storage.scans.find(config_id=config_id, organization_id=organization_id,
                                              status=ScanStatus.SUCCESS, limit=GRADE_LOOKBACK)
     return next((scan for scan in recent if scan.security is not None), None)
 
@@ -69,10 +69,10 @@ def _grade_of(scan: ScanResult | None) -> dict[str, Any] | None:
 @router.get("/configs/{config_id}/technologies", summary="Current technology stack and its history")
 async def technologies(
     config_id: str, scans: int = Query(500, ge=1, le=5000, description="how many recent successful scans to read"),
-    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
+    principal: Principal = Depends(get_principal), services: ApiServices = Depends(get_services),
 ) -> dict[str, Any]:
-    await system.get_monitoring_config(config_id, principal.organization_id)  # 404 for another tenant
-    history = await system.storage.scans.find(config_id=config_id, organization_id=principal.organization_id,
+    await services.configs.get_monitoring_config(config_id, principal.organization_id)  # 404 for another tenant
+    history = await services.storage.scans.find(config_id=config_id, organization_id=principal.organization_id,
                                               status=ScanStatus.SUCCESS, limit=scans)
     return {"config_id": config_id, "scans_considered": len(history), **stack_history(list(reversed(history)))}
 
@@ -110,14 +110,14 @@ async def metric_series(
     config_id: str,
     name: list[str] = Query(["ttfb_ms", "load_time_ms"], description="metric names (ttfb_ms, load_time_ms, ...)"),
     since: datetime | None = None, until: datetime | None = None, limit: int = Query(1000, ge=1, le=10_000),
-    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
+    principal: Principal = Depends(get_principal), services: ApiServices = Depends(get_services),
 ) -> dict[str, Any]:
-    await system.get_monitoring_config(config_id, principal.organization_id)
+    await services.configs.get_monitoring_config(config_id, principal.organization_id)
     names = [canonical_metric(n) for n in name[:20]]
     _check_names(names)
     series = {}
     for metric in names:
-        points = await system.storage.metrics.series(config_id, metric, since=since, until=until, limit=limit)
+        points = await services.storage.metrics.series(config_id, metric, since=since, until=until, limit=limit)
         series[metric] = [{"time": p.time.isoformat(), "value": p.value, "scan_id": p.scan_id} for p in points]
     return {"config_id": config_id, "series": series}
 
@@ -130,14 +130,14 @@ HEARTBEATS = 60  # the bar on a site's page: its newest scans, one mark each
 async def uptime(
     config_id: str,
     scans: int = Query(1000, ge=1, le=5000, description="at most this many recent scans are read"),
-    principal: Principal = Depends(get_principal), system: MonitoringSystem = Depends(get_system),
+    principal: Principal = Depends(get_principal), services: ApiServices = Depends(get_services),
 ) -> dict[str, Any]:
     """Up and down as the dashboard shows them (domain/availability.py), each state lasting until the next scan
     (domain/uptime.py): `percent` is the share of the observed time up; `scans`/`up` count the scans. Bounded:
     a window older than the scans read says `complete: false`."""
-    await system.get_monitoring_config(config_id, principal.organization_id)
+    await services.configs.get_monitoring_config(config_id, principal.organization_id)
     now = datetime.now(UTC)
-    recent = await system.storage.scans.find(config_id=config_id, organization_id=principal.organization_id,
+    recent = await services.storage.scans.find(config_id=config_id, organization_id=principal.organization_id,
                                              since=now - UPTIME_WINDOWS["30d"], limit=scans)
     marks = [{"scan_id": scan.id, "started_at": scan.started_at.isoformat(),
               **scan_availability(scan.succeeded, scan.response.status_code if scan.response else None,

@@ -79,7 +79,7 @@ class Client:
 
 
 class RealtimeHub:
-    def __init__(self, bus: EventBus, authenticate: Authenticator, instance_id: str, queue_size: int = 1000,
+    def __init__(self, authenticate: Authenticator, queue_size: int = 1000,
                  heartbeat_seconds: float = 20.0, max_connections_per_organization: int = 1000,
                  authenticate_session: SessionAuthenticator | None = None) -> None:
         self._authenticate = authenticate
@@ -95,10 +95,13 @@ class RealtimeHub:
         self.messages_sent = 0
         self.messages_dropped = 0
         self.slow_disconnects = 0
-        for topic in LIVE_TOPICS:
-            bus.subscribe(topic, f"realtime-{instance_id}", self.broadcast)
         self.app = Starlette(routes=[Route("/stats", self.stats_endpoint), WebSocketRoute("/ws", self.endpoint),
                                      WebSocketRoute("/", self.endpoint)])
+
+    def subscribe(self, bus: EventBus, group: str) -> None:
+        """Every live topic, in a group of this replica's own (each replica's clients see every event)."""
+        for topic in LIVE_TOPICS:
+            bus.subscribe(topic, group, self.broadcast)
 
     def stats(self) -> dict[str, Any]:
         return {
