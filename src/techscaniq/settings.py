@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # The TLS rating's full probe (10 to 60 handshakes) runs at most once per host:port in this many hours;
     # scans in between reuse it (0: probe on every scan).
     tls_rating_cache_hours: float = Field(default=6.0, ge=0)
+    # The security step's redirection and CORS probes are reused this long per URL (0: every scan asks again).
+    probe_cache_seconds: float = Field(default=600.0, ge=0)
 
     # --- scheduling and pipeline ---
     # Configs may not be scanned more often than this (a 1 ms interval would hammer its target and us).

@@ -87,7 +87,8 @@ class MonitoringSystem:
             gate=RedisAlertGate(self.redis, namespace) if self.redis else None,
         )
         self.rate_limiter = RedisRateLimiter(self.redis, prefix=namespace) if self.redis else None
-        self.change_stage = ChangeStage(self.storage, self.bus, self.change_detector)
+        self.change_stage = ChangeStage(self.storage, self.bus, self.change_detector,
+                                        on_finished=self.scheduler.scan_finished)
         self.alert_stage = AlertStage(self.storage, self.bus, self.alert_engine)
         self.realtime = RealtimeHub(self._authenticate_websocket,
                                     max_connections_per_organization=self.settings.websocket_max_connections_per_org,

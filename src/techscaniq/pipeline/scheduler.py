@@ -24,6 +24,9 @@ log = logging.getLogger("techscaniq.pipeline.scheduler")
 
 
 QUEUED_PER_WORKER = 8  # runs claimed ahead per scan worker
+# The stages after a scan: a check is done when its changes and alerts are. Scans waiting in these queues count
+# against the room to claim, so under load the scheduler claims only as fast as the whole pipeline finishes.
+DOWNSTREAM = (f"{Topic.SCAN_COMPLETED.value}/change-detector", f"{Topic.CHANGE_DETECTED.value}/alert-engine")
 
 
 def scan_requested(config_id: str, organization_id: str, due_at: datetime | None, trigger: ScanTrigger,
@@ -111,11 +114,14 @@ class Scheduler:
 
     def _room(self) -> int:
         """How many runs to claim now: a batch, but no more than the scan workers can start soon (QUEUED_PER_WORKER
-        times their concurrency, minus what already waits in this replica's queue). Claiming more would only
+        times their concurrency, minus what already waits in this replica's queues, the change and alert stages
+        included). Claiming more would only
         queue runs behind each other — and one organization's behind another's. (Not fewer: the in-process
         bus gives each worker its own shard of the queue, so a short queue leaves workers idle.)"""
         concurrency = self._settings.scan_concurrency
-        waiting = self._bus.queue_depths().get(f"{Topic.SCAN_REQUESTED.value}/scan-workers", 0)
+        depths = self._bus.queue_depths()
+        waiting = depths.get(f"{Topic.SCAN_REQUESTED.value}/scan-workers", 0)
+        waiting += sum(depths.get(name, 0) for name in DOWNSTREAM)  # back-pressure: finished scans not yet compared
         free = QUEUED_PER_WORKER * concurrency - waiting
         if waiting and free < concurrency:
             return 0  # claim in chunks, not one run per finished scan (each claim is a transaction)

@@ -8,6 +8,7 @@ Both stages are idempotent, so finishing twice is harmless."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from techscaniq.bus.protocol import EventBus
@@ -30,30 +31,39 @@ class AlertEvaluating(Protocol):
 
 
 class ChangeStage:
-    def __init__(self, storage: Storage, bus: EventBus, detector: ChangeDetecting) -> None:
+    def __init__(self, storage: Storage, bus: EventBus, detector: ChangeDetecting,
+                 on_finished: Callable[[], None] | None = None) -> None:
+        """`on_finished`: called after each scan compared (the scheduler, held back by this stage, claims again)."""
         self._storage = storage
         self._bus = bus
         self._detector = detector
+        self._on_finished = on_finished
 
     async def handle(self, event: Event) -> None:
-        scan = await self._storage.scans.get(event.payload["scan_id"])
+        # The event carries the scan as stored (the worker sent what it had just written): not read back.
+        document = event.payload.get("scan")
+        scan = (ScanResult.model_validate(document) if document
+                else await self._storage.scans.get(event.payload["scan_id"]))
         if scan is not None:
-            await self.process(scan)
+            try:
+                await self.process(scan)
+            finally:
+                if self._on_finished is not None:
+                    self._on_finished()
 
     async def process(self, scan: ScanResult) -> None:
         config = await self._storage.configs.get(scan.config_id)
         if config is None:  # deleted meanwhile: nothing to compare or alert on
-            await self._storage.scans.mark_done(scan.id, "changes")
-            await self._storage.scans.mark_done(scan.id, "alerts")
+            await self._storage.scans.mark_done(scan.id, "changes", "alerts")
             return
         await self._detector.handle_scan(scan, config)
         # All of this scan's changes, not only the new ones: a redelivery after a crash must still
         # reach the alert stage (which is idempotent per scan and rule).
         changes = await self._storage.changes.find(scan_id=scan.id, limit=10_000)
-        await self._storage.scans.mark_done(scan.id, "changes")
         if not changes:
-            await self._storage.scans.mark_done(scan.id, "alerts")
+            await self._storage.scans.mark_done(scan.id, "changes", "alerts")
             return
+        await self._storage.scans.mark_done(scan.id, "changes")
         await self._bus.publish(change_detected(scan, list(reversed(changes))))
 
 

@@ -38,7 +38,7 @@ def build_analysis(settings: Settings, fingerprints: FingerprintRegistry | None 
         performance=PerformanceAnalyzer(renderer=renderer),
         security=SecurityAnalyzer(AdvisoryStore(settings.data_dir), tls_rater=TLSRater(
             settings.scan_address_policy, ca_file=str(settings.extra_ca_bundle) if settings.extra_ca_bundle else None,
-            cache_seconds=settings.tls_rating_cache_hours * 3600)),
+            cache_seconds=settings.tls_rating_cache_hours * 3600), probe_cache_seconds=settings.probe_cache_seconds),
     )
 
 

@@ -116,7 +116,7 @@ class ScanRepository(Protocol):
 
     async def count(self, config_id: str | None = None, status: ScanStatus | None = None) -> int: ...
 
-    async def mark_done(self, scan_id: str, stage: Literal["changes", "alerts"]) -> None:
+    async def mark_done(self, scan_id: str, *stages: Literal["changes", "alerts"]) -> None:
         """Record that change detection (or alert evaluation) finished for this scan."""
         ...
 

@@ -16,6 +16,7 @@ from techscaniq.scanning.analysis import ScanContext
 from techscaniq.scanning.security.advisories import AdvisoryStore
 from techscaniq.scanning.security.exposure import mixed_content, probe_sensitive_paths, version_disclosure
 from techscaniq.scanning.security.observatory import CORS_PROBE_ORIGIN, grade_headers
+from techscaniq.scanning.security.probe_cache import ProbeCache
 from techscaniq.scanning.security.retire import Sighting
 from techscaniq.scanning.security.scripts import page_scripts, script_texts
 from techscaniq.scanning.security.tls_checks import tls_findings
@@ -42,11 +43,13 @@ class SecurityAnalyzer:
     name = "security"
 
     def __init__(self, advisories: AdvisoryStore | None = None, *, http_port: int | None = None,
-                 legacy_tls_timeout: float = 5.0, tls_rater: TLSRater | None = None) -> None:
+                 legacy_tls_timeout: float = 5.0, tls_rater: TLSRater | None = None,
+                 probe_cache_seconds: float = 0.0) -> None:
         self.advisories = advisories or AdvisoryStore()
         self.http_port = http_port
         self.legacy_tls_timeout = legacy_tls_timeout
         self.tls_rater = tls_rater
+        self.probes = ProbeCache(probe_cache_seconds)
 
     def enabled(self, scan_config: ScanConfig) -> bool:
         return scan_config.security
@@ -76,15 +79,17 @@ class SecurityAnalyzer:
                 return None
 
         http_fetch: Awaitable[FetchResult | None] | None = None
+        fetcher = ctx.fetcher
         if urlsplit(ctx.url).scheme == "http":
             http_fetch = _ready(fetch)  # the scan itself started on http://: its redirects are the route
-        elif ctx.fetcher is not None:
-            http_fetch = guarded("redirection", ctx.fetcher.fetch(self._http_url(ctx.url), timeout=timeout,
-                                                                   max_bytes=_PROBE_MAX_BYTES))
+        elif fetcher is not None:
+            http_url = self._http_url(ctx.url)
+            http_fetch = guarded("redirection", self.probes.get("redirection", http_url, lambda: fetcher.fetch(
+                http_url, timeout=timeout, max_bytes=_PROBE_MAX_BYTES)))
         cors_fetch: Awaitable[FetchResult | None] | None = None
-        if ctx.fetcher is not None:
-            cors_fetch = guarded("cors", ctx.fetcher.fetch(
-                page_url, timeout=timeout, max_bytes=_CORS_PROBE_MAX_BYTES, headers={"Origin": CORS_PROBE_ORIGIN}))
+        if fetcher is not None:
+            cors_fetch = guarded("cors", self.probes.get("cors", page_url, lambda: fetcher.fetch(
+                page_url, timeout=timeout, max_bytes=_CORS_PROBE_MAX_BYTES, headers={"Origin": CORS_PROBE_ORIGIN})))
         tls_probe: Awaitable[tuple[TLSProbe, bool] | None] | None = None
         if self._rates_tls(ctx, https):
             assert self.tls_rater is not None and parts.hostname
@@ -102,13 +107,13 @@ class SecurityAnalyzer:
             legacy = _ready([LegacyProbe(protocol, ProbeOutcome.NOT_TESTABLE, "the fetch connected to no address")
                              for protocol in ("TLSv1.0", "TLSv1.1")])
         sensitive: Awaitable[list[SecurityFinding] | None] | None = None
-        if ctx.scan_config.probe_sensitive_paths and ctx.fetcher is not None:
-            fetcher = ctx.fetcher
+        if ctx.scan_config.probe_sensitive_paths and fetcher is not None:
+            sensitive_fetcher = fetcher
 
             async def fetch_path(url: str) -> FetchResult:
                 # The scan's normal size limit: a listing page can be large, and the fetcher drops a body
                 # whose declared length is over the limit.
-                result: FetchResult = await fetcher.fetch(url, timeout=timeout)
+                result: FetchResult = await sensitive_fetcher.fetch(url, timeout=timeout)
                 return result
 
             root = fetch if parts.path in ("", "/") else None

@@ -249,10 +249,11 @@ class SqlScanRepository(SqlRepository):
         async with self._engine.connect() as conn:
             return int((await conn.execute(query)).scalar_one())
 
-    async def mark_done(self, scan_id: str, stage: Stage) -> None:
-        column = t.c.changes_done if stage == "changes" else t.c.alerts_done
+    async def mark_done(self, scan_id: str, *stages: Stage) -> None:
+        """Records stages as done, several in one statement (a scan that changed nothing finishes both)."""
+        values = {t.c.changes_done if stage == "changes" else t.c.alerts_done: True for stage in stages}
         async with self._engine.begin() as conn:
-            await conn.execute(update(t).where(t.c.id == scan_id).values({column: True}))
+            await conn.execute(update(t).where(t.c.id == scan_id).values(values))
 
     async def pending(self, stage: Stage, limit: int = 1000) -> list[ScanResult]:
         """Scans whose `stage` has not run yet (after the previous stage did), oldest first."""
