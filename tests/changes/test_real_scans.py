@@ -221,3 +221,33 @@ async def test_an_error_response_is_not_graded_and_moves_no_grade(tls_settings: 
     finally:
         await scanner.aclose()
         await storage.close()
+
+
+async def test_an_hour_of_binary_answers_is_neither_a_lost_nor_a_regained_stack(
+    tls_settings: Settings, tls_site: LocalSite
+) -> None:
+    """A server that sends an image as its page for a while: those scans were not analysed, so they say nothing
+    about the stack. Nothing is 'removed' when they start and nothing 'added' when the page comes back."""
+    page = PAGE.format(jquery="3.7.1")
+    tls_site.route("/", body=page, headers=HEADERS)
+    config = local_config(tls_site.url("/"), performance_thresholds={"load_time": 20, "ttfb": 25})
+    storage = await _started(tls_settings)
+    scanner = Scanner(tls_settings, build_analyzers(tls_settings))
+    detector = ChangeDetector(storage)
+
+    async def scan() -> set[tuple[str, str, str, str]]:
+        result, body = await scanner.scan(config)
+        assert result.succeeded, result.error
+        await storage.scans.add(result, body)
+        return summary(await detector.handle_scan(result, config))
+
+    try:
+        for _ in range(2):
+            assert await scan() == set()
+        tls_site.route("/", body=b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8, headers=HEADERS)
+        for _ in range(3):
+            assert {c for c in await scan() if c[0] == "technology"} == set()
+        tls_site.route("/", body=page, headers=HEADERS)
+        assert {c for c in await scan() if c[0] == "technology"} == set()
+    finally:
+        await storage.close()

@@ -8,7 +8,7 @@ import codecs
 
 from tests.support.testsite import LocalSite
 
-from techscaniq.domain.scan import ScanResult, ScanStatus
+from techscaniq.domain.scan import BINARY_BODY, ScanResult, ScanStatus
 from techscaniq.scanning.page_bytes import page_bytes_problem
 from techscaniq.settings import Settings
 from techscaniq.system import MonitoringSystem
@@ -35,7 +35,7 @@ async def test_binary_and_invalid_utf8_pages_are_flagged_and_a_clean_page_is_not
             assert isinstance(scan, ScanResult) and scan.status is ScanStatus.SUCCESS
             scans[path] = scan
 
-    assert scans["/binary"].analysis_errors["page"] == (
+    assert scans["/binary"].analysis_errors[BINARY_BODY] == (
         "the body is binary, not a page (byte 0x1a at offset 6, sent as text/html; charset=utf-8): "
         "not analysed as HTML")
     assert "WordPress" not in {t.name for t in scans["/binary"].technologies}
@@ -44,7 +44,7 @@ async def test_binary_and_invalid_utf8_pages_are_flagged_and_a_clean_page_is_not
         "the body is not valid UTF-8 (byte 0xe9 at offset 93): analysed with replacement characters")
     assert ("WordPress", "6.4.2") in {(t.name, t.version) for t in scans["/latin1"].technologies}
 
-    assert "page" not in scans["/clean"].analysis_errors
+    assert "page" not in scans["/clean"].analysis_errors and BINARY_BODY not in scans["/clean"].analysis_errors
     assert ("WordPress", "6.4.2") in {(t.name, t.version) for t in scans["/clean"].technologies}
 
 

@@ -13,7 +13,7 @@ from techscaniq.domain.availability import answer_failed, answer_is_page
 from techscaniq.domain.change import Change, ChangeKind
 from techscaniq.domain.common import Impact
 from techscaniq.domain.config import MonitoringConfig
-from techscaniq.domain.scan import ScanResult
+from techscaniq.domain.scan import BINARY_BODY, ScanResult
 
 # analysis_errors keys that make that part of a scan unusable for comparison.
 TECHNOLOGY_ANALYZER = "technologies"
@@ -53,8 +53,9 @@ def is_failure(scan: ScanResult) -> bool:
 
 def has_content(scan: ScanResult) -> bool:
     """A scan whose page is the site's real page: an error page's stack, speed or headers say nothing
-    about the site, so 4xx/5xx scans never take part in technology, performance or security diffs."""
-    return answer_is_page(scan.succeeded, status_code(scan))
+    about the site, so 4xx/5xx scans never take part in technology, performance or security diffs; nor does a
+    binary body, which was not analysed at all."""
+    return answer_is_page(scan.succeeded, status_code(scan)) and BINARY_BODY not in scan.analysis_errors
 
 
 def clip(text: str | None) -> str | None:

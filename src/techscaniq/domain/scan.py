@@ -46,6 +46,12 @@ class ResponseSnapshot(BaseModel):
         )
 
 
+# The analysis_errors key of a body sent as a page that is binary: nothing was analysed, so the scan says nothing
+# about the site's stack, speed or headers and takes no part in those comparisons (a site serving an image at its
+# URL for an hour would otherwise lose every technology, then gain them all back).
+BINARY_BODY = "page.binary"
+
+
 class ScanResult(BaseModel):
     id: str = Field(default_factory=new_id)
     config_id: str

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from techscaniq.domain.config import ScanConfig
 from techscaniq.domain.fetch import FetchResult
-from techscaniq.domain.scan import ScanResult
+from techscaniq.domain.scan import BINARY_BODY, ScanResult
 from techscaniq.scanning.html_depth import bound_depth
 from techscaniq.scanning.page_bytes import page_bytes_problem
 
@@ -40,13 +40,13 @@ class ScanContext:
     @cached_property
     def html(self) -> str:
         """The page's text for every parser; a page nested past `html_max_depth` is cut there, and the
-        scan says so in `analysis_errors["page"]` (a degraded scan: the steps read the first part). So does a
-        binary body (not parsed at all) or one that is not valid UTF-8 (see page_bytes)."""
+        scan says so in `analysis_errors["page"]` (a degraded scan: the steps read the first part), as for one that
+        is not valid UTF-8; a binary body is not parsed at all (`analysis_errors[BINARY_BODY]`, see page_bytes)."""
         if not _is_html(self.fetch):
             return ""
         problem = page_bytes_problem(self.fetch.body, self.fetch.encoding, self.fetch.content_type)
         if problem is not None:
-            self.result.analysis_errors["page"] = problem.reason
+            self.result.analysis_errors[BINARY_BODY if problem.binary else "page"] = problem.reason
             if problem.binary:
                 return ""
         html, cut = bound_depth(self.fetch.text, self.html_max_depth)
