@@ -10,7 +10,8 @@ Pages and advisory files write versions many ways ("v2.1", "1.9.0b1", "3.0.0-rc.
   (so "beta2" < "beta10");
 - build metadata ("+sha.5114f85") is ignored, as semver says.
 
-Advisory ranges (`in_range`) and technology version changes (changes/versions.py) both use this module.
+Advisory ranges (`in_range`), technology version changes (changes/versions.py) and the search index's
+version comparisons (`sort_key`, compared as strings by SQLite and OpenSearch) all use this module.
 """
 
 from __future__ import annotations
@@ -69,6 +70,25 @@ def parse_version(text: str) -> SemVer | None:
     for token in _IDENTIFIER.findall(rest)[:_MAX_PARTS]:
         prerelease.append(int(token[:_MAX_DIGITS]) if token.isdigit() else token.lower())
     return SemVer(tuple(numbers), tuple(prerelease))
+
+
+# Markers of `sort_key`, in the order they must sort: a pre-release ('!') before its release ('-'), both
+# before a longer release ('.' joins release parts); inside a pre-release a number ('0') before a word ('1').
+_KEY_PRERELEASE, _KEY_RELEASE, _KEY_NUMBER, _KEY_WORD = "!", "-", "0", "1"
+
+
+def sort_key(text: str) -> str | None:
+    """A string that sorts, as plain text, exactly as `parse_version` orders versions (None: no version):
+    '6.5-alpha.3' < '6.5b1' < '6.5rc2' < '6.5' == '6.5.0' < '6.5.1' < '6.10'. For indexes that compare strings."""
+    parsed = parse_version(text)
+    if parsed is None:
+        return None
+    release = ".".join(f"{part:0{_MAX_DIGITS}d}" for part in parsed.release)
+    if not parsed.prerelease:
+        return release + _KEY_RELEASE
+    identifiers = ".".join(f"{_KEY_NUMBER}{item:0{_MAX_DIGITS}d}" if isinstance(item, int) else _KEY_WORD + item
+                           for item in parsed.prerelease)
+    return release + _KEY_PRERELEASE + identifiers
 
 
 def release_parts(text: str, width: int = 3) -> tuple[int, ...]:

@@ -124,18 +124,33 @@ def test_confidence_is_summed_and_capped(engine: FingerprintEngine) -> None:
 
 
 def test_implies_with_confidence_and_version_tags(engine: FingerprintEngine) -> None:
+    # An implication gives half of Wappalyzer's min(implying, tag): the page shows the shop, not its language.
     found = by_name(engine.analyze(PageData(headers=[("Set-Cookie", "acorn_session=1")])))
-    assert found["Pebble Lang"].confidence == 50 and found["Pebble Lang"].implied_by == ["Acorn Shop"]
+    assert found["Pebble Lang"].confidence == 25 and found["Pebble Lang"].implied_by == ["Acorn Shop"]
     html = '<meta name="generator" content="Birch CMS 7">'
     found = by_name(engine.analyze(PageData(html=html)))
-    assert found["Pebble Lang"].confidence == 100
+    assert found["Birch CMS"].confidence == 100 and found["Pebble Lang"].confidence == 50
     assert found["Birch Engine"].version == "4" and found["Birch Engine"].implied_by == ["Birch CMS"]
 
 
 def test_implied_confidence_never_exceeds_the_implying_technology(engine: FingerprintEngine) -> None:
     found = by_name(engine.analyze(PageData(html='<div class="x" id="birch-root"></div>')))
     assert found["Birch CMS"].confidence == 50
-    assert found["Pebble Lang"].confidence == 50
+    assert found["Pebble Lang"].confidence == 25
+
+
+def test_confidence_grows_with_the_strength_and_number_of_evidences(engine: FingerprintEngine) -> None:
+    generator = '<meta name="generator" content="Birch CMS 7">'
+    root = '<div class="x" id="birch-root"></div>'
+    powered = [("X-Powered-By", "Pebble/2.1")]
+    weak_hint = by_name(engine.analyze(PageData(html=root)))
+    announced = by_name(engine.analyze(PageData(html=generator)))
+    both = by_name(engine.analyze(PageData(html=generator + root, headers=powered)))
+    assert (weak_hint["Birch CMS"].confidence, announced["Birch CMS"].confidence) == (50, 100)
+    assert len(both["Birch CMS"].evidence) == 2 and both["Birch CMS"].confidence == 100
+    # Pebble's own header beats its implication, and the two do not exceed certainty.
+    assert (weak_hint["Pebble Lang"].confidence, announced["Pebble Lang"].confidence) == (25, 50)
+    assert both["Pebble Lang"].confidence == 100 and both["Pebble Lang"].version == "2.1"
 
 
 def test_excludes_removes_the_excluded_technology(engine: FingerprintEngine) -> None:

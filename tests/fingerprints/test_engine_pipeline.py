@@ -65,6 +65,10 @@ async def test_scan_step_detects_from_response_robots_stylesheets_and_records_ve
     assert found["Cedar CMS"].evidence[0].source == "css"  # from the fetched stylesheet
     assert found["Crawlwise"].evidence[0].source == "robots"
     assert "Acorn Shop" in found and "Cobalt CDN" in found
+    # The scan result's confidence follows the evidence: the shop's own cookie is certain, the language it
+    # implies (\;confidence:50) is a guess at half of that.
+    assert (found["Acorn Shop"].confidence, found["Pebble Lang"].confidence) == (100, 25)
+    assert found["Pebble Lang"].implied_by == ["Acorn Shop"]
     assert ctx.result.fingerprint_version == engine.version
 
     # Stylesheets are fetched only when enabled; robots.txt is cached per origin.

@@ -184,3 +184,26 @@ async def test_both_ages_split_the_changed_sites_and_never_changed_is_neither(lo
     assert await names(loaded, f"changed:<{ten_days_ago}") == ["Blog"]
     assert await names(loaded, "changed:<7d", "changes") == ["Stripe"]
     assert await names(loaded, "changed:>7d", "changes") == ["strict-transport-security"]
+
+
+async def test_pre_releases_compare_below_their_release(backend: SearchBackend) -> None:
+    versions = {"Alpha": "6.5-alpha.3", "Beta": "6.5b1", "Candidate": "6.5rc2", "Semver beta": "6.5.0-beta.2",
+                "Release": "6.5", "Patch": "6.5.1", "Old": "6.4.3"}
+    await backend.put_sites([site(f"site-{name.lower().replace(' ', '-')}", ORG, name, "B", tags=[],
+                                  techs=[tech("WordPress", version)]) for name, version in versions.items()])
+    # Two WordPress versions on one site (a multisite's pages): one site for the technology, one per version.
+    twice = [tech("WordPress", "6.5"), tech("WordPress", "6.4.3"), tech("WordPress", "6.5")]
+    await backend.put_sites([site("site-twice", ORG, "Twice", "B", tags=[], techs=twice)])
+    await backend.refresh()
+    pre_releases = ["Alpha", "Beta", "Candidate", "Semver beta"]
+    assert await names(backend, "tech:WordPress version:<6.5") == sorted(["Old", "Twice", *pre_releases])
+    assert await names(backend, "tech:WordPress version:>=6.5") == ["Patch", "Release", "Twice"]
+    wordpress = (await backend.facets(ORG, parse(""), weeks=1)).technologies[0]
+    assert wordpress["sites"] == 8
+    assert {v["version"]: v["sites"] for v in wordpress["versions"]} == {
+        "6.5": 2, "6.4.3": 2, "6.5-alpha.3": 1, "6.5b1": 1, "6.5rc2": 1, "6.5.0-beta.2": 1, "6.5.1": 1}
+    # The second version: is any technology's (Twice has 6.5 at or above the beta and 6.4.3 below 6.5).
+    assert await names(backend, "tech:WordPress version:>=6.5-beta version:<6.5") == [
+        "Candidate", "Semver beta", "Twice"]
+    assert await names(backend, "tech:WordPress version:>6.5rc1") == ["Candidate", "Patch", "Release", "Twice"]
+    assert await names(backend, "tech:WordPress version:6.5.0") == ["Release", "Twice"]

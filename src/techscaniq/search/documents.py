@@ -5,7 +5,6 @@ be dropped and rebuilt from it at any time. Comparable values (versions, grades)
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ from techscaniq.domain.change import Change
 from techscaniq.domain.common import Impact
 from techscaniq.domain.config import MonitoringConfig
 from techscaniq.domain.scan import ScanResult
+from techscaniq.versions import sort_key
 
 # Best first, as the grading assigns them (scanning/security/grading.py).
 GRADES = ("A+", "A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D+", "D", "D-", "F")
@@ -29,20 +29,10 @@ def grade_rank(grade: str | None) -> int | None:
     return len(GRADES) - 1 - GRADES.index(grade.upper())
 
 
-_VERSION_PART = re.compile(r"\d+|[a-z]+", re.IGNORECASE)
-
-
 def version_key(version: str | None) -> str | None:
-    """A string that sorts like the version: '6.4.3' < '6.5' == '6.5.0' < '6.5.1' < '10'. Numbers are padded,
-    trailing zero parts dropped; a non-numeric part (beta, rc) sorts before the numbers of the same place."""
-    if not version:
-        return None
-    parts = [part.lower() for part in _VERSION_PART.findall(version)[:8]]
-    if not parts or not parts[0].isdigit():
-        return None
-    while len(parts) > 1 and parts[-1].isdigit() and int(parts[-1]) == 0:
-        parts.pop()
-    return ".".join(f"{int(part):010d}" if part.isdigit() else f"!{part[:10]}" for part in parts)
+    """A string that sorts like the version, by the project's one version ordering (versions.py): pre-releases
+    before their release, '6.4.3' < '6.5-beta' < '6.5rc2' < '6.5' == '6.5.0' < '6.5.1' < '10'."""
+    return sort_key(version) if version else None
 
 
 def week_start(moment: datetime) -> str:

@@ -55,6 +55,14 @@ CREATE INDEX IF NOT EXISTS {kind}_terms_rid ON {kind}_terms(rid);
 CREATE VIRTUAL TABLE IF NOT EXISTS {kind}_text USING fts5(body, tokenize='unicode61 remove_diacritics 2');
 """
 
+# The facets go from the organization's sites to their technologies, grades and weeks of changes, never through
+# other organizations' rows, by covering indexes (no table row is read). Without them: 0.4x plain SQL.
+_FACET_INDEXES = """
+CREATE INDEX IF NOT EXISTS sites_terms_facets ON sites_terms(rid, field, value, version, display);
+CREATE INDEX IF NOT EXISTS sites_org_grade ON sites(org, grade);
+CREATE INDEX IF NOT EXISTS changes_org_bucket ON changes(org, bucket, bucket_type);
+"""
+
 
 class _Database:
     """One SQLite file, used from one thread (sqlite3 connections are not shared between threads)."""
@@ -74,6 +82,7 @@ class _Database:
             self._connection.execute("PRAGMA synchronous=NORMAL")
             for kind in KINDS:
                 self._connection.executescript(_schema(kind))
+            self._connection.executescript(_FACET_INDEXES)
         return work(self._connection)
 
     async def close(self) -> None:
@@ -105,7 +114,9 @@ def _write(connection: sqlite3.Connection, rows: list[Row]) -> None:
             connection.execute(f"DELETE FROM {kind}_text WHERE rowid = ?", (rid,))
             terms: list[tuple[int, str, str, str | None, str | None, str | None]]
             terms = [(rid, name, value, None, None, None) for name, values in row.keywords.items() for value in values]
-            terms += [(rid, "tech", t.name, t.display, t.version, t.version_key) for t in row.techs]
+            # One term per technology and version (a technology found twice counts its site once per version).
+            terms += {(t.name, t.version): (rid, "tech", t.name, t.display, t.version, t.version_key)
+                      for t in reversed(row.techs)}.values()
             if row.grade is not None:
                 terms.append((rid, "grade", row.grade.lower(), row.grade, None, None))
             connection.executemany(f"INSERT INTO {kind}_terms VALUES (?,?,?,?,?,?)", terms)
@@ -261,19 +272,20 @@ class SqliteSearchBackend(RowWriter):
         where, params = _where(query, organization_id, "s.")
         since = week_start(datetime.now(UTC) - timedelta(weeks=max(0, weeks - 1)))
 
+        # From the organization's sites (CROSS JOIN fixes that order) to their technologies (_FACET_INDEXES):
+        # starting from the terms read every organization's technologies.
+        techs_of_sites = f"FROM sites s CROSS JOIN sites_terms t ON t.rid = s.rid WHERE t.field = 'tech' AND {where}"
+
         def run(connection: sqlite3.Connection) -> Facets:
             sites = connection.execute(f"SELECT count(*) FROM sites s WHERE {where}", params).fetchone()[0]
             techs = connection.execute(
-                f"SELECT t.value, max(t.display), count(DISTINCT t.rid) FROM sites_terms t JOIN sites s"
-                f" ON s.rid = t.rid WHERE t.field = 'tech' AND {where} GROUP BY t.value"
+                f"SELECT t.value, max(t.display), count(DISTINCT t.rid) {techs_of_sites} GROUP BY t.value"
                 " ORDER BY 3 DESC, 1 LIMIT ?", [*params, FACET_TECHNOLOGIES]).fetchall()
-            # The versions of every listed technology in one grouped query (one per technology cost 0.39x plain SQL).
-            marks = ", ".join("?" for _ in techs)
+            # Every version in one grouped query; a site has one term per technology and version (see _write).
             by_tech: dict[str, list[tuple[str, int]]] = {}
-            for value, version, count in [] if not techs else connection.execute(
-                    f"SELECT t.value, t.version, count(DISTINCT t.rid) FROM sites_terms t JOIN sites s"
-                    f" ON s.rid = t.rid WHERE t.field = 'tech' AND t.value IN ({marks}) AND t.version IS NOT NULL"
-                    f" AND {where} GROUP BY t.value, t.version", [*(value for value, _, _ in techs), *params]):
+            for value, version, count in connection.execute(
+                    f"SELECT t.value, t.version, count(*) {techs_of_sites} AND t.version IS NOT NULL"
+                    " GROUP BY t.value, t.version", params):
                 by_tech.setdefault(value, []).append((version, count))
             technologies = []
             for value, display, count in techs:

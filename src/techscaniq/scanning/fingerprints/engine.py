@@ -18,6 +18,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from techscaniq.domain.technology import Detection, Evidence
+from techscaniq.scanning.fingerprints import confidence
 from techscaniq.scanning.fingerprints.database import KEYED_SOURCES, DomCheck, FingerprintDatabase, Technology
 from techscaniq.scanning.fingerprints.document import Document
 from techscaniq.scanning.fingerprints.foreign import JUDGED_SOURCES, in_foreign_url, page_host
@@ -62,7 +63,7 @@ class _Hit:
 
     def add(self, evidence: Evidence) -> None:
         self.evidence.append(evidence)
-        self.confidence = min(100, self.confidence + evidence.confidence)
+        self.confidence = confidence.added(self.confidence, evidence.confidence)
 
 
 class _Inputs:
@@ -351,7 +352,8 @@ class FingerprintEngine:
                 if name in hit.implied_by:
                     continue
                 hit.implied_by.append(name)
-                hit.confidence = min(100, hit.confidence + min(parent.confidence, relation.confidence))
+                weight = confidence.implied(parent.confidence, relation.confidence)
+                hit.confidence = confidence.added(hit.confidence, weight)
                 if relation.version:
                     hit.versions.append(relation.version)
         return changed
