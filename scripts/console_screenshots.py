@@ -116,6 +116,17 @@ async def shoot(system: MonitoringSystem, ids: dict[str, str], out: Path) -> Non
             await page.wait_for_timeout(500)  # charts and live updates settle
             await page.screenshot(path=str(out / f"console-{name}.png"))
             print(f"wrote {out / f'console-{name}.png'}")
+        # The rule builder, on the shop's page: its rule opened for editing (conditions, channels, Test).
+        await page.evaluate("(route) => { location.hash = route; }", f"#/site/{ids['shop']}")
+        await page.wait_for_load_state("networkidle")
+        rules = page.locator("article[aria-labelledby=rules-title]")
+        await rules.get_by_role("button", name="Edit").first.click()
+        await page.set_viewport_size({"width": 1280, "height": 1060})
+        # Below the sticky top bar, which an element screenshot would leave over the panel's title.
+        await page.evaluate("document.getElementById('rules-title').scrollIntoView(); window.scrollBy(0, -80)")
+        await page.wait_for_timeout(300)
+        await page.screenshot(path=str(out / "console-rules.png"))
+        print(f"wrote {out / 'console-rules.png'}")
         await browser.close()
 
 
