@@ -185,6 +185,11 @@ def _schema(_: argparse.Namespace) -> int:
     return 0
 
 
+# What the scan's progress line says while each step runs.
+STEP_NAMES = {"fetch": "fetching the page", "technologies": "detecting the stack",
+              "performance": "measuring performance", "security": "grading security"}
+
+
 def _scan(args: argparse.Namespace) -> int:
     from techscaniq.domain.availability import answer_is_page
     from techscaniq.domain.config import ScanConfig
@@ -209,8 +214,13 @@ def _scan(args: argparse.Namespace) -> int:
         fetcher = Fetcher(settings)
         try:
             registry = FingerprintRegistry(settings, cache_dir=one_off_cache_dir(settings))
-            analyzers = build_analyzers(settings, registry)
-            return await Scanner(settings, analyzers, fetcher).scan_url(args.url, scan_config)
+            scanner = Scanner(settings, build_analyzers(settings, registry), fetcher)
+            steps = scanner.steps(scan_config)
+            with Progress(f"scanning {args.url}", total=len(steps), every=0) as progress:
+                def started(step: str) -> None:
+                    progress.update(steps.index(step) if step in steps else progress.count, STEP_NAMES.get(step, step))
+
+                return await scanner.scan_url(args.url, scan_config, on_step=started)
         finally:
             await fetcher.aclose()
 

@@ -180,3 +180,14 @@ def test_long_work_shows_a_progress_line_on_a_terminal_and_nothing_in_a_pipe(tmp
     assert piped.returncode == 0 and piped.stderr == "" and piped.stdout.startswith("rebuilt ")
     added = techscaniq("config", "add", str(entries), "--organization", "org-2", cwd=tmp_path)
     assert added.returncode == 0 and added.stderr == "" and added.stdout.rstrip().endswith("added 3 configs")
+
+
+async def test_a_scan_on_a_terminal_says_which_step_it_is_on(local_site: LocalSite, tmp_path: Path) -> None:
+    local_site.route("/", body="<html><body>plain</body></html>")
+    code, shown = await asyncio.to_thread(on_terminal, "scan", local_site.url("/"), "--allow-private", cwd=tmp_path)
+    assert code == 0
+    target = f"scanning {local_site.url('/')}"
+    for number, step in enumerate(["fetching the page", "detecting the stack", "measuring performance",
+                                   "grading security"]):
+        assert f"{target}: {number}/4 ({number * 25}%) · {step}" in shown, shown
+    assert shown.endswith("\r\x1b[K")  # the line is gone before the result prints

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from techscaniq.domain.common import new_id, utcnow
@@ -73,17 +73,26 @@ class Scanner:
         fetch = await self._run(result, config.scan_config)
         return result, fetch.body
 
-    async def scan_url(self, url: str, scan_config: ScanConfig | None = None) -> ScanResult:
-        """One scan of a bare URL, outside any monitoring config (the `techscaniq scan URL` command)."""
+    async def scan_url(self, url: str, scan_config: ScanConfig | None = None,
+                       on_step: Callable[[str], None] | None = None) -> ScanResult:
+        """One scan of a bare URL, outside any monitoring config (the `techscaniq scan URL` command). `on_step`
+        hears each step as it starts ("fetch", then each analyzer's name): the command's progress line."""
         result = ScanResult(config_id=CLI_ORGANIZATION, organization_id=CLI_ORGANIZATION, url=url,
                             trigger=ScanTrigger.MANUAL)
-        await self._run(result, scan_config or ScanConfig())
+        await self._run(result, scan_config or ScanConfig(), on_step)
         return result
 
-    async def _run(self, result: ScanResult, scan_config: ScanConfig) -> FetchResult:
+    def steps(self, scan_config: ScanConfig) -> list[str]:
+        """The steps a scan with `scan_config` runs, in order (when the fetch succeeds)."""
+        return ["fetch", *(a.name for a in self._analyzers if a.enabled(scan_config))]
+
+    async def _run(self, result: ScanResult, scan_config: ScanConfig,
+                   on_step: Callable[[str], None] | None = None) -> FetchResult:
         started = time.perf_counter()
         SCANS_IN_FLIGHT.inc()
+        step = on_step or _quiet
         try:
+            step("fetch")
             fetch = await self.fetcher.fetch(result.url, timeout=scan_config.timeout_seconds)
             result.response = ResponseSnapshot.of(fetch)
             if fetch.error is not None:
@@ -100,6 +109,7 @@ class Scanner:
             )
             for analyzer in self._analyzers:
                 if analyzer.enabled(scan_config) and _runs_on(analyzer, fetch):
+                    step(analyzer.name)
                     await self._analyze(analyzer, context)
             return fetch
         finally:
@@ -123,6 +133,10 @@ class Scanner:
         except Exception as exc:  # one broken step must not cost the scan the other steps' results
             context.result.analysis_errors[analyzer.name] = f"{type(exc).__name__}: {exc}"
             log.exception("analyzer %s failed on %s", analyzer.name, context.url)
+
+
+def _quiet(_step: str) -> None:
+    """No one listening to the steps (every scan but the CLI's)."""
 
 
 def _runs_on(analyzer: Analyzer, fetch: FetchResult) -> bool:
