@@ -49,6 +49,14 @@ async def system(api_settings: Settings) -> AsyncIterator[MonitoringSystem]:
 
 
 @pytest.fixture
+async def http(system: MonitoringSystem) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on the app without credentials: what a browser sends (cookies kept between requests)."""
+    transport = httpx.ASGITransport(app=create_app(system))
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+        yield client
+
+
+@pytest.fixture
 async def client(system: MonitoringSystem) -> AsyncIterator[Client]:
     """`client(org="org-a", role=Role.ADMIN)` or `client(headers={...})`: an httpx client on the app."""
     app = create_app(system)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
@@ -33,13 +32,6 @@ from techscaniq.storage.sql.tables import api_keys, one_time_tokens, sessions
 from techscaniq.system import MonitoringSystem
 
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-async def http(system: MonitoringSystem) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(system))
-    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
-        yield client
 
 
 def token_of(link: str) -> str:

@@ -4,29 +4,18 @@ action or route prefix, time range) with keyset paging — through the API, as t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
-import pytest
 from sqlalchemy import update
 from tests.api.conftest import Client, config_body
+from tests.api.test_access import PASSWORD
 from tests.support.accounts import member, session_of
 
-from techscaniq.api.app import create_app
 from techscaniq.api.auth import Role
 from techscaniq.domain.common import utcnow
 from techscaniq.storage.sql.tables import one_time_tokens
 from techscaniq.system import MonitoringSystem
-
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-async def http(system: MonitoringSystem) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(system))
-    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
-        yield client
 
 
 async def test_pending_invitations_are_listed_and_a_revoked_one_no_longer_lets_anyone_in(

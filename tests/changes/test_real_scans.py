@@ -5,6 +5,7 @@ analyzers, history in the real SQLite storage. Repeated scans of an unchanged si
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,15 @@ HEADERS = [("Strict-Transport-Security", "max-age=31536000"), ("X-Frame-Options"
            ("X-Content-Type-Options", "nosniff")]
 
 
+async def scan_and_compare(scanner: Scanner, storage: Any, detector: ChangeDetector,
+                           config: MonitoringConfig) -> set[tuple[str, str, str, str]]:
+    """One real scan of `config`, stored and compared with its history: the changes it raised."""
+    result, body = await scanner.scan(config)
+    assert result.succeeded, result.error
+    await storage.scans.add(result, body)
+    return summary(await detector.handle_scan(result, config))
+
+
 def local_config(url: str, **scan_config: Any) -> MonitoringConfig:
     return MonitoringConfig.model_validate({
         "organization_id": "org-1", "name": "local", "url": url,
@@ -42,11 +52,7 @@ async def test_unchanged_site_raises_nothing_and_real_edits_raise_exactly_their_
     scanner = Scanner(tls_settings, build_analyzers(tls_settings))
     detector = ChangeDetector(storage)
 
-    async def scan() -> set[tuple[str, str, str, str]]:
-        result, body = await scanner.scan(config)
-        assert result.succeeded, result.error
-        await storage.scans.add(result, body)
-        return summary(await detector.handle_scan(result, config))
+    scan = partial(scan_and_compare, scanner, storage, detector, config)
 
     try:
         for _ in range(4):
@@ -235,11 +241,7 @@ async def test_an_hour_of_binary_answers_is_neither_a_lost_nor_a_regained_stack(
     scanner = Scanner(tls_settings, build_analyzers(tls_settings))
     detector = ChangeDetector(storage)
 
-    async def scan() -> set[tuple[str, str, str, str]]:
-        result, body = await scanner.scan(config)
-        assert result.succeeded, result.error
-        await storage.scans.add(result, body)
-        return summary(await detector.handle_scan(result, config))
+    scan = partial(scan_and_compare, scanner, storage, detector, config)
 
     try:
         for _ in range(2):
