@@ -120,3 +120,29 @@ async def test_scanned_sites_are_found_by_the_query_language_within_the_organiza
     assert (await a.get("/api/v1/search", params={"q": "tag:prod"})).json()["total"] == 0
     await a.aclose()
     await b.aclose()
+
+
+async def test_a_site_that_goes_down_keeps_its_stack_and_grade_in_search_shown_as_down(
+    system: MonitoringSystem, local_site: LocalSite, tmp_path: Path
+) -> None:
+    """The portfolio asks "who runs WordPress below 6.5": a site down for an hour (or answering an error page, or
+    bytes that are no page) still runs it. Its document keeps the stack and grade of the newest scan that showed
+    the page, its status says down — after the live update and after a rebuild alike."""
+    local_site.route("/", body=PAGE)
+    shop = await system.add_monitoring_config(config("org-a", "Shop", local_site.url("/"), ["prod"]))
+    a = client(system, KEY_A)
+    query = {"q": "tech:WordPress version:<6.5"}
+
+    async def found(status: str) -> bool:
+        items = (await a.get("/api/v1/search", params=query)).json()["items"]
+        return [(item["id"], item["status"]) for item in items] == [(shop, status)] and items[0]["grade"] is not None
+
+    await eventually(lambda: found("up"), within=30, every=0.5)
+    local_site.route("/", body="<html><body>Service Unavailable</body></html>", status=503)
+    await system.scan_now(shop, wait=True)
+    await eventually(lambda: found("down"), within=30, every=0.5)
+
+    rebuilt = await asyncio.to_thread(techscaniq, "search", "reindex", cwd=tmp_path,
+                                      extra_env={"DATA_DIR": str(system.settings.data_dir), "ELASTICSEARCH_URL": ""})
+    assert rebuilt.returncode == 0 and "swapped in: 1 sites" in rebuilt.stderr, rebuilt.stderr
+    assert await found("down")

@@ -9,11 +9,11 @@ from typing import Any, TypeVar
 
 from techscaniq.changes.impact import ImpactTable
 from techscaniq.changes.policy import DetectionPolicy
-from techscaniq.domain.availability import answer_failed, answer_is_page
+from techscaniq.domain.availability import answer_failed
 from techscaniq.domain.change import Change, ChangeKind
 from techscaniq.domain.common import Impact
 from techscaniq.domain.config import MonitoringConfig
-from techscaniq.domain.scan import BINARY_BODY, ScanResult
+from techscaniq.domain.scan import ScanResult
 
 # analysis_errors keys that make that part of a scan unusable for comparison.
 TECHNOLOGY_ANALYZER = "technologies"
@@ -55,7 +55,7 @@ def has_content(scan: ScanResult) -> bool:
     """A scan whose page is the site's real page: an error page's stack, speed or headers say nothing
     about the site, so 4xx/5xx scans never take part in technology, performance or security diffs; nor does a
     binary body, which was not analysed at all."""
-    return answer_is_page(scan.succeeded, status_code(scan)) and BINARY_BODY not in scan.analysis_errors
+    return scan.shows_the_page
 
 
 def clip(text: str | None) -> str | None:

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from techscaniq.domain.availability import answer_is_page
 from techscaniq.domain.common import SCHEMA_VERSION, new_id, utcnow
 from techscaniq.domain.fetch import FetchError, FetchResult
 from techscaniq.domain.performance import PerformanceReport
@@ -75,3 +76,10 @@ class ScanResult(BaseModel):
     @property
     def succeeded(self) -> bool:
         return self.status is ScanStatus.SUCCESS
+
+    @property
+    def shows_the_page(self) -> bool:
+        """Answered with the site's real page: not a failure, not an error page (4xx/5xx), not a binary body.
+        Only such a scan says anything about the site's stack, speed or headers."""
+        status = self.response.status_code if self.response else None
+        return answer_is_page(self.succeeded, status) and BINARY_BODY not in self.analysis_errors

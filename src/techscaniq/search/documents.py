@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from techscaniq.domain.alert import Alert
+from techscaniq.domain.availability import answer_is_page
 from techscaniq.domain.change import Change
 from techscaniq.domain.common import Impact
 from techscaniq.domain.config import MonitoringConfig
@@ -126,15 +127,22 @@ def _short(value: Any) -> str | None:
     return (value if isinstance(value, str) else str(value))[:500]
 
 
-def site_document(config: MonitoringConfig, scan: ScanResult | None,
-                  last_changed_at: datetime | None) -> SiteDocument:
-    """The current state of one site: its config and its latest scan."""
-    status = "paused" if config.paused else "unknown" if scan is None else "up" if scan.succeeded else "down"
+def site_document(config: MonitoringConfig, scan: ScanResult | None, last_changed_at: datetime | None,
+                  page_scan: ScanResult | None = None) -> SiteDocument:
+    """The current state of one site: its config, its latest scan (status, when) and the newest scan that showed
+    its page (`page_scan`; the latest itself when it did): a site down for an hour still runs WordPress 6.4 and
+    keeps its grade, so the portfolio's "who runs WordPress" still lists it, as down."""
+    # Up or down by the availability rules every reader uses: a 503 or 404 answer is down (it was "up" here).
+    status = "paused" if config.paused else "unknown" if scan is None else "up" if answer_is_page(
+        scan.succeeded, scan.response.status_code if scan.response else None) else "down"
     doc = SiteDocument(id=config.id, organization_id=config.organization_id, url=config.url, name=config.name,
                        tags=list(config.tags), status=status, last_changed_at=last_changed_at)
     if scan is None:
         return doc
     doc.scanned_at = scan.finished_at or scan.started_at
+    scan = page_scan or (scan if scan.shows_the_page else None)
+    if scan is None:
+        return doc
     doc.technologies = [TechnologyEntry(name=t.name, version=t.version, version_key=version_key(t.version),
                                         categories=list(t.categories)) for t in scan.technologies]
     if scan.security is not None:

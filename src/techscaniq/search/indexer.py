@@ -16,6 +16,7 @@ from techscaniq.domain.change import Change
 from techscaniq.domain.common import utcnow
 from techscaniq.domain.config import MonitoringConfig
 from techscaniq.domain.events import Event, Topic
+from techscaniq.domain.scan import ScanResult, ScanStatus
 from techscaniq.observability.metrics import SEARCH_DOCUMENTS_INDEXED, SEARCH_INDEX_LAG
 from techscaniq.search.backend import IndexWriter, SearchBackend
 from techscaniq.search.documents import SiteDocument, alert_document, change_document, site_document
@@ -28,6 +29,7 @@ BATCH = 500
 # Events handled while a rebuild read the database may be missing from its snapshot: after the swap, whatever
 # happened since the rebuild began (and a margin for clocks and transactions) is indexed again.
 CATCH_UP_MARGIN = timedelta(minutes=2)
+PAGE_LOOKBACK = 10  # successful scans read for the stack of a site whose latest scan did not show its page
 
 Progress = Callable[[str, int], None]
 
@@ -99,9 +101,19 @@ class SearchIndexer:
         await self._backend.delete_site(organization_id, config_id)
 
     async def _site(self, config: MonitoringConfig) -> SiteDocument:
-        latest = await self._storage.scans.latest([config.id])
+        latest = (await self._storage.scans.latest([config.id])).get(config.id)
         newest = await self._storage.changes.find(config_id=config.id, limit=1)
-        return site_document(config, latest.get(config.id), newest[0].detected_at if newest else None)
+        return site_document(config, latest, newest[0].detected_at if newest else None,
+                             await self._page_scan(config, latest))
+
+    async def _page_scan(self, config: MonitoringConfig, latest: ScanResult | None) -> ScanResult | None:
+        """The newest scan that showed the site's page, read only when the latest did not (a down site: bounded,
+        PAGE_LOOKBACK successful scans)."""
+        if latest is None or latest.shows_the_page:
+            return latest
+        recent = await self._storage.scans.find(config_id=config.id, organization_id=config.organization_id,
+                                                status=ScanStatus.SUCCESS, limit=PAGE_LOOKBACK)
+        return next((scan for scan in recent if scan.shows_the_page), None)
 
     # ---- rebuilding from the database --------------------------------------------------------------------
 
@@ -144,7 +156,8 @@ class SearchIndexer:
         for start in range(0, len(ordered), self._page):
             batch = ordered[start:start + self._page]
             latest = await self._storage.scans.latest([config.id for config in batch])
-            await target.put_sites([site_document(config, latest.get(config.id), last_change.get(config.id))
+            await target.put_sites([site_document(config, latest.get(config.id), last_change.get(config.id),
+                                                  await self._page_scan(config, latest.get(config.id)))
                                     for config in batch])
             counts.sites += len(batch)
             report("sites", counts.sites)
