@@ -6,8 +6,15 @@
 
 // A pasted API key or token lives in memory only; a signed-in person's session is an HttpOnly cookie.
 const state = { token: null, csrf: null, org: null, sites: new Map(), socket: null,
-  current: null, retry: 1000, live: new Map(), generation: 0 };
+  current: null, retry: 1000, live: new Map(), generation: 0, turns: {} };
 const $ = (id) => document.getElementById(id);
+
+// A view renders again on every live event: an older call whose answers come back last must not paint over a
+// newer one (the inbox showed the list from before the alert that had just made it reload).
+function newestOnly(view) {
+  const turn = (state.turns[view] = (state.turns[view] || 0) + 1);
+  return () => state.turns[view] === turn;
+}
 
 function el(tag, options = {}, ...children) {
   const node = document.createElement(tag);

@@ -90,6 +90,7 @@ async function openScan(id) {
 }
 
 async function openInbox() {
+  const newest = newestOnly("inbox");
   show("inbox-view");
   if (!state.sites.size) await refreshSites();
   const siteSelect = $("ib-site"), chosen = siteSelect.value;
@@ -105,6 +106,7 @@ async function openInbox() {
   if ($("ib-impact").value) changeQuery.set("min_impact", $("ib-impact").value);
   if ($("ib-status").value) alertQuery.set("status", $("ib-status").value);
   const [changes, alerts] = await Promise.all([api(`/api/v1/changes?${changeQuery}`), api(`/api/v1/alerts?${alertQuery}`)]);
+  if (!newest()) return;
   const tag = $("ib-tag").value;
   const tagged = (item) => !tag || ((state.sites.get(item.config_id) || {}).tags || []).includes(tag);
   const impacts = ["low", "medium", "high", "critical"];

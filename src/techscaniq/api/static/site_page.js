@@ -3,6 +3,7 @@
 "use strict";
 
 async function openSite(id) {
+  const newest = newestOnly("site");
   show("site-view");
   const form = $("site-form");
   if (state.current !== id && form.dataset.configId !== id && form.dataset.sourceId !== id) homeSiteForm();
@@ -13,7 +14,7 @@ async function openSite(id) {
     api(`/api/v1/configs/${id}/technologies`), api(`/api/v1/configs/${id}/metrics?name=ttfb_ms&name=load_time_ms`),
     api(`/api/v1/changes?config_id=${id}&limit=50`), api(`/api/v1/alerts?config_id=${id}&limit=50`),
     api(`/api/v1/configs/${id}/uptime`)]);
-  if (state.current !== id) return;
+  if (state.current !== id || !newest()) return;
   state.config = config;
   const scan = scans[0];
   $("site-title").textContent = config.name;
